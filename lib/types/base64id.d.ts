@@ -1,0 +1,3 @@
+declare module "base64id" {
+  export function generateId(): string;
+}
