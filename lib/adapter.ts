@@ -1,0 +1,12 @@
+export {
+  Adapter,
+  BroadcastFlags,
+  BroadcastOptions,
+  EncodedWriteOptions,
+  PrivateSessionId,
+  Room,
+  Session,
+  SessionToPersist,
+  SocketId,
+} from "./adapter/in-memory-adapter";
+export { SessionAwareAdapter } from "./adapter/session-aware-adapter";
