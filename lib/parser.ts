@@ -1,0 +1,365 @@
+/**
+ * Socket.IO packet codec, protocol v5 (the default parser, same API as socket.io-parser v4).
+ *
+ * Text format: `<type>[<attachments>-][<nsp>,][<ack id>][JSON payload]`, the namespace
+ * being omitted when it is "/", followed by the binary attachments for BINARY_* packets.
+ */
+import { EventEmitter } from "events";
+import debugModule from "debug";
+import { BinaryData, deconstruct, hasBinary, isBinary, reconstruct } from "./binary";
+
+const debug = debugModule("socket.io-parser");
+
+/** Socket.IO protocol revision implemented here. */
+export const protocol = 5;
+
+export enum PacketType {
+  CONNECT,
+  DISCONNECT,
+  EVENT,
+  ACK,
+  CONNECT_ERROR,
+  BINARY_EVENT,
+  BINARY_ACK,
+}
+
+export interface Packet {
+  type: PacketType;
+  nsp: string;
+  data?: any;
+  id?: number;
+  attachments?: number;
+}
+
+/** A `JSON.stringify` replacer. */
+export type Replacer = (this: any, key: string, value: any) => any;
+/** A `JSON.parse` reviver. */
+export type Reviver = (this: any, key: string, value: any) => any;
+
+export interface DecoderOptions {
+  /** Passed down to `JSON.parse()`. */
+  reviver?: Reviver;
+  /** Most attachments a single packet may announce (default 10). */
+  maxAttachments?: number;
+}
+
+/** One encoded packet: the text part, then the attachments of a BINARY_* packet. */
+export type EncodedPacket = Array<string | BinaryData>;
+
+// names with a meaning of their own for the event emitters on both sides
+const RESERVED_EVENTS: ReadonlySet<string> = new Set([
+  "connect",
+  "connect_error",
+  "disconnect",
+  "disconnecting",
+  "newListener",
+  "removeListener",
+]);
+
+const DEFAULT_MAX_ATTACHMENTS = 10;
+const CHAR_0 = 48;
+const CHAR_9 = 57;
+const CHAR_DASH = 45;
+const CHAR_SLASH = 47;
+
+export class Encoder {
+  /**
+   * @param replacer passed down to `JSON.stringify()`
+   * @example
+   * const encoder = new Encoder((key, value) => (typeof value === "bigint" ? String(value) : value));
+   */
+  constructor(private readonly replacer?: Replacer) {}
+
+  /**
+   * Encodes a packet. An EVENT or ACK whose data holds binary values becomes a
+   * BINARY_EVENT or BINARY_ACK: placeholders in the text, the binary values as the
+   * following chunks.
+   *
+   * @example
+   * encoder.encode({ type: PacketType.EVENT, nsp: "/", data: ["hi"], id: 1 }); // ['21["hi"]']
+   * encoder.encode({ type: PacketType.EVENT, nsp: "/", data: ["f", buf] });
+   * // ['51-["f",{"_placeholder":true,"num":0}]', buf]
+   */
+  encode(obj: Packet): EncodedPacket {
+    let type = obj.type;
+    if (
+      type === PacketType.EVENT ||
+      type === PacketType.ACK ||
+      type === PacketType.BINARY_EVENT ||
+      type === PacketType.BINARY_ACK
+    ) {
+      const isEvent = type === PacketType.EVENT || type === PacketType.BINARY_EVENT;
+      if (hasBinary(obj.data)) {
+        const { data, buffers } = deconstruct(obj.data);
+        type = isEvent ? PacketType.BINARY_EVENT : PacketType.BINARY_ACK;
+        const encoded: EncodedPacket = [this.encodeAsString(type, obj.nsp, obj.id, data, buffers.length)];
+        for (let i = 0; i < buffers.length; i++) {
+          encoded.push(buffers[i]);
+        }
+        debug("encoded %j with %d attachment(s)", encoded[0], buffers.length);
+        return encoded;
+      }
+      // a binary type without attachments would be rejected by the other side
+      type = isEvent ? PacketType.EVENT : PacketType.ACK;
+    }
+    const str = this.encodeAsString(type, obj.nsp, obj.id, obj.data, 0);
+    debug("encoded %j", str);
+    return [str];
+  }
+
+  private encodeAsString(
+    type: PacketType,
+    nsp: string | undefined,
+    id: number | undefined,
+    data: unknown,
+    attachments: number
+  ): string {
+    let str = "" + type;
+    if (attachments > 0) {
+      str += attachments + "-";
+    }
+    if (nsp && nsp !== "/") {
+      str += nsp + ",";
+    }
+    if (id != null) {
+      str += id;
+    }
+    if (data != null) {
+      const json = JSON.stringify(data, this.replacer);
+      if (json !== undefined) {
+        str += json;
+      }
+    }
+    return str;
+  }
+}
+
+/**
+ * Decodes packets chunk by chunk. Emits "decoded" with each complete packet; BINARY_EVENT
+ * and BINARY_ACK packets are emitted once all their attachments arrived, with the binary
+ * values back in place and their type reported as EVENT / ACK.
+ */
+export class Decoder extends EventEmitter {
+  private readonly reviver?: Reviver;
+  private readonly maxAttachments: number;
+  private pending: Packet | null = null;
+  private expected = 0;
+  private buffers: unknown[] = [];
+
+  /**
+   * @param opts a `JSON.parse` reviver, or options
+   * @example
+   * const decoder = new Decoder({ maxAttachments: 5 });
+   */
+  constructor(opts?: DecoderOptions | Reviver) {
+    super();
+    if (typeof opts === "function") {
+      this.reviver = opts;
+      this.maxAttachments = DEFAULT_MAX_ATTACHMENTS;
+    } else {
+      this.reviver = opts?.reviver;
+      this.maxAttachments = opts?.maxAttachments ?? DEFAULT_MAX_ATTACHMENTS;
+    }
+  }
+
+  /**
+   * Feeds one chunk: the text of a packet, or one binary attachment.
+   *
+   * @throws Error on any invalid input; the decoder stays usable afterwards
+   * @example
+   * decoder.on("decoded", (packet) => console.log(packet));
+   * decoder.add('2["hello","world"]'); // { type: 2, nsp: "/", data: ["hello", "world"] }
+   */
+  add(obj: any): void {
+    if (typeof obj === "string") {
+      if (this.pending !== null) {
+        throw new Error("got plaintext data when reconstructing a packet");
+      }
+      const packet = this.decodeString(obj);
+      if (packet.type === PacketType.BINARY_EVENT || packet.type === PacketType.BINARY_ACK) {
+        this.expected = packet.attachments as number;
+        delete packet.attachments;
+        packet.type = packet.type === PacketType.BINARY_EVENT ? PacketType.EVENT : PacketType.ACK;
+        this.pending = packet;
+        return;
+      }
+      this.emit("decoded", packet);
+    } else if (isBinary(obj) || isBase64Attachment(obj)) {
+      const packet = this.pending;
+      if (packet === null) {
+        throw new Error("got binary data when not reconstructing a packet");
+      }
+      this.buffers.push(obj);
+      if (this.buffers.length < this.expected) {
+        return;
+      }
+      const buffers = this.buffers;
+      this.reset();
+      if (packet.data !== undefined) {
+        packet.data = reconstruct(packet.data, buffers);
+      }
+      this.emit("decoded", packet);
+    } else {
+      throw new Error("Unknown type: " + describe(obj));
+    }
+  }
+
+  /**
+   * Drops any packet waiting for its attachments (called when the connection closes).
+   *
+   * @example
+   * decoder.destroy();
+   */
+  destroy(): void {
+    this.reset();
+  }
+
+  private reset(): void {
+    this.pending = null;
+    this.expected = 0;
+    this.buffers = [];
+  }
+
+  private decodeString(str: string): Packet {
+    const len = str.length;
+    const type = str.charCodeAt(0) - CHAR_0;
+    if (!(type >= PacketType.CONNECT && type <= PacketType.BINARY_ACK)) {
+      throw new Error("unknown packet type " + str.charAt(0));
+    }
+    const packet: Packet = { type, nsp: "/" };
+    let i = 1;
+
+    if (type === PacketType.BINARY_EVENT || type === PacketType.BINARY_ACK) {
+      const start = i;
+      i = skipDigits(str, i);
+      if (i === start || str.charCodeAt(i) !== CHAR_DASH) {
+        throw new Error("Illegal attachments");
+      }
+      const attachments = Number(str.slice(start, i));
+      if (attachments === 0) {
+        throw new Error("Illegal attachments");
+      }
+      if (attachments > this.maxAttachments) {
+        throw new Error("too many attachments");
+      }
+      packet.attachments = attachments;
+      i++;
+    }
+
+    if (str.charCodeAt(i) === CHAR_SLASH) {
+      // the namespace may carry a "?query" (socket.io v2 clients), kept for the server to split
+      const comma = str.indexOf(",", i);
+      const end = comma === -1 ? len : comma;
+      packet.nsp = str.slice(i, end);
+      i = comma === -1 ? len : comma + 1;
+    }
+
+    const idStart = i;
+    i = skipDigits(str, i);
+    if (i > idStart) {
+      const id = Number(str.slice(idStart, i));
+      if (!Number.isSafeInteger(id)) {
+        throw new Error("invalid ack id");
+      }
+      packet.id = id;
+    }
+
+    let payload: unknown;
+    if (i < len) {
+      try {
+        payload = JSON.parse(str.slice(i), this.reviver);
+      } catch {
+        throw new Error("invalid payload");
+      }
+    }
+    if (!isPayloadValid(type, payload)) {
+      throw new Error("invalid payload");
+    }
+    if (payload !== undefined) {
+      packet.data = payload;
+    }
+    debug("decoded %s as %j", str, packet);
+    return packet;
+  }
+}
+
+function skipDigits(str: string, i: number): number {
+  let code = str.charCodeAt(i);
+  while (code >= CHAR_0 && code <= CHAR_9) {
+    code = str.charCodeAt(++i);
+  }
+  return i;
+}
+
+function isObject(value: unknown): boolean {
+  return Object.prototype.toString.call(value) === "[object Object]";
+}
+
+function isEventPayload(payload: unknown): boolean {
+  if (!Array.isArray(payload)) {
+    return false;
+  }
+  const name: unknown = payload[0];
+  return typeof name === "number" || (typeof name === "string" && !RESERVED_EVENTS.has(name));
+}
+
+function isPayloadValid(type: PacketType, payload: unknown): boolean {
+  switch (type) {
+    case PacketType.CONNECT:
+      return payload === undefined || isObject(payload);
+    case PacketType.DISCONNECT:
+      return payload === undefined;
+    case PacketType.CONNECT_ERROR:
+      return typeof payload === "string" || isObject(payload);
+    case PacketType.EVENT:
+    case PacketType.BINARY_EVENT:
+      return isEventPayload(payload);
+    case PacketType.ACK:
+    case PacketType.BINARY_ACK:
+      return Array.isArray(payload);
+    default:
+      return false;
+  }
+}
+
+// attachments of clients without binary support arrive as { base64: true, data: "..." }
+function isBase64Attachment(obj: unknown): boolean {
+  return obj !== null && typeof obj === "object" && (obj as { base64?: unknown }).base64 === true;
+}
+
+function describe(value: unknown): string {
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) {
+    return String(value);
+  }
+  return Object.prototype.toString.call(value);
+}
+
+/**
+ * Whether a decoded packet (types CONNECT to CONNECT_ERROR, as emitted by the Decoder)
+ * is well formed: namespace string, integer ack id if any, data of the type's shape.
+ *
+ * @example
+ * isPacketValid({ type: PacketType.EVENT, nsp: "/", data: ["hello"] }); // true
+ * isPacketValid({ type: PacketType.EVENT, nsp: "/", data: [] }); // false
+ */
+export function isPacketValid(packet: Packet): boolean {
+  if (packet === null || typeof packet !== "object") {
+    return false;
+  }
+  if (typeof packet.nsp !== "string") {
+    return false;
+  }
+  if (packet.id !== undefined && !Number.isInteger(packet.id)) {
+    return false;
+  }
+  switch (packet.type) {
+    case PacketType.CONNECT:
+    case PacketType.DISCONNECT:
+    case PacketType.EVENT:
+    case PacketType.ACK:
+    case PacketType.CONNECT_ERROR:
+      return isPayloadValid(packet.type, packet.data);
+    default:
+      return false;
+  }
+}
