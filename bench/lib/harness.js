@@ -1,0 +1,107 @@
+"use strict";
+
+// Runs one bench against each requested target in turn, each with a fresh server
+// process and a fresh client process, then prints the results side by side.
+
+const path = require("path");
+const { spawn } = require("./ipc");
+const { TARGETS, unavailable } = require("./targets");
+
+const SERVER_PROC = path.join(__dirname, "server-proc.js");
+const CLIENT_PROC = path.join(__dirname, "client-proc.js");
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took more than ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function runOne(name, measure, timeoutMs) {
+  const server = spawn(SERVER_PROC, ["--expose-gc"]);
+  const clients = spawn(CLIENT_PROC);
+  try {
+    const { port } = await server.request("start", { target: name });
+    const result = await withTimeout(measure({ target: name, port, server, clients }), timeoutMs, name);
+    await server.request("close", {}, 5000);
+    return result;
+  } finally {
+    clients.kill();
+    server.kill();
+  }
+}
+
+function pad(text, width, right) {
+  return right ? text.padStart(width) : text.padEnd(width);
+}
+
+/**
+ * Prints rows as an aligned table. `columns` are `{ key, title, digits }`; the
+ * label and a status column come first; a row with `skipped` or `error` shows that instead.
+ */
+function printTable(title, columns, rows) {
+  const header = ["server", ...columns.map((c) => c.title)];
+  const lines = rows.map((row) => {
+    const label = TARGETS[row.target] ? TARGETS[row.target].label : row.target;
+    if (row.skipped || row.error) return [label, row.skipped ? `skipped: ${row.skipped}` : `error: ${row.error}`];
+    return [label, ...columns.map((c) => (row[c.key] === undefined ? "-" : row[c.key].toFixed(c.digits)))];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.filter((l) => l.length > 2 || i < 1).map((l) => (l[i] || "").length)));
+  console.log(`\n${title}`);
+  console.log(header.map((h, i) => pad(h, widths[i], i > 0)).join("  "));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const line of lines) {
+    if (line.length === 2 && columns.length > 1) console.log(`${pad(line[0], widths[0])}  ${line[1]}`);
+    else console.log(line.map((cell, i) => pad(cell, widths[i], i > 0)).join("  "));
+  }
+}
+
+/**
+ * Runs `measure` for each target and prints one table.
+ *
+ * @param {object} bench
+ * @param {string} bench.title first line of the table (say what was measured, with the settings)
+ * @param {string[]} bench.targets names from targets.js
+ * @param {Function} bench.measure async ({ target, port, server, clients }) => row fields
+ * @param {{ key: string, title: string, digits: number }[]} bench.columns
+ * @param {{ key: string, title: string }} [bench.compare] row field to divide by the reference's
+ * @param {number} bench.timeoutMs budget for one target
+ * @param {boolean} [bench.json] also print the rows as one JSON line
+ * @example
+ * await runBench({ title: "emit", targets: ["reference", "ws"], measure, columns, timeoutMs: 60000 });
+ */
+async function runBench({ title, targets, measure, columns, compare, timeoutMs, json }) {
+  const rows = [];
+  for (const target of targets) {
+    const reason = unavailable(target);
+    if (reason) {
+      rows.push({ target, skipped: reason });
+      continue;
+    }
+    try {
+      rows.push({ target, ...(await runOne(target, measure, timeoutMs)) });
+    } catch (err) {
+      rows.push({ target, error: err.message });
+      process.exitCode = 1;
+    }
+  }
+
+  const cols = columns.slice();
+  const reference = rows.find((r) => r.target === "reference" && !r.error && !r.skipped);
+  if (compare && reference) {
+    for (const row of rows) if (row[compare.key] !== undefined) row.vsReference = row[compare.key] / reference[compare.key];
+    cols.push({ key: "vsReference", title: compare.title, digits: 2 });
+  }
+  printTable(title, cols, rows);
+  if (json) console.log(JSON.stringify({ bench: title, rows }));
+  return rows;
+}
+
+/** The element whose `key` is the median: one real round, not a blend of several. */
+function median(items, key) {
+  const sorted = items.slice().sort((a, b) => key(a) - key(b));
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+module.exports = { runBench, median };

@@ -1,0 +1,68 @@
+"use strict";
+
+// Parent and child processes of a bench talk through Node's IPC channel with
+// request/response messages: { id, cmd, ...args } answered by { id, result } or { id, error }.
+
+const { fork } = require("child_process");
+
+/**
+ * Child side: answers the parent's requests with `handlers[cmd](args)` (may be async).
+ * The child exits when the parent goes away, so a killed bench leaves nothing behind.
+ */
+function serve(handlers) {
+  process.on("message", async (msg) => {
+    try {
+      const handler = handlers[msg.cmd];
+      if (!handler) throw new Error(`unknown command ${msg.cmd}`);
+      process.send({ id: msg.id, result: await handler(msg) });
+    } catch (err) {
+      process.send({ id: msg.id, error: err && err.message ? err.message : String(err) });
+    }
+  });
+  process.on("disconnect", () => process.exit(0));
+}
+
+/**
+ * Parent side: forks `script` and returns `{ request(cmd, args, timeoutMs), kill() }`.
+ * A request that gets no answer in time rejects, which keeps every bench bounded.
+ */
+function spawn(script, execArgv = []) {
+  const child = fork(script, [], { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const pending = new Map();
+  let nextId = 1;
+
+  const failAll = (err) => {
+    for (const { reject } of pending.values()) reject(err);
+    pending.clear();
+  };
+  child.on("message", (msg) => {
+    const entry = pending.get(msg.id);
+    if (!entry) return;
+    pending.delete(msg.id);
+    clearTimeout(entry.timer);
+    if (msg.error) entry.reject(new Error(msg.error));
+    else entry.resolve(msg.result);
+  });
+  child.on("exit", (code, signal) => failAll(new Error(`child exited (${signal || code})`)));
+
+  return {
+    request(cmd, args = {}, timeoutMs = 30000) {
+      return new Promise((resolve, reject) => {
+        const id = nextId++;
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new Error(`"${cmd}" timed out after ${timeoutMs} ms`));
+        }, timeoutMs);
+        pending.set(id, { resolve, reject, timer });
+        child.send({ id, cmd, ...args });
+      });
+    },
+    kill() {
+      for (const { timer } of pending.values()) clearTimeout(timer);
+      failAll(new Error("killed"));
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    },
+  };
+}
+
+module.exports = { serve, spawn };

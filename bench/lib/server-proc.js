@@ -1,0 +1,66 @@
+"use strict";
+
+// The server side of a bench, alone in its process so that process.cpuUsage() and
+// process.memoryUsage() count the server and nothing else. Driven by the parent over IPC.
+
+const { serve } = require("./ipc");
+const { startServer } = require("./targets");
+
+let server = null;
+let cpuStart = null;
+
+const nextTick = () => new Promise((resolve) => setImmediate(resolve));
+
+async function collectGarbage() {
+  if (typeof global.gc !== "function") throw new Error("run the server with --expose-gc");
+  // Twice, with a turn of the loop between: the first pass frees what finalizers release.
+  global.gc();
+  await nextTick();
+  global.gc();
+}
+
+serve({
+  async start({ target }) {
+    server = await startServer(target);
+    return { port: server.port };
+  },
+
+  count: () => server.count(),
+
+  /** Starts counting CPU time from here. */
+  mark() {
+    cpuStart = process.cpuUsage();
+    return null;
+  },
+
+  /** CPU time (user + system, microseconds) since the last mark. */
+  cpu() {
+    const { user, system } = process.cpuUsage(cpuStart);
+    return { user, system, total: user + system };
+  },
+
+  /**
+   * Broadcasts `messages` copies of a `size`-character payload, `batch` per turn of the
+   * event loop, as an application producing messages over time would rather than in one burst.
+   */
+  async broadcast({ messages, size, batch }) {
+    const payload = "x".repeat(size);
+    for (let sent = 0; sent < messages; ) {
+      const end = Math.min(messages, sent + batch);
+      for (; sent < end; sent++) server.broadcast(payload);
+      await nextTick();
+    }
+    return null;
+  },
+
+  async memory() {
+    await collectGarbage();
+    const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();
+    return { rss, heapUsed, external, arrayBuffers };
+  },
+
+  async close() {
+    await server.close();
+    return null;
+  },
+});
