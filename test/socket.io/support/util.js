@@ -54,6 +54,17 @@ function waitFor(emitter, event, ms = 3000) {
   });
 }
 
+/** Resolves with the reason of the next "disconnect" (without the description). */
+function disconnectReason(socket, ms = 3000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("no disconnect")), ms);
+    socket.once("disconnect", (reason) => {
+      clearTimeout(timer);
+      resolve(reason);
+    });
+  });
+}
+
 /** Resolves when `emitter` does NOT emit `event` within `ms`; rejects if it does. */
 function expectNoEvent(emitter, event, ms = 200) {
   return new Promise((resolve, reject) => {
@@ -414,6 +425,7 @@ module.exports = {
   forEachTransport,
   sleep,
   waitFor,
+  disconnectReason,
   expectNoEvent,
   connected,
   connectError,
