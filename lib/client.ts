@@ -1,0 +1,260 @@
+import type { IncomingMessage } from "http";
+import { parse as parseUrl } from "url";
+import debugModule from "debug";
+import type { Server } from "./server";
+import { Packet, PacketType } from "./parser";
+import type { DisconnectReason, Socket } from "./socket";
+import type { SocketId } from "./adapter";
+import type { EventsMap, DefaultEventsMap } from "./typed-events";
+
+const debug = debugModule("socket.io:client");
+
+/** What `writeToEngine()` accepts: the adapter's pre-encoded broadcasts included. */
+export interface WriteOptions {
+  compress?: boolean;
+  volatile?: boolean;
+  preEncoded?: boolean;
+  wsPreEncoded?: string;
+  wsPreEncodedFrame?: unknown;
+}
+
+type EncodedPacket = string | Buffer | ArrayBuffer | ArrayBufferView;
+
+interface EngineSocket {
+  id: string;
+  protocol: number;
+  readyState: string;
+  request: IncomingMessage;
+  remoteAddress: string;
+  transport: { name: string; writable: boolean };
+  write(data: EncodedPacket, opts?: WriteOptions, cb?: () => void): unknown;
+  close(): unknown;
+  on(ev: string, fn: (...args: any[]) => void): unknown;
+  removeListener(ev: string, fn: (...args: any[]) => void): unknown;
+}
+
+function deliver(socket: Socket<any, any, any, any>, packet: Packet): void {
+  socket._onpacket(packet);
+}
+
+/**
+ * One Engine.IO connection, multiplexed over namespaces: it decodes the
+ * incoming packets, routes them to the Socket of their namespace, and writes
+ * the encoded outgoing ones.
+ */
+export class Client<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> {
+  /** The underlying Engine.IO socket. */
+  public readonly conn: EngineSocket & any;
+  /** The id of the Engine.IO connection. */
+  public readonly id: string;
+
+  private readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  private readonly encoder: any;
+  private readonly decoder: any;
+  private sockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
+  private nsps: Map<string, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
+  private connectTimeout?: NodeJS.Timeout;
+
+  constructor(
+    server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    conn: any,
+  ) {
+    this.server = server;
+    this.conn = conn;
+    this.encoder = server.encoder;
+    this.decoder = new server._parser.Decoder();
+    this.id = conn.id;
+    this.ondata = this.ondata.bind(this);
+    this.onerror = this.onerror.bind(this);
+    this.onclose = this.onclose.bind(this);
+    this.ondecoded = this.ondecoded.bind(this);
+    this.setup();
+  }
+
+  /** The http request of the handshake. */
+  public get request(): IncomingMessage {
+    return this.conn.request;
+  }
+
+  private setup(): void {
+    this.decoder.on("decoded", this.ondecoded);
+    this.conn.on("data", this.ondata);
+    this.conn.on("error", this.onerror);
+    this.conn.on("close", this.onclose);
+
+    this.connectTimeout = setTimeout(() => {
+      if (this.nsps.size === 0) {
+        debug("no namespace joined yet, close the client");
+        this.close();
+      } else {
+        debug("the client has already joined a namespace, nothing to do");
+      }
+    }, this.server._connectTimeout);
+  }
+
+  /**
+   * Connects the client to a namespace, creating it first when a dynamic
+   * namespace (regex or function) accepts the name.
+   */
+  connect(name: string, auth: Record<string, unknown> = {}): void {
+    if (this.server._nsps.has(name)) {
+      debug("connecting to namespace %s", name);
+      return this.doConnect(name, auth);
+    }
+    this.server._checkNamespace(name, auth, (dynamicNspName) => {
+      if (dynamicNspName) {
+        this.doConnect(name, auth);
+      } else {
+        debug("creation of namespace %s was denied", name);
+        this._packet({
+          type: PacketType.CONNECT_ERROR,
+          nsp: name,
+          data: { message: "Invalid namespace" },
+        });
+      }
+    });
+  }
+
+  private doConnect(name: string, auth: Record<string, unknown>): void {
+    const nsp = this.server.of(name);
+    nsp._add(this, auth, (socket) => {
+      this.sockets.set(socket.id, socket);
+      this.nsps.set(nsp.name, socket);
+      if (this.connectTimeout) {
+        clearTimeout(this.connectTimeout);
+        this.connectTimeout = undefined;
+      }
+    });
+  }
+
+  /** Disconnects every socket of this client and closes the connection. */
+  _disconnect(): void {
+    for (const socket of this.sockets.values()) {
+      socket.disconnect();
+    }
+    this.sockets.clear();
+    this.close();
+  }
+
+  /** Forgets a socket that left its namespace. */
+  _remove(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
+    if (this.sockets.has(socket.id)) {
+      this.sockets.delete(socket.id);
+      this.nsps.delete(socket.nsp.name);
+    } else {
+      debug("ignoring remove for %s", socket.id);
+    }
+  }
+
+  private close(): void {
+    if (this.conn.readyState === "open") {
+      debug("forcing transport close");
+      this.conn.close();
+      this.onclose("forced server close");
+    }
+  }
+
+  /** Encodes and writes a packet. */
+  _packet(packet: Packet | EncodedPacket[], opts: WriteOptions = {}): void {
+    if (this.conn.readyState !== "open") {
+      debug("ignoring packet write %j", packet);
+      return;
+    }
+    const encoded = opts.preEncoded
+      ? (packet as EncodedPacket[])
+      : this.encoder.encode(packet as Packet);
+    this.writeToEngine(encoded, opts);
+  }
+
+  /**
+   * Writes already encoded chunks. Adapters call it with the chunks of a
+   * broadcast, encoded once for every recipient.
+   */
+  writeToEngine(encodedPackets: EncodedPacket | EncodedPacket[], opts: WriteOptions): void {
+    if (opts.volatile && !this.conn.transport.writable) {
+      debug("volatile packet is discarded since the transport is not currently writable");
+      return;
+    }
+    if (Array.isArray(encodedPackets)) {
+      for (let i = 0; i < encodedPackets.length; i++) {
+        this.conn.write(encodedPackets[i], opts);
+      }
+    } else {
+      this.conn.write(encodedPackets, opts);
+    }
+  }
+
+  private ondata(data: unknown): void {
+    // a malformed packet must not reach any listener: the client is closed
+    try {
+      this.decoder.add(data);
+    } catch (e) {
+      debug("invalid packet format");
+      this.onerror(e as Error, "parse error");
+    }
+  }
+
+  private ondecoded(packet: Packet): void {
+    let namespace: string;
+    let authPayload: Record<string, unknown>;
+    if (this.conn.protocol === 3) {
+      // socket.io v2 clients put the query of a namespace in its name
+      const parsed = parseUrl(packet.nsp, true);
+      namespace = parsed.pathname!;
+      authPayload = parsed.query;
+    } else {
+      namespace = packet.nsp;
+      authPayload = packet.data;
+    }
+    const socket = this.nsps.get(namespace);
+
+    if (!socket && packet.type === PacketType.CONNECT) {
+      this.connect(namespace, authPayload);
+    } else if (
+      socket &&
+      packet.type !== PacketType.CONNECT &&
+      packet.type !== PacketType.CONNECT_ERROR
+    ) {
+      process.nextTick(deliver, socket, packet);
+    } else {
+      debug("invalid state (packet type: %s)", packet.type);
+      this.close();
+    }
+  }
+
+  private onerror(err: Error, reason?: DisconnectReason): void {
+    for (const socket of this.sockets.values()) {
+      socket._onerror(err);
+    }
+    if (reason && this.conn.readyState === "open") {
+      this.onclose(reason);
+    }
+    this.conn.close();
+  }
+
+  private onclose(reason: DisconnectReason | string, description?: any): void {
+    debug("client close with reason %s", reason);
+    this.destroy();
+    for (const socket of this.sockets.values()) {
+      socket._onclose(reason as DisconnectReason, description);
+    }
+    this.sockets.clear();
+  }
+
+  private destroy(): void {
+    this.conn.removeListener("data", this.ondata);
+    this.conn.removeListener("error", this.onerror);
+    this.conn.removeListener("close", this.onclose);
+    this.decoder.removeListener("decoded", this.ondecoded);
+    if (this.connectTimeout) {
+      clearTimeout(this.connectTimeout);
+      this.connectTimeout = undefined;
+    }
+    this.decoder.destroy();
+  }
+}

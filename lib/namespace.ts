@@ -1,0 +1,444 @@
+import debugModule from "debug";
+import type { Adapter, Room, SocketId } from "./adapter";
+import {
+  assertNotReserved,
+  BroadcastOperator,
+  RemoteSocket,
+} from "./broadcast-operator";
+import type { Client } from "./client";
+import type { Server } from "./server";
+import { Socket } from "./socket";
+import {
+  AllButLast,
+  DecorateAcknowledgementsWithTimeoutAndMultipleResponses,
+  DefaultEventsMap,
+  EventNames,
+  EventNamesWithAck,
+  EventParams,
+  EventsMap,
+  FirstNonErrorArg,
+  Last,
+  EventNamesWithoutAck,
+  RemoveAcknowledgements,
+  StrictEventEmitter,
+} from "./typed-events";
+
+const debug = debugModule("socket.io:namespace");
+
+export interface ExtendedError extends Error {
+  data?: any;
+}
+
+export interface NamespaceReservedEventsMap<
+  ListenEvents extends EventsMap,
+  EmitEvents extends EventsMap,
+  ServerSideEvents extends EventsMap,
+  SocketData,
+> {
+  connect: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void;
+  connection: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void;
+}
+
+export interface ServerReservedEventsMap<
+  ListenEvents extends EventsMap,
+  EmitEvents extends EventsMap,
+  ServerSideEvents extends EventsMap,
+  SocketData,
+> extends NamespaceReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
+  new_namespace: (
+    namespace: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+  ) => void;
+}
+
+export const RESERVED_EVENTS: ReadonlySet<string | symbol> = new Set<
+  keyof ServerReservedEventsMap<never, never, never, never>
+>(["connect", "connection", "new_namespace"]);
+
+type Middleware<ListenEvents extends EventsMap, EmitEvents extends EventsMap, ServerSideEvents extends EventsMap, SocketData> = (
+  socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+  next: (err?: ExtendedError) => void,
+) => void;
+
+/**
+ * A communication channel that splits the logic of an application over a
+ * single shared connection. Each namespace has its own event handlers, rooms
+ * and middlewares.
+ *
+ * @example
+ * const orderNamespace = io.of("/order");
+ *
+ * orderNamespace.on("connection", (socket) => {
+ *   socket.join("room1");
+ *   orderNamespace.to("room1").emit("hello");
+ * });
+ */
+export class Namespace<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> extends StrictEventEmitter<
+  ServerSideEvents,
+  RemoveAcknowledgements<EmitEvents>,
+  NamespaceReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+> {
+  public readonly name: string;
+  /** The connected sockets of this node, by id. */
+  public readonly sockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
+  public adapter!: Adapter;
+  public readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+
+  /** The middlewares, run on every new socket. */
+  _fns: Array<Middleware<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = [];
+  /** The ack id counter, shared with the adapter for broadcasts with acks. */
+  _ids: number = 0;
+
+  constructor(
+    server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    name: string,
+  ) {
+    super();
+    this.server = server;
+    this.name = name;
+    this._initAdapter();
+  }
+
+  /** Creates the adapter; also called again when `io.adapter(...)` changes it. */
+  _initAdapter(): void {
+    const AdapterClass = this.server.adapter() as any;
+    this.adapter = new AdapterClass(this);
+    Promise.resolve(this.adapter.init()).catch((err: Error) => {
+      debug("adapter init failed: %s", err && err.message);
+    });
+  }
+
+  /**
+   * Registers a middleware, run for every incoming socket before its
+   * "connection" event. `next(err)` refuses the socket with a CONNECT_ERROR.
+   *
+   * @example
+   * myNamespace.use((socket, next) => {
+   *   if (isValid(socket.handshake.auth.token)) return next();
+   *   next(new Error("not authorized"));
+   * });
+   */
+  public use(fn: Middleware<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): this {
+    this._fns.push(fn);
+    return this;
+  }
+
+  private run(
+    socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    fn: (err?: ExtendedError) => void,
+  ): void {
+    const fns = this._fns.slice(0);
+    if (!fns.length) return fn();
+    const step = (i: number) => {
+      fns[i](socket, (err?: ExtendedError) => {
+        if (err) return fn(err);
+        if (i + 1 >= fns.length) return fn();
+        step(i + 1);
+      });
+    };
+    step(0);
+  }
+
+  /**
+   * Targets a room when emitting.
+   *
+   * @example
+   * myNamespace.to("room-101").emit("foo", "bar");
+   */
+  public to(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).to(room);
+  }
+
+  /**
+   * Targets a room when emitting. Alias of `to()`.
+   *
+   * @example
+   * myNamespace.in("room-101").disconnectSockets();
+   */
+  public in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).in(room);
+  }
+
+  /**
+   * Excludes a room when emitting.
+   *
+   * @example
+   * myNamespace.except("room-101").emit("foo", "bar");
+   */
+  public except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).except(room);
+  }
+
+  /**
+   * Creates a socket for a client that asked to join, runs the middlewares,
+   * then connects it. `fn` runs once the socket is connected.
+   */
+  async _add(
+    client: Client<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    auth: Record<string, unknown>,
+    fn: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void,
+  ): Promise<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
+    debug("adding socket to nsp %s", this.name);
+    const socket = await this._createSocket(client, auth);
+    const recovery = this.server._opts.connectionStateRecovery;
+
+    if (socket.recovered && recovery && recovery.skipMiddlewares) {
+      this._doConnect(socket, fn);
+      return socket;
+    }
+
+    this.run(socket, (err) => {
+      process.nextTick(() => {
+        if (client.conn.readyState !== "open") {
+          debug("next called after client was closed - ignoring socket");
+          socket._cleanup();
+          return;
+        }
+        if (err) {
+          debug("middleware error, sending CONNECT_ERROR packet to the client");
+          socket._cleanup();
+          if (client.conn.protocol === 3) {
+            return socket._error(err.data || err.message);
+          }
+          return socket._error({ message: err.message, data: err.data });
+        }
+        this._doConnect(socket, fn);
+      });
+    });
+    return socket;
+  }
+
+  private async _createSocket(
+    client: Client<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    auth: Record<string, unknown>,
+  ): Promise<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
+    const pid = auth && auth.pid;
+    const offset = auth && auth.offset;
+    if (
+      this.server._opts.connectionStateRecovery &&
+      typeof pid === "string" &&
+      typeof offset === "string"
+    ) {
+      let session;
+      try {
+        session = await this.adapter.restoreSession(pid, offset);
+      } catch (e) {
+        debug("error while restoring session: %s", e);
+      }
+      if (session) {
+        debug("connection state recovered for sid %s", session.sid);
+        return new Socket(this, client, auth, session);
+      }
+    }
+    return new Socket(this, client, auth);
+  }
+
+  private _doConnect(
+    socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    fn: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void,
+  ): void {
+    this.sockets.set(socket.id, socket);
+    // the CONNECT packet goes before anything the "connection" listeners emit
+    socket._onconnect();
+    if (fn) fn(socket);
+    this.emitReserved("connect", socket);
+    this.emitReserved("connection", socket);
+  }
+
+  /** Forgets a socket that disconnected. */
+  _remove(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
+    if (this.sockets.has(socket.id)) {
+      this.sockets.delete(socket.id);
+    } else {
+      debug("ignoring remove for %s", socket.id);
+    }
+  }
+
+  /**
+   * Emits and waits for the acknowledgements of every client.
+   *
+   * @example
+   * const responses = await myNamespace.timeout(1000).emitWithAck("some-event");
+   */
+  public emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>> {
+    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).emitWithAck(
+      ev as any,
+      ...(args as any),
+    ) as any;
+  }
+
+  /**
+   * Sends a `message` event to every client.
+   *
+   * @example
+   * myNamespace.send("hello");
+   */
+  public send(...args: EventParams<EmitEvents, "message">): this {
+    this.emit("message" as any, ...(args as any));
+    return this;
+  }
+
+  /**
+   * Sends a `message` event to every client. Alias of `send()`.
+   *
+   * @example
+   * myNamespace.write("hello");
+   */
+  public write(...args: EventParams<EmitEvents, "message">): this {
+    this.emit("message" as any, ...(args as any));
+    return this;
+  }
+
+  /**
+   * Emits to the other Socket.IO servers of the cluster (through the adapter).
+   * A trailing function receives their acknowledgements.
+   *
+   * @example
+   * myNamespace.serverSideEmit("hello", "world");
+   *
+   * myNamespace.on("hello", (arg1) => {
+   *   console.log(arg1); // prints "world"
+   * });
+   */
+  public serverSideEmit<Ev extends EventNames<ServerSideEvents>>(
+    ev: Ev,
+    ...args: EventParams<DecorateAcknowledgementsWithTimeoutAndMultipleResponses<ServerSideEvents>, Ev>
+  ): boolean {
+    if (RESERVED_EVENTS.has(ev)) {
+      throw new Error(`"${String(ev)}" is a reserved event name`);
+    }
+    this.adapter.serverSideEmit([ev, ...args]);
+    return true;
+  }
+
+  /**
+   * Emits to the other servers and waits for their acknowledgements.
+   *
+   * @example
+   * const responses = await myNamespace.serverSideEmitWithAck("some-event");
+   */
+  public serverSideEmitWithAck<Ev extends EventNamesWithAck<ServerSideEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<ServerSideEvents, Ev>>
+  ): Promise<FirstNonErrorArg<Last<EventParams<ServerSideEvents, Ev>>>[]> {
+    return new Promise((resolve, reject) => {
+      args.push((err: Error | null, responses: any) =>
+        err ? reject(err) : resolve(responses),
+      );
+      this.serverSideEmit(ev, ...(args as any));
+    });
+  }
+
+  /** Delivers an event sent by another server with `serverSideEmit()`. */
+  _onServerSideEmit(args: [string, ...any[]]): void {
+    this.emitUntyped.apply(this, args);
+  }
+
+  /**
+   * Returns the ids of the connected sockets.
+   *
+   * @deprecated use `fetchSockets()` instead.
+   */
+  public allSockets(): Promise<Set<SocketId>> {
+    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).allSockets();
+  }
+
+  /**
+   * Sets the compress flag.
+   *
+   * @example
+   * myNamespace.compress(false).emit("hello");
+   */
+  public compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData> {
+    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).compress(compress);
+  }
+
+  /**
+   * The event may be lost if a client is not ready to receive it.
+   *
+   * @example
+   * myNamespace.volatile.emit("hello");
+   */
+  public get volatile(): BroadcastOperator<EmitEvents, SocketData> {
+    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).volatile;
+  }
+
+  /**
+   * The event is only sent to the clients of this node.
+   *
+   * @example
+   * myNamespace.local.emit("foo", "bar");
+   */
+  public get local(): BroadcastOperator<EmitEvents, SocketData> {
+    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).local;
+  }
+
+  /**
+   * Sets a timeout for the acknowledgements of every client.
+   *
+   * @example
+   * myNamespace.timeout(1000).emit("some-event", (err, responses) => {});
+   */
+  public timeout(
+    timeout: number,
+  ): BroadcastOperator<DecorateAcknowledgementsWithTimeoutAndMultipleResponses<EmitEvents>, SocketData> {
+    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).timeout(timeout);
+  }
+
+  /**
+   * Returns the matching socket instances.
+   *
+   * @example
+   * const sockets = await myNamespace.in("room1").fetchSockets();
+   */
+  public fetchSockets(): Promise<RemoteSocket<EmitEvents, SocketData>[]> {
+    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).fetchSockets();
+  }
+
+  /**
+   * Makes the matching sockets join the given rooms.
+   *
+   * @example
+   * myNamespace.in("room1").socketsJoin(["room2", "room3"]);
+   */
+  public socketsJoin(room: Room | Room[]): void {
+    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).socketsJoin(room);
+  }
+
+  /**
+   * Makes the matching sockets leave the given rooms.
+   *
+   * @example
+   * myNamespace.socketsLeave("room1");
+   */
+  public socketsLeave(room: Room | Room[]): void {
+    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).socketsLeave(room);
+  }
+
+  /**
+   * Disconnects the matching sockets; with `close`, their whole connection.
+   *
+   * @example
+   * myNamespace.disconnectSockets(true);
+   */
+  public disconnectSockets(close: boolean = false): void {
+    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).disconnectSockets(close);
+  }
+}
+
+// Declared by the typed base class, so that `nsp.emit()` is checked against
+// the events map without acknowledgements (a broadcast gets many answers).
+(Namespace.prototype as any).emit = function (
+  this: Namespace,
+  ev: any,
+  ...args: any[]
+): boolean {
+  return new BroadcastOperator(this.adapter).emit(ev, ...args);
+};

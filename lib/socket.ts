@@ -1,0 +1,780 @@
+import type { IncomingHttpHeaders, IncomingMessage } from "http";
+import type { ParsedUrlQuery } from "querystring";
+import debugModule from "debug";
+import { generateId } from "base64id";
+import type { Adapter, BroadcastFlags, Room, Session, SocketId } from "./adapter";
+import {
+  assertNotReserved,
+  BroadcastOperator,
+} from "./broadcast-operator";
+import type { Client } from "./client";
+import type { Namespace } from "./namespace";
+import { Packet, PacketType } from "./parser";
+import type { Server } from "./server";
+import {
+  AllButLast,
+  DecorateAcknowledgements,
+  DefaultEventsMap,
+  EventNames,
+  EventNamesWithAck,
+  EventParams,
+  EventsMap,
+  FirstNonErrorArg,
+  Last,
+  StrictEventEmitter,
+} from "./typed-events";
+
+const debug = debugModule("socket.io:socket");
+
+/** Why a socket was disconnected, as given to the "disconnect" listeners. */
+export type DisconnectReason =
+  | "transport error"
+  | "transport close"
+  | "forced close"
+  | "ping timeout"
+  | "parse error"
+  | "server shutting down"
+  | "forced server close"
+  | "client namespace disconnect"
+  | "server namespace disconnect";
+
+/** Reasons after which a client may come back and recover its session. */
+const RECOVERABLE_DISCONNECT_REASONS: ReadonlySet<DisconnectReason> = new Set([
+  "transport error",
+  "transport close",
+  "forced close",
+  "ping timeout",
+  "server shutting down",
+  "forced server close",
+]);
+
+export interface SocketReservedEventsMap {
+  disconnect: (reason: DisconnectReason, description?: any) => void;
+  disconnecting: (reason: DisconnectReason, description?: any) => void;
+  error: (err: Error) => void;
+}
+
+/** The handshake details of a socket, read from the Engine.IO request. */
+export interface Handshake {
+  /** The headers sent as part of the handshake. */
+  headers: IncomingHttpHeaders;
+  /** The date of creation (as string). */
+  time: string;
+  /** The ip of the client. */
+  address: string;
+  /** Whether the connection is cross-domain. */
+  xdomain: boolean;
+  /** Whether the connection is secure. */
+  secure: boolean;
+  /** The date of creation (as unix timestamp). */
+  issued: number;
+  /** The request URL string. */
+  url: string;
+  /** The query object. */
+  query: ParsedUrlQuery;
+  /** The auth object sent by the client in its CONNECT packet. */
+  auth: { [key: string]: any };
+}
+
+/** A socket middleware: runs on every incoming event packet. */
+export type Event = [string, ...any[]];
+
+interface SocketFlags extends BroadcastFlags {
+  timeout?: number;
+}
+
+type AnyListener = (...args: any[]) => void;
+
+function emitEvent(socket: Socket<any, any, any, any>, args: any[]): void {
+  socket._dispatchEvent(args);
+}
+
+/**
+ * The link between a client and one namespace. A client connected to several
+ * namespaces has one Socket per namespace, all over the same connection.
+ *
+ * @example
+ * io.on("connection", (socket) => {
+ *   console.log(`socket ${socket.id} connected`);
+ *   socket.emit("foo", "bar");
+ *   socket.on("foobar", () => {});
+ *   socket.join("room1");
+ *   socket.on("disconnect", (reason) => {
+ *     console.log(`socket ${socket.id} disconnected due to ${reason}`);
+ *   });
+ * });
+ */
+export class Socket<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> extends StrictEventEmitter<ListenEvents, EmitEvents, SocketReservedEventsMap> {
+  /** An unique identifier for the session. */
+  public readonly id: SocketId;
+  /** Whether the connection state was recovered after a temporary disconnection. */
+  public readonly recovered: boolean = false;
+  /** The handshake details. */
+  public readonly handshake: Handshake;
+  /** Additional information that can be attached to the socket and read by `fetchSockets()`. */
+  public data: SocketData = {} as SocketData;
+  /** Whether the socket is currently connected or not. */
+  public connected: boolean = false;
+
+  public readonly nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  public readonly client: Client<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+
+  /** The private id, sent to the client to recover this session later. */
+  private readonly pid?: string;
+  /** Acknowledgement callbacks by packet id; the adapter registers broadcast acks here. */
+  public acks: Map<number, (...args: any[]) => void> = new Map();
+
+  private readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  private readonly adapter: Adapter;
+  private fns: Array<(event: Event, next: (err?: Error) => void) => void> = [];
+  private flags: SocketFlags = {};
+  private _anyListeners?: AnyListener[];
+  private _anyOutgoingListeners?: AnyListener[];
+  private missedPackets?: unknown[][];
+
+  /**
+   * Created by the namespace, not by users.
+   *
+   * @param previousSession the session restored by connection state recovery
+   */
+  constructor(
+    nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    client: Client<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    auth: Record<string, unknown>,
+    previousSession?: Session,
+  ) {
+    super();
+    this.nsp = nsp;
+    this.server = nsp.server;
+    this.adapter = nsp.adapter;
+    this.client = client;
+    if (previousSession) {
+      this.id = previousSession.sid;
+      this.pid = previousSession.pid;
+      previousSession.rooms.forEach((room) => this.join(room));
+      this.data = previousSession.data as SocketData;
+      this.missedPackets = (previousSession as any).missedPackets;
+      this.recovered = true;
+    } else {
+      if (client.conn.protocol === 3) {
+        // socket.io v2 clients derive their socket id from the connection id
+        this.id = nsp.name !== "/" ? nsp.name + "#" + client.id : client.id;
+      } else {
+        this.id = generateId();
+      }
+      if (this.server._opts.connectionStateRecovery) {
+        this.pid = generateId();
+      }
+    }
+    this.handshake = this.buildHandshake(auth);
+  }
+
+  private buildHandshake(auth: Record<string, unknown>): Handshake {
+    const request = this.request as IncomingMessage & { _query?: ParsedUrlQuery };
+    return {
+      headers: request.headers || {},
+      time: new Date() + "",
+      address: this.conn.remoteAddress,
+      xdomain: !!request.headers?.origin,
+      secure: !request.connection || !!(request.connection as any).encrypted,
+      issued: +new Date(),
+      url: request.url as string,
+      query: request._query || {},
+      auth,
+    };
+  }
+
+  /**
+   * Emits to this client. A trailing function is an acknowledgement callback.
+   *
+   * @example
+   * socket.emit("hello", "world", { a: 1 }, Buffer.from([1, 2, 3]));
+   *
+   * socket.emit("with-ack", "data", (answer) => {
+   *   console.log(answer);
+   * });
+   */
+  public override emit<Ev extends EventNames<EmitEvents>>(
+    ev: Ev,
+    ...args: EventParams<EmitEvents, Ev>
+  ): boolean {
+    assertNotReserved(ev);
+    const data: unknown[] = [ev, ...args];
+    const packet: Packet = { type: PacketType.EVENT, data, nsp: "" };
+
+    if (typeof data[data.length - 1] === "function") {
+      const id = this.nsp._ids++;
+      debug("emitting packet with ack id %d", id);
+      this.registerAckCallback(id, data.pop() as AnyListener);
+      packet.id = id;
+    }
+
+    const flags = this.flags;
+    this.flags = {};
+
+    if (this.server._opts.connectionStateRecovery) {
+      // through the adapter, so that the packet gets an offset and is kept for
+      // a recovering client
+      this.adapter.broadcast(packet, {
+        rooms: new Set([this.id]),
+        except: new Set(),
+        flags,
+      });
+    } else {
+      this.notifyOutgoingListeners(packet);
+      this.packet(packet, flags);
+    }
+    return true;
+  }
+
+  /**
+   * Emits and returns a promise of the client's acknowledgement.
+   *
+   * @example
+   * const answer = await socket.timeout(1000).emitWithAck("hello", "world");
+   */
+  public emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>> {
+    const withErr = this.flags.timeout !== undefined;
+    return new Promise((resolve, reject) => {
+      args.push((arg1: any, arg2: any) => {
+        if (withErr) {
+          return arg1 ? reject(arg1) : resolve(arg2);
+        }
+        return resolve(arg1);
+      });
+      this.emit(ev, ...(args as any));
+    });
+  }
+
+  private registerAckCallback(id: number, ack: AnyListener): void {
+    const timeout = this.flags.timeout;
+    if (timeout === undefined) {
+      this.acks.set(id, ack);
+      return;
+    }
+    const timer = setTimeout(() => {
+      debug("event with ack id %d has timed out after %d ms", id, timeout);
+      this.acks.delete(id);
+      ack.call(this, new Error("operation has timed out"));
+    }, timeout);
+    this.acks.set(id, (...args: unknown[]) => {
+      clearTimeout(timer);
+      ack.apply(this, [null, ...args]);
+    });
+  }
+
+  /**
+   * Targets a room when broadcasting: every socket in the room but this one.
+   *
+   * @example
+   * socket.to("room-101").emit("foo", "bar");
+   */
+  public to(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return this.newBroadcastOperator().to(room);
+  }
+
+  /**
+   * Targets a room when broadcasting. Alias of `to()`.
+   *
+   * @example
+   * socket.in("room-101").emit("foo", "bar");
+   */
+  public in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return this.newBroadcastOperator().in(room);
+  }
+
+  /**
+   * Excludes a room when broadcasting.
+   *
+   * @example
+   * socket.except("room-101").emit("foo", "bar");
+   */
+  public except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return this.newBroadcastOperator().except(room);
+  }
+
+  /**
+   * Sends a `message` event.
+   *
+   * @example
+   * socket.send("hello");
+   * // same as socket.emit("message", "hello");
+   */
+  public send(...args: EventParams<EmitEvents, "message">): this {
+    this.emit("message" as any, ...(args as any));
+    return this;
+  }
+
+  /**
+   * Sends a `message` event. Alias of `send()`.
+   *
+   * @example
+   * socket.write("hello");
+   */
+  public write(...args: EventParams<EmitEvents, "message">): this {
+    this.emit("message" as any, ...(args as any));
+    return this;
+  }
+
+  /** Writes a packet for this namespace to the client. */
+  private packet(packet: Packet, opts: SocketFlags = {}): void {
+    packet.nsp = this.nsp.name;
+    this.client._packet(packet, {
+      compress: opts.compress !== false,
+      volatile: opts.volatile,
+    });
+  }
+
+  /**
+   * Joins a room. Returns a promise when the adapter is asynchronous.
+   *
+   * @example
+   * socket.join("room1");
+   * socket.join(["room1", "room2"]);
+   */
+  public join(rooms: Room | Array<Room>): Promise<void> | void {
+    debug("join room %s", rooms);
+    return this.adapter.addAll(
+      this.id,
+      new Set(Array.isArray(rooms) ? rooms : [rooms]),
+    );
+  }
+
+  /**
+   * Leaves a room. Returns a promise when the adapter is asynchronous.
+   *
+   * @example
+   * socket.leave("room1");
+   */
+  public leave(room: Room): Promise<void> | void {
+    debug("leave room %s", room);
+    return this.adapter.del(this.id, room);
+  }
+
+  private leaveAll(): void {
+    this.adapter.delAll(this.id);
+  }
+
+  /** Called by the namespace once the middlewares accepted the socket. */
+  _onconnect(): void {
+    debug("socket connected - writing packet");
+    this.connected = true;
+    this.join(this.id);
+    if (this.conn.protocol === 3) {
+      this.packet({ type: PacketType.CONNECT, nsp: "" });
+    } else {
+      this.packet({
+        type: PacketType.CONNECT,
+        nsp: "",
+        data: { sid: this.id, pid: this.pid },
+      });
+    }
+    const missed = this.missedPackets;
+    if (missed) {
+      this.missedPackets = undefined;
+      for (const data of missed) {
+        this.packet({ type: PacketType.EVENT, nsp: "", data });
+      }
+    }
+  }
+
+  /** Called by the client with every decoded packet for this namespace. */
+  _onpacket(packet: Packet): void {
+    debug("got packet %j", packet);
+    switch (packet.type) {
+      case PacketType.EVENT:
+      case PacketType.BINARY_EVENT:
+        this.onevent(packet);
+        break;
+      case PacketType.ACK:
+      case PacketType.BINARY_ACK:
+        this.onack(packet);
+        break;
+      case PacketType.DISCONNECT:
+        this._onclose("client namespace disconnect");
+        break;
+    }
+  }
+
+  private onevent(packet: Packet): void {
+    const args: any[] = packet.data || [];
+    debug("emitting event %j", args);
+    if (packet.id != null) {
+      debug("attaching ack callback to event");
+      args.push(this.ack(packet.id));
+    }
+    if (this._anyListeners && this._anyListeners.length) {
+      for (const listener of this._anyListeners.slice()) {
+        listener.apply(this, args);
+      }
+    }
+    if (this.fns.length === 0) {
+      process.nextTick(emitEvent, this, args);
+      return;
+    }
+    this.run(args as Event, (err) => {
+      process.nextTick(() => {
+        if (err) {
+          return this._onerror(err);
+        }
+        emitEvent(this, args);
+      });
+    });
+  }
+
+  /** Emits a received event to the listeners, unless the socket is gone. */
+  _dispatchEvent(args: any[]): void {
+    if (this.connected) {
+      this.emitUntyped.apply(this, args as [string, ...any[]]);
+    } else {
+      debug("ignore packet received after disconnection");
+    }
+  }
+
+  /** The acknowledgement function handed to the listener of an event. */
+  private ack(id: number): AnyListener {
+    let sent = false;
+    return (...args: unknown[]) => {
+      if (sent) return;
+      debug("sending ack %j", args);
+      sent = true;
+      this.packet({ id, type: PacketType.ACK, data: args, nsp: "" });
+    };
+  }
+
+  private onack(packet: Packet): void {
+    const ack = packet.id !== undefined ? this.acks.get(packet.id) : undefined;
+    if (typeof ack !== "function") {
+      // an answer that arrives after its timeout, or for an id never sent
+      debug("bad ack %s", packet.id);
+      return;
+    }
+    debug("calling ack %s with %j", packet.id, packet.data);
+    this.acks.delete(packet.id!);
+    ack.apply(this, packet.data);
+  }
+
+  /** Reports an error to the "error" listeners (middleware or parse errors). */
+  _onerror(err: Error): void {
+    if (this.listeners("error").length) {
+      this.emitReserved("error", err);
+    } else {
+      console.error("Missing error handler on `socket`.");
+      console.error(err.stack);
+    }
+  }
+
+  /**
+   * Called when the client disconnects from this namespace, or the whole
+   * connection closes.
+   */
+  _onclose(reason: DisconnectReason, description?: any): this | undefined {
+    if (!this.connected) return this;
+    debug("closing socket - reason %s", reason);
+    this.emitReserved("disconnecting", reason, description);
+
+    if (
+      this.server._opts.connectionStateRecovery &&
+      RECOVERABLE_DISCONNECT_REASONS.has(reason)
+    ) {
+      debug("connection state recovery is enabled for sid %s", this.id);
+      this.adapter.persistSession({
+        sid: this.id,
+        pid: this.pid!,
+        rooms: [...this.rooms],
+        data: this.data,
+      });
+    }
+
+    this._cleanup();
+    this.client._remove(this);
+    this.connected = false;
+    this.emitReserved("disconnect", reason, description);
+    return;
+  }
+
+  /** Leaves every room and the namespace; the socket cannot join again. */
+  _cleanup(): void {
+    this.leaveAll();
+    this.nsp._remove(this);
+    this.join = noop;
+  }
+
+  /** Sends a CONNECT_ERROR packet (a middleware refused the connection). */
+  _error(err: unknown): void {
+    this.packet({ type: PacketType.CONNECT_ERROR, data: err, nsp: "" });
+  }
+
+  /**
+   * Disconnects this socket; with `close`, the whole underlying connection
+   * (every namespace of this client).
+   *
+   * @example
+   * socket.disconnect();
+   * socket.disconnect(true);
+   */
+  public disconnect(close = false): this {
+    if (!this.connected) return this;
+    if (close) {
+      this.client._disconnect();
+    } else {
+      this.packet({ type: PacketType.DISCONNECT, nsp: "" });
+      this._onclose("server namespace disconnect");
+    }
+    return this;
+  }
+
+  /**
+   * Sets the compress flag for the next emit.
+   *
+   * @example
+   * socket.compress(false).emit("hello");
+   */
+  public compress(compress: boolean): this {
+    this.flags.compress = compress;
+    return this;
+  }
+
+  /**
+   * The next event may be lost if the client is not ready to receive it.
+   *
+   * @example
+   * socket.volatile.emit("hello");
+   */
+  public get volatile(): this {
+    this.flags.volatile = true;
+    return this;
+  }
+
+  /**
+   * The next broadcast excludes this socket.
+   *
+   * @example
+   * socket.broadcast.emit("foo", "bar");
+   */
+  public get broadcast(): BroadcastOperator<EmitEvents, SocketData> {
+    return this.newBroadcastOperator();
+  }
+
+  /**
+   * The next broadcast only reaches the clients of this node.
+   *
+   * @example
+   * socket.local.emit("foo", "bar");
+   */
+  public get local(): BroadcastOperator<EmitEvents, SocketData> {
+    return this.newBroadcastOperator().local;
+  }
+
+  /**
+   * Sets a timeout for the acknowledgement of the next emit.
+   *
+   * @example
+   * socket.timeout(5000).emit("my-event", (err) => {
+   *   if (err) {
+   *     // the client did not acknowledge the event in time
+   *   }
+   * });
+   */
+  public timeout(
+    timeout: number,
+  ): Socket<ListenEvents, DecorateAcknowledgements<EmitEvents>, ServerSideEvents, SocketData> {
+    this.flags.timeout = timeout;
+    return this as any;
+  }
+
+  private run(event: Event, fn: (err?: Error) => void): void {
+    const fns = this.fns.slice(0);
+    const step = (i: number) => {
+      fns[i](event, (err?: Error) => {
+        if (err) return fn(err);
+        if (i + 1 >= fns.length) return fn();
+        step(i + 1);
+      });
+    };
+    step(0);
+  }
+
+  /** Whether the socket is currently disconnected. */
+  public get disconnected(): boolean {
+    return !this.connected;
+  }
+
+  /** The http request of the underlying connection. */
+  public get request(): IncomingMessage {
+    return this.client.request;
+  }
+
+  /**
+   * The underlying Engine.IO connection.
+   *
+   * @example
+   * io.on("connection", (socket) => {
+   *   console.log(socket.conn.transport.name); // "polling" or "websocket"
+   *   socket.conn.once("upgrade", () => {
+   *     console.log(socket.conn.transport.name); // "websocket"
+   *   });
+   * });
+   */
+  public get conn(): any {
+    return this.client.conn;
+  }
+
+  /**
+   * The rooms this socket is in (its own id among them).
+   *
+   * @example
+   * socket.join("room1");
+   * console.log(socket.rooms); // Set { <socket.id>, "room1" }
+   */
+  public get rooms(): Set<Room> {
+    return this.adapter.socketRooms(this.id) || new Set();
+  }
+
+  /**
+   * Registers a middleware that runs for every incoming event.
+   *
+   * @example
+   * socket.use(([event, ...args], next) => {
+   *   if (isUnauthorized(event)) return next(new Error("unauthorized event"));
+   *   next();
+   * });
+   */
+  public use(fn: (event: Event, next: (err?: Error) => void) => void): this {
+    this.fns.push(fn);
+    return this;
+  }
+
+  /**
+   * Adds a listener called for every incoming event, with its name first.
+   *
+   * @example
+   * socket.onAny((event, ...args) => console.log(event, args));
+   */
+  public onAny(listener: AnyListener): this {
+    this._anyListeners = this._anyListeners || [];
+    this._anyListeners.push(listener);
+    return this;
+  }
+
+  /**
+   * Like `onAny()`, but the listener runs before the others.
+   *
+   * @example
+   * socket.prependAny((event, ...args) => console.log(event, args));
+   */
+  public prependAny(listener: AnyListener): this {
+    this._anyListeners = this._anyListeners || [];
+    this._anyListeners.unshift(listener);
+    return this;
+  }
+
+  /**
+   * Removes a catch-all listener, or all of them without argument.
+   *
+   * @example
+   * socket.offAny(handler);
+   * socket.offAny();
+   */
+  public offAny(listener?: AnyListener): this {
+    if (!this._anyListeners) return this;
+    if (listener) {
+      const index = this._anyListeners.indexOf(listener);
+      if (index !== -1) this._anyListeners.splice(index, 1);
+    } else {
+      this._anyListeners = [];
+    }
+    return this;
+  }
+
+  /**
+   * The catch-all listeners.
+   *
+   * @example
+   * const listeners = socket.listenersAny();
+   */
+  public listenersAny(): AnyListener[] {
+    return this._anyListeners || [];
+  }
+
+  /**
+   * Adds a listener called for every outgoing event, broadcasts included.
+   *
+   * @example
+   * socket.onAnyOutgoing((event, ...args) => console.log(event, args));
+   */
+  public onAnyOutgoing(listener: AnyListener): this {
+    this._anyOutgoingListeners = this._anyOutgoingListeners || [];
+    this._anyOutgoingListeners.push(listener);
+    return this;
+  }
+
+  /**
+   * Like `onAnyOutgoing()`, but the listener runs before the others.
+   *
+   * @example
+   * socket.prependAnyOutgoing((event, ...args) => console.log(event, args));
+   */
+  public prependAnyOutgoing(listener: AnyListener): this {
+    this._anyOutgoingListeners = this._anyOutgoingListeners || [];
+    this._anyOutgoingListeners.unshift(listener);
+    return this;
+  }
+
+  /**
+   * Removes an outgoing catch-all listener, or all of them without argument.
+   *
+   * @example
+   * socket.offAnyOutgoing(handler);
+   */
+  public offAnyOutgoing(listener?: AnyListener): this {
+    if (!this._anyOutgoingListeners) return this;
+    if (listener) {
+      const index = this._anyOutgoingListeners.indexOf(listener);
+      if (index !== -1) this._anyOutgoingListeners.splice(index, 1);
+    } else {
+      this._anyOutgoingListeners = [];
+    }
+    return this;
+  }
+
+  /**
+   * The outgoing catch-all listeners.
+   *
+   * @example
+   * const listeners = socket.listenersAnyOutgoing();
+   */
+  public listenersAnyOutgoing(): AnyListener[] {
+    return this._anyOutgoingListeners || [];
+  }
+
+  /** Runs the outgoing catch-all listeners; the adapter calls it on broadcasts. */
+  notifyOutgoingListeners(packet: Packet): void {
+    if (this._anyOutgoingListeners && this._anyOutgoingListeners.length) {
+      for (const listener of this._anyOutgoingListeners.slice()) {
+        listener.apply(this, packet.data);
+      }
+    }
+  }
+
+  private newBroadcastOperator(): BroadcastOperator<EmitEvents, SocketData> {
+    const flags = Object.assign({}, this.flags);
+    this.flags = {};
+    return new BroadcastOperator<EmitEvents, SocketData>(
+      this.adapter,
+      new Set<Room>(),
+      new Set<Room>([this.id]),
+      flags,
+    );
+  }
+}
+
+function noop(): void {}
