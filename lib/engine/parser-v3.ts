@@ -39,14 +39,8 @@ const CHAR_B = 98;
 const STRING_MARKER = 0;
 const BINARY_MARKER = 1;
 const LENGTH_END = 255;
-// Any real length has far fewer digits; a cap keeps a hostile payload from
-// making us accumulate an absurd number.
-const MAX_LENGTH_DIGITS = 16;
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-// Lone surrogates: Buffer's UTF-8 codec would replace them, the v3 wire keeps
-// them (WTF-8), so such strings take the slow path.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?:[^\uD800-\uDBFF]|^)[\uDC00-\uDFFF]/;
 
 type Binary = Buffer | ArrayBuffer | ArrayBufferView;
 type PayloadCallback = (packet: Packet, index: number, total: number) => boolean | void;
@@ -73,42 +67,10 @@ function mapBinary(data: Buffer, binaryType?: BinaryType): Buffer | ArrayBuffer 
   return binaryType === "arraybuffer" ? toArrayBuffer(data) : data;
 }
 
-/** UTF-8 bytes of a string, lone surrogates encoded as 3 bytes (WTF-8). */
-function utf8Bytes(str: string): Buffer {
-  if (!LONE_SURROGATE.test(str)) return Buffer.from(str, "utf8");
-  const out = Buffer.allocUnsafe(str.length * 3);
-  let n = 0;
-  for (let i = 0; i < str.length; i++) {
-    let c = str.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < str.length) {
-      const low = str.charCodeAt(i + 1);
-      if (low >= 0xdc00 && low <= 0xdfff) {
-        c = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
-        i++;
-      }
-    }
-    if (c < 0x80) {
-      out[n++] = c;
-    } else if (c < 0x800) {
-      out[n++] = 0xc0 | (c >> 6);
-      out[n++] = 0x80 | (c & 0x3f);
-    } else if (c < 0x10000) {
-      out[n++] = 0xe0 | (c >> 12);
-      out[n++] = 0x80 | ((c >> 6) & 0x3f);
-      out[n++] = 0x80 | (c & 0x3f);
-    } else {
-      out[n++] = 0xf0 | (c >> 18);
-      out[n++] = 0x80 | ((c >> 12) & 0x3f);
-      out[n++] = 0x80 | ((c >> 6) & 0x3f);
-      out[n++] = 0x80 | (c & 0x3f);
-    }
-  }
-  return out.subarray(0, n);
-}
-
 /**
- * Decodes UTF-8 (tolerating encoded surrogates, as the v3 wire may carry
- * them); returns null on malformed input.
+ * Decodes UTF-8 as v3 peers do: an encoded surrogate code point (what a lone
+ * surrogate becomes in lenient encoders) reads as U+FFFD, any other malformed
+ * sequence makes the whole string invalid (null).
  */
 function utf8String(bytes: Buffer): string | null {
   const fast = bytes.toString("utf8");
@@ -148,7 +110,7 @@ function utf8String(bytes: Buffer): string | null {
       c = (c << 6) | (cont & 0x3f);
     }
     if (c < min || c > 0x10ffff) return null;
-    out += String.fromCodePoint(c);
+    out += c >= 0xd800 && c <= 0xdfff ? "\uFFFD" : String.fromCodePoint(c);
     i += extra + 1;
   }
   return out;
@@ -226,7 +188,7 @@ function encodePacketSync(packet: Packet, supportsBinary: boolean, utf8encode: b
     return out;
   }
   const text = stringData(data);
-  return PACKET_CODES[packet.type] + (utf8encode ? utf8Bytes(text).toString("latin1") : text);
+  return PACKET_CODES[packet.type] + (utf8encode ? Buffer.from(text, "utf8").toString("latin1") : text);
 }
 
 function base64Packet(type: PacketType, bytes: Buffer): string {
@@ -242,7 +204,7 @@ function base64Packet(type: PacketType, bytes: Buffer): string {
  */
 export function encodeBase64Packet(packet: Packet, callback: (encoded: string) => void): void {
   const data = packet.data;
-  callback(base64Packet(packet.type, isBinary(data) ? toBuffer(data) : utf8Bytes(stringData(data))));
+  callback(base64Packet(packet.type, isBinary(data) ? toBuffer(data) : Buffer.from(stringData(data), "utf8")));
 }
 
 /**
@@ -356,16 +318,11 @@ function encodeBinaryPayload(packets: Packet[]): Buffer {
       out[offset++] = PACKET_CODES[packet.type];
       offset += bytes.copy(out, offset);
     } else {
-      const text = PACKET_CODES[packet.type] + stringData(data);
+      const text = stringData(data);
       out[offset++] = STRING_MARKER;
-      if (LONE_SURROGATE.test(text)) {
-        const bytes = utf8Bytes(text);
-        offset = writeLength(out, offset, bytes.length);
-        offset += bytes.copy(out, offset);
-      } else {
-        offset = writeLength(out, offset, Buffer.byteLength(text));
-        offset += out.write(text, offset, "utf8");
-      }
+      offset = writeLength(out, offset, 1 + Buffer.byteLength(text));
+      out[offset++] = CHAR_ZERO + PACKET_CODES[packet.type];
+      offset += out.write(text, offset, "utf8");
     }
   }
   return out;
@@ -373,9 +330,7 @@ function encodeBinaryPayload(packets: Packet[]): Buffer {
 
 function frameLength(packet: Packet): number {
   const data = packet.data;
-  if (isBinary(data)) return data.byteLength + 1;
-  const text = PACKET_CODES[packet.type] + stringData(data);
-  return LONE_SURROGATE.test(text) ? utf8Bytes(text).length : Buffer.byteLength(text);
+  return 1 + (isBinary(data) ? data.byteLength : Buffer.byteLength(stringData(data)));
 }
 
 /**
@@ -420,7 +375,7 @@ function decodeStringPayload(data: string, binaryType: BinaryType | undefined, c
     let length = 0;
     const start = i;
     for (;;) {
-      if (i >= total || i - start > MAX_LENGTH_DIGITS) {
+      if (i >= total) {
         callback(errorPacket(), 0, 1);
         return;
       }
@@ -466,7 +421,7 @@ function decodeBinaryPayload(data: Buffer, binaryType: BinaryType | undefined, c
     let length = 0;
     const start = i;
     for (;;) {
-      if (i >= total || i - start > MAX_LENGTH_DIGITS) {
+      if (i >= total) {
         callback(errorPacket(), 0, 1);
         return;
       }
