@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from "http";
 import type { ParsedUrlQuery } from "querystring";
 import debugModule from "debug";
-import { generateId } from "base64id";
+import base64id = require("base64id");
 import type { Adapter, BroadcastFlags, Room, Session, SocketId } from "./adapter";
 import {
   assertNotReserved,
@@ -165,10 +165,10 @@ export class Socket<
         // socket.io v2 clients derive their socket id from the connection id
         this.id = nsp.name !== "/" ? nsp.name + "#" + client.id : client.id;
       } else {
-        this.id = generateId();
+        this.id = base64id.generateId();
       }
       if (this.server._opts.connectionStateRecovery) {
-        this.pid = generateId();
+        this.pid = base64id.generateId();
       }
     }
     this.handshake = this.buildHandshake(auth);
