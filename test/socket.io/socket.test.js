@@ -1,0 +1,459 @@
+"use strict";
+
+const zlib = require("zlib");
+const expect = require("expect.js");
+const {
+  sio,
+  forEachTransport,
+  useHarness,
+  connected,
+  waitFor,
+  disconnectReason,
+  expectNoEvent,
+  sleep,
+} = require("./support/util");
+
+/** Creates a server and one connected client; resolves [io, serverSocket, client]. */
+async function pair(h, serverOpts, nsp = "/", clientOpts = {}) {
+  const io = await h.server(serverOpts);
+  const conn = waitFor(io.of(nsp), "connection");
+  const client = await h.connect(nsp, clientOpts);
+  return [io, await conn, client];
+}
+
+describe("socket", () => {
+  forEachTransport((transports) => {
+    const h = useHarness({ transports });
+
+    describe("fields", () => {
+      it("exposes id, nsp, conn, client, request, data and the connection flags", async () => {
+        const [io, socket, client] = await pair(h);
+        expect(socket).to.be.a(sio.Socket);
+        expect(socket.id).to.be.a("string");
+        expect(socket.id).to.be(client.id);
+        expect(socket.id).not.to.be(socket.conn.id);
+        expect(socket.nsp).to.be(io.sockets);
+        expect(socket.client.conn).to.be(socket.conn);
+        expect(socket.conn.transport.name).to.be(transports ? transports[0] : "polling");
+        expect(socket.request.headers).to.be.an("object");
+        expect(socket.request.url).to.contain("EIO=4");
+        expect(socket.data).to.eql({});
+        expect(socket.connected).to.be(true);
+        expect(socket.disconnected).to.be(false);
+        expect(socket.recovered).to.be(false);
+        expect(socket.rooms).to.be.a(Set);
+        expect([...socket.rooms]).to.eql([socket.id]);
+      });
+
+      it("handshake has headers, time, address, xdomain, secure, issued, url, query, auth", async () => {
+        const before = Date.now();
+        const [, socket] = await pair(h, {}, "/", {
+          auth: { token: "abc" },
+          query: { foo: "bar" },
+          extraHeaders: { "x-custom": "yes" },
+        });
+        const hs = socket.handshake;
+        expect(hs.headers["x-custom"]).to.be("yes");
+        expect(hs.headers.host).to.be(`localhost:${h.port}`);
+        expect(hs.time).to.be.a("string");
+        expect(new Date(hs.time).toString()).to.be(hs.time);
+        expect(hs.address).to.match(/127\.0\.0\.1|::1/);
+        expect(hs.xdomain).to.be(false);
+        expect(hs.secure).to.be(false);
+        expect(hs.issued).to.be.a("number");
+        expect(hs.issued).to.be.within(before - 1000, Date.now());
+        expect(hs.url).to.match(/^\/socket\.io\/\?/);
+        expect(hs.url).to.contain("foo=bar");
+        expect(hs.query.foo).to.be("bar");
+        expect(hs.query.EIO).to.be("4");
+        expect(hs.query.transport).to.be(transports ? transports[0] : "polling");
+        expect(hs.auth).to.eql({ token: "abc" });
+      });
+
+      it("handshake.xdomain is true when an Origin header is sent", async () => {
+        const [, socket] = await pair(h, {}, "/", {
+          extraHeaders: { origin: "http://example.com" },
+        });
+        expect(socket.handshake.xdomain).to.be(true);
+      });
+
+      it("handshake.auth is an empty object when the client sends none", async () => {
+        const [, socket] = await pair(h);
+        expect(socket.handshake.auth).to.eql({});
+      });
+    });
+
+    describe("emit and acks", () => {
+      it("server emit reaches the client with every argument type", async () => {
+        const [, socket, client] = await pair(h);
+        const got = waitFor(client, "data");
+        socket.emit("data", 1, "two", { three: [3] }, [4], true, null);
+        expect(await got).to.eql([1, "two", { three: [3] }, [4], true, null]);
+      });
+
+      it("client emit reaches the server; emit() returns true", async () => {
+        const [, socket, client] = await pair(h);
+        const got = waitFor(socket, "hello");
+        client.emit("hello", "world", { a: 1 });
+        expect(await got).to.eql(["world", { a: 1 }]);
+        expect(socket.emit("x")).to.be(true);
+      });
+
+      it("client ack: the server callback receives the client's answer", async () => {
+        const [, socket] = await pair(h);
+        h.clients[0].on("question", (a, b, cb) => cb(a + b, "sum"));
+        const answer = await new Promise((resolve) =>
+          socket.emit("question", 2, 3, (...args) => resolve(args))
+        );
+        expect(answer).to.eql([5, "sum"]);
+      });
+
+      it("server ack: the client callback receives the server's answer", async () => {
+        const [, socket, client] = await pair(h);
+        socket.on("question", (a, cb) => cb({ doubled: a * 2 }, "extra"));
+        const answer = await new Promise((resolve) =>
+          client.emit("question", 21, (...args) => resolve(args))
+        );
+        expect(answer).to.eql([{ doubled: 42 }, "extra"]);
+      });
+
+      it("emitWithAck resolves with the first argument of the ack", async () => {
+        const [, socket, client] = await pair(h);
+        client.on("q", (v, cb) => cb(v + 1));
+        expect(await socket.emitWithAck("q", 1)).to.be(2);
+        socket.on("q2", (cb) => cb("from server"));
+        expect(await client.emitWithAck("q2")).to.be("from server");
+      });
+
+      it("timeout(ms).emit calls back (null, ...args) when answered in time", async () => {
+        const [, socket] = await pair(h);
+        h.clients[0].on("q", (cb) => cb("ok", 2));
+        const args = await new Promise((resolve) =>
+          socket.timeout(1000).emit("q", (...a) => resolve(a))
+        );
+        expect(args).to.eql([null, "ok", 2]);
+      });
+
+      it("timeout(ms).emit calls back with an error when no ack arrives", async () => {
+        const [, socket] = await pair(h);
+        const start = Date.now();
+        const err = await new Promise((resolve) =>
+          socket.timeout(100).emit("unanswered", (e) => resolve(e))
+        );
+        expect(err).to.be.an(Error);
+        expect(err.message).to.be("operation has timed out");
+        expect(Date.now() - start).to.be.within(80, 1000);
+      });
+
+      it("timeout(ms).emitWithAck rejects on timeout and resolves when answered", async () => {
+        const [, socket, client] = await pair(h);
+        client.on("answered", (cb) => cb("yes"));
+        expect(await socket.timeout(1000).emitWithAck("answered")).to.be("yes");
+        let error;
+        try {
+          await socket.timeout(100).emitWithAck("unanswered");
+        } catch (e) {
+          error = e;
+        }
+        expect(error).to.be.an(Error);
+        expect(error.message).to.be("operation has timed out");
+      });
+
+      it("an ack is called only once even if the peer calls it twice", async () => {
+        const [, socket] = await pair(h);
+        h.clients[0].on("q", (cb) => {
+          cb(1);
+          cb(2);
+        });
+        const calls = [];
+        socket.emit("q", (v) => calls.push(v));
+        await sleep(150);
+        expect(calls).to.eql([1]);
+      });
+
+      it("send() and write() emit 'message'", async () => {
+        const [, socket, client] = await pair(h);
+        const messages = [];
+        const both = new Promise((resolve) =>
+          client.on("message", (...args) => messages.push(args) === 2 && resolve())
+        );
+        expect(socket.send("a", 1)).to.be(socket);
+        expect(socket.write("b")).to.be(socket);
+        await both;
+        expect(messages).to.eql([["a", 1], ["b"]]);
+        const fromClient = waitFor(socket, "message");
+        client.send("up");
+        expect(await fromClient).to.be("up");
+      });
+
+      it("reserved event names cannot be emitted", async () => {
+        const [io, socket] = await pair(h);
+        for (const name of ["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"]) {
+          expect(() => socket.emit(name)).to.throwError((e) => {
+            expect(e.message).to.be(`"${name}" is a reserved event name`);
+          });
+          expect(() => io.emit(name)).to.throwError((e) => {
+            expect(e.message).to.be(`"${name}" is a reserved event name`);
+          });
+        }
+      });
+    });
+
+    describe("flags", () => {
+      it("volatile: delivered when the transport is writable, dropped while it is busy", async () => {
+        const [, socket, client] = await pair(h);
+        const got = [];
+        client.on("v", (i) => got.push(i));
+        await sleep(100); // idle: the transport is writable again
+        socket.volatile.emit("v", "single");
+        await sleep(100);
+        expect(got).to.eql(["single"]);
+        got.length = 0;
+        for (let i = 0; i < 5; i++) socket.volatile.emit("v", i);
+        socket.emit("v", "reliable");
+        await waitFor(client, "v");
+        await sleep(100);
+        expect(got[got.length - 1]).to.be("reliable");
+        const volatiles = got.slice(0, -1);
+        expect(volatiles.length).to.be.lessThan(2);
+        if (volatiles.length) expect(volatiles[0]).to.be(0);
+      });
+
+      it("compress(false) still delivers and chains", async () => {
+        const [, socket, client] = await pair(h);
+        const got = waitFor(client, "c");
+        expect(socket.compress(false)).to.be(socket);
+        socket.compress(false).emit("c", "x".repeat(2000));
+        expect(await got).to.be("x".repeat(2000));
+      });
+    });
+
+    describe("catch-all listeners", () => {
+      it("onAny / prependAny / offAny / listenersAny on incoming events", async () => {
+        const [, socket, client] = await pair(h);
+        const calls = [];
+        const l1 = (event, ...args) => calls.push(["l1", event, ...args]);
+        const l0 = (event, ...args) => calls.push(["l0", event, ...args]);
+        expect(socket.onAny(l1)).to.be(socket);
+        socket.prependAny(l0);
+        expect(socket.listenersAny()).to.eql([l0, l1]);
+        client.emit("first", 1, 2);
+        await sleep(100);
+        socket.offAny(l0);
+        expect(socket.listenersAny()).to.eql([l1]);
+        client.emit("second");
+        await sleep(100);
+        socket.offAny();
+        expect(socket.listenersAny()).to.eql([]);
+        client.emit("third");
+        await sleep(100);
+        expect(calls).to.eql([
+          ["l0", "first", 1, 2],
+          ["l1", "first", 1, 2],
+          ["l1", "second"],
+        ]);
+      });
+
+      it("onAny sees the ack function as the last argument", async () => {
+        const [, socket, client] = await pair(h);
+        socket.onAny((event, cb) => {
+          if (event === "withAck") cb("from onAny");
+        });
+        expect(await client.timeout(1000).emitWithAck("withAck")).to.be("from onAny");
+      });
+
+      it("onAnyOutgoing / prependAnyOutgoing / offAnyOutgoing / listenersAnyOutgoing", async () => {
+        const [io, socket, client] = await pair(h);
+        const calls = [];
+        const l1 = (event, ...args) => calls.push(["l1", event, ...args]);
+        const l0 = (event, ...args) => calls.push(["l0", event, ...args]);
+        expect(socket.onAnyOutgoing(l1)).to.be(socket);
+        socket.prependAnyOutgoing(l0);
+        expect(socket.listenersAnyOutgoing()).to.eql([l0, l1]);
+        const received = waitFor(client, "out");
+        socket.emit("out", "direct");
+        await received;
+        socket.offAnyOutgoing(l0);
+        const broadcast = waitFor(client, "bc");
+        io.emit("bc", "to all"); // broadcasts run the outgoing listeners too
+        await broadcast;
+        socket.offAnyOutgoing();
+        expect(socket.listenersAnyOutgoing()).to.eql([]);
+        socket.emit("out", "unseen");
+        expect(calls).to.eql([
+          ["l0", "out", "direct"],
+          ["l1", "out", "direct"],
+          ["l1", "bc", "to all"],
+        ]);
+      });
+    });
+
+    describe("rooms", () => {
+      it("join/leave with a string or an array update socket.rooms synchronously", async () => {
+        const [io, socket] = await pair(h);
+        socket.join("a");
+        expect(socket.rooms.has("a")).to.be(true);
+        socket.join(["b", "c"]);
+        expect([...socket.rooms].sort()).to.eql([socket.id, "a", "b", "c"].sort());
+        socket.leave("b");
+        expect(socket.rooms.has("b")).to.be(false);
+        expect(io.sockets.adapter.rooms.get("a").has(socket.id)).to.be(true);
+        expect(io.sockets.adapter.rooms.has("b")).to.be(false);
+      });
+
+      it("'disconnecting' can still read the rooms, 'disconnect' sees them emptied", async () => {
+        const [io, socket, client] = await pair(h);
+        socket.join(["room1", "room2"]);
+        const seen = {};
+        socket.on("disconnecting", (reason) => {
+          seen.disconnecting = [reason, [...socket.rooms].sort(), socket.connected];
+        });
+        const done = new Promise((resolve) =>
+          socket.on("disconnect", (reason) => {
+            seen.disconnect = [reason, socket.rooms.size, socket.connected, socket.disconnected];
+            resolve();
+          })
+        );
+        client.disconnect();
+        await done;
+        expect(seen.disconnecting).to.eql([
+          "client namespace disconnect",
+          [socket.id, "room1", "room2"].sort(),
+          true,
+        ]);
+        expect(seen.disconnect).to.eql(["client namespace disconnect", 0, false, true]);
+        expect(io.sockets.adapter.rooms.has("room1")).to.be(false);
+        expect(io.sockets.sockets.has(socket.id)).to.be(false);
+      });
+    });
+
+    describe("disconnect reasons", () => {
+      it("socket.disconnect(): 'server namespace disconnect' / client 'io server disconnect'", async () => {
+        const [io, socket, client] = await pair(h);
+        const serverReason = disconnectReason(socket);
+        const clientReason = disconnectReason(client);
+        expect(socket.disconnect()).to.be(socket);
+        expect(await serverReason).to.be("server namespace disconnect");
+        expect(await clientReason).to.be("io server disconnect");
+        // the connection itself stays open without close=true
+        expect(io.engine.clientsCount).to.be(1);
+      });
+
+      it("socket.disconnect(true) also closes the underlying connection", async () => {
+        const io = await h.server();
+        io.of("/other");
+        const conn = waitFor(io, "connection");
+        const client = await h.connect();
+        const other = client.io.socket("/other");
+        h.clients.push(other);
+        await connected(other);
+        const socket = await conn;
+        const otherReason = new Promise((resolve) =>
+          io.of("/other").sockets.values().next().value.on("disconnect", resolve)
+        );
+        const serverReason = disconnectReason(socket);
+        const clientReason = disconnectReason(client);
+        socket.disconnect(true);
+        expect(await serverReason).to.be("server namespace disconnect");
+        expect(await otherReason).to.be("server namespace disconnect");
+        expect(await clientReason).to.be("io server disconnect");
+        await sleep(50);
+        expect(io.engine.clientsCount).to.be(0);
+      });
+
+      it("client disconnect(): 'client namespace disconnect'", async () => {
+        const [, socket, client] = await pair(h);
+        const reason = disconnectReason(socket);
+        client.disconnect();
+        expect(await reason).to.be("client namespace disconnect");
+        expect(socket.connected).to.be(false);
+      });
+
+      it("the client closing its transport: 'transport close'", async () => {
+        const [, socket, client] = await pair(h);
+        const reason = disconnectReason(socket);
+        client.io.engine.close();
+        expect(await reason).to.be("transport close");
+      });
+
+      it("a second disconnect() is a no-op", async () => {
+        const [, socket] = await pair(h);
+        const reasons = [];
+        socket.on("disconnect", (r) => reasons.push(r));
+        socket.disconnect();
+        socket.disconnect();
+        await sleep(50);
+        expect(reasons).to.eql(["server namespace disconnect"]);
+      });
+
+      it("emitting to a disconnected socket neither throws nor delivers", async () => {
+        const [, socket, client] = await pair(h);
+        const reason = disconnectReason(client);
+        socket.disconnect();
+        await reason;
+        expect(() => socket.emit("late", 1)).not.to.throwError();
+        await expectNoEvent(client, "late", 100);
+      });
+    });
+  });
+
+  describe("disconnect reasons needing a raw peer", () => {
+    const h = useHarness();
+
+    it("'ping timeout' when the peer stops answering pings", async () => {
+      const io = await h.server({ pingInterval: 100, pingTimeout: 100 });
+      const conn = waitFor(io, "connection");
+      const peer = await h.rawWs();
+      peer.autoPong = false;
+      peer.send("40");
+      await peer.next();
+      const reason = disconnectReason(await conn);
+      expect(await reason).to.be("ping timeout");
+    });
+
+    it("'transport error' when the peer sends an invalid WebSocket frame", async () => {
+      const io = await h.server();
+      const conn = waitFor(io, "connection");
+      const peer = await h.rawWs();
+      peer.send("40");
+      await peer.next();
+      const reason = disconnectReason(await conn);
+      peer.ws._socket.write(Buffer.from([0xff, 0x80, 0, 0, 0, 0])); // reserved opcode + RSV bits
+      expect(await reason).to.be("transport error");
+    });
+
+    it("'parse error' when the peer sends an invalid Engine.IO packet", async () => {
+      const io = await h.server();
+      const conn = waitFor(io, "connection");
+      const peer = await h.rawWs();
+      peer.send("40");
+      await peer.next();
+      const reason = disconnectReason(await conn);
+      peer.send("9");
+      expect(await reason).to.be("parse error");
+    });
+
+    it("compress(false) turns off HTTP compression of the polling response", async () => {
+      const io = await h.server();
+      const peer = await h.rawPolling();
+      await peer.post("40");
+      expect((await peer.get()).body.toString()).to.match(/^40\{"sid":/);
+      const [socket] = io.sockets.sockets.values();
+      const big = "x".repeat(5000);
+
+      let pending = peer.get({ "Accept-Encoding": "gzip" });
+      await sleep(50);
+      socket.compress(false).emit("big", big);
+      let res = await pending;
+      expect(res.headers["content-encoding"]).to.be(undefined);
+      expect(res.body.toString()).to.be(`42["big","${big}"]`);
+
+      pending = peer.get({ "Accept-Encoding": "gzip" });
+      await sleep(50);
+      socket.emit("big", big);
+      res = await pending;
+      expect(res.headers["content-encoding"]).to.be("gzip");
+      expect(zlib.gunzipSync(res.body).toString()).to.be(`42["big","${big}"]`);
+    });
+  });
+});
