@@ -1,0 +1,77 @@
+/**
+ * Handshake error codes and the way a refused request is answered.
+ *
+ * The numeric codes and their messages are part of the wire contract: clients
+ * (and existing apps listening to "connection_error") rely on the exact values.
+ */
+import type { ServerResponse } from "http";
+import type { Duplex } from "stream";
+import debugModule from "debug";
+
+const debug = debugModule("engine");
+
+export const errors = {
+  UNKNOWN_TRANSPORT: 0,
+  UNKNOWN_SID: 1,
+  BAD_HANDSHAKE_METHOD: 2,
+  BAD_REQUEST: 3,
+  FORBIDDEN: 4,
+  UNSUPPORTED_PROTOCOL_VERSION: 5,
+} as const;
+
+export type ErrorCode = (typeof errors)[keyof typeof errors];
+
+export const errorMessages: Record<ErrorCode, string> = {
+  0: "Transport unknown",
+  1: "Session ID unknown",
+  2: "Bad handshake method",
+  3: "Bad request",
+  4: "Forbidden",
+  5: "Unsupported protocol version",
+};
+
+/** Extra information about a refused request, as given to "connection_error". */
+export type ErrorContext = Record<string, unknown> & { message?: string };
+
+function messageFor(code: ErrorCode, context?: ErrorContext): string {
+  return context && typeof context.message === "string" && context.message
+    ? context.message
+    : errorMessages[code];
+}
+
+/**
+ * Answers a refused HTTP request with `{"code":N,"message":"..."}`
+ * (403 for "Forbidden", 400 otherwise).
+ */
+export function abortRequest(res: ServerResponse, code: ErrorCode, context?: ErrorContext): void {
+  if (res.headersSent || res.writableEnded) {
+    return;
+  }
+  const body = JSON.stringify({ code, message: messageFor(code, context) });
+  res.writeHead(code === errors.FORBIDDEN ? 403 : 400, {
+    "Content-Type": "application/json",
+    "Content-Length": Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+/**
+ * Answers a refused upgrade request on the raw socket, then destroys it.
+ */
+export function abortUpgrade(socket: Duplex, code: ErrorCode, context?: ErrorContext): void {
+  // the peer may already be gone; a late write error must not crash the process
+  socket.on("error", (err) => debug("socket error after refused upgrade: %s", err.message));
+  if (socket.writable) {
+    const message = messageFor(code, context);
+    socket.write(
+      "HTTP/1.1 400 Bad Request\r\n" +
+        "Connection: close\r\n" +
+        "Content-type: text/html\r\n" +
+        "Content-Length: " +
+        Buffer.byteLength(message) +
+        "\r\n\r\n" +
+        message
+    );
+  }
+  socket.destroy();
+}

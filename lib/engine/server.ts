@@ -1,0 +1,639 @@
+/**
+ * The Engine.IO server: verifies requests, performs handshakes, routes polling
+ * requests and WebSocket upgrades to their session.
+ */
+import { EventEmitter } from "events";
+import type { IncomingMessage, ServerResponse, Server as HttpServer } from "http";
+import type { Duplex } from "stream";
+import * as qs from "querystring";
+import { WebSocketServer, WebSocket as WsSocket } from "ws";
+import type { ServerOptions as WsServerOptions } from "ws";
+import base64id = require("base64id");
+import { serialize as serializeCookie, CookieSerializeOptions } from "cookie";
+import cors, { CorsOptions, CorsOptionsDelegate } from "cors";
+import debugModule from "debug";
+import { Socket } from "./socket";
+import { transports } from "./transports";
+import type { Polling, HttpCompressionOptions } from "./transports/polling";
+import type { WebSocket, PerMessageDeflateOptions } from "./transports/websocket";
+import type { Transport, EngineRequest } from "./transport";
+import type { RawData } from "./parser";
+import { errors, errorMessages, abortRequest, abortUpgrade, ErrorCode, ErrorContext } from "./errors";
+import { UpgradeResponse, takeResponseHeaders } from "./upgrade-response";
+
+const debug = debugModule("engine");
+
+type OutgoingHeaders = Record<string, number | string | string[]>;
+
+/** Decides whether a handshake is accepted: `fn(null, true)` accepts. */
+export type AllowRequest = (
+  req: IncomingMessage,
+  fn: (err: string | null | undefined, success: boolean) => void
+) => void;
+
+/** A connect-style middleware, run on every engine request (polling and upgrade). */
+export type Middleware = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (err?: unknown) => void
+) => void;
+
+export interface CookieOptions extends CookieSerializeOptions {
+  /** name of the cookie holding the session id; default "io" */
+  name?: string;
+}
+
+/** The part of a ws-compatible server the engine uses. */
+export interface WsServerLike {
+  handleUpgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    cb: (client: WsSocket, req: IncomingMessage) => void
+  ): void;
+  close(): void;
+  on?(event: "headers", listener: (headers: string[], req: IncomingMessage) => void): unknown;
+}
+
+export interface ServerOptions {
+  /** ms without a pong (after a ping) before the session is closed; default 20000 */
+  pingTimeout?: number;
+  /** ms between two pings; default 25000 */
+  pingInterval?: number;
+  /** ms an upgrade may take; default 10000 */
+  upgradeTimeout?: number;
+  /** max bytes of a message (WebSocket) or a POST body (polling); default 1e6 */
+  maxHttpBufferSize?: number;
+  allowRequest?: AllowRequest;
+  /** allowed transports; default ["polling", "websocket"] */
+  transports?: string[];
+  /** default true */
+  allowUpgrades?: boolean;
+  /** WebSocket permessage-deflate; default false */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /** compression of polling responses; default { threshold: 1024 } */
+  httpCompression?: boolean | HttpCompressionOptions;
+  /** constructor of the WebSocket server; default ws's WebSocketServer */
+  wsEngine?: new (opts: WsServerOptions) => WsServerLike;
+  /** a message sent right after the handshake */
+  initialPacket?: RawData;
+  /** a cookie holding the session id, set on the polling handshake; default false */
+  cookie?: boolean | CookieOptions;
+  /** options of the `cors` package; default false */
+  cors?: CorsOptions | CorsOptionsDelegate;
+  /** accept Engine.IO v3 clients (socket.io v2); default false */
+  allowEIO3?: boolean;
+}
+
+export interface AttachOptions {
+  /** path the engine answers on; default "/engine.io" */
+  path?: string;
+  /** destroy upgrade requests for other paths that nobody answered; default true */
+  destroyUpgrade?: boolean;
+  /** ms before such an upgrade request is destroyed; default 1000 */
+  destroyUpgradeTimeout?: number;
+  /** match "/engine.io/" rather than "/engine.io"; default true */
+  addTrailingSlash?: boolean;
+}
+
+/** The options as resolved by the server (defaults applied). */
+export interface ResolvedServerOptions
+  extends Omit<ServerOptions, "cors" | "cookie" | "perMessageDeflate" | "httpCompression">,
+    AttachOptions {
+  pingTimeout: number;
+  pingInterval: number;
+  upgradeTimeout: number;
+  maxHttpBufferSize: number;
+  transports: string[];
+  allowUpgrades: boolean;
+  perMessageDeflate: false | PerMessageDeflateOptions;
+  httpCompression: false | HttpCompressionOptions;
+  wsEngine: new (opts: WsServerOptions) => WsServerLike;
+  cookie: false | (CookieOptions & { name: string });
+  cors: false | CorsOptions | CorsOptionsDelegate;
+  allowEIO3: boolean;
+}
+
+/** The payload of the "connection_error" event. */
+export interface ConnectionError {
+  req: IncomingMessage;
+  code: ErrorCode;
+  message: string;
+  context: ErrorContext | undefined;
+}
+
+type VerifyCallback = (code?: ErrorCode, context?: ErrorContext) => void;
+type CloseConnection = (code: ErrorCode, context?: ErrorContext) => void;
+
+// control characters are not allowed in a header value
+const INVALID_HEADER_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
+
+function resolveOptions(opts: ServerOptions): ResolvedServerOptions {
+  const resolved: ResolvedServerOptions = {
+    wsEngine: WebSocketServer,
+    pingTimeout: 20000,
+    pingInterval: 25000,
+    upgradeTimeout: 10000,
+    maxHttpBufferSize: 1e6,
+    transports: ["polling", "websocket"],
+    allowUpgrades: true,
+    cors: false,
+    allowEIO3: false,
+    ...(opts as Partial<ResolvedServerOptions>),
+    httpCompression:
+      opts.httpCompression === false
+        ? false
+        : { threshold: 1024, ...(typeof opts.httpCompression === "object" ? opts.httpCompression : {}) },
+    perMessageDeflate: opts.perMessageDeflate
+      ? { threshold: 1024, ...(typeof opts.perMessageDeflate === "object" ? opts.perMessageDeflate : {}) }
+      : false,
+    cookie: opts.cookie
+      ? {
+          name: "io",
+          path: "/",
+          httpOnly: true,
+          sameSite: "lax",
+          ...(typeof opts.cookie === "object" ? opts.cookie : {}),
+        }
+      : false,
+  };
+  return resolved;
+}
+
+/** Parses the query string into plain string values (the last one wins on repeats). */
+function parseQuery(url: string | undefined): Record<string, string> {
+  const index = url ? url.indexOf("?") : -1;
+  if (index === -1) {
+    return {};
+  }
+  const parsed = qs.parse((url as string).slice(index + 1));
+  const query: Record<string, string> = {};
+  for (const key of Object.keys(parsed)) {
+    const value = parsed[key];
+    query[key] = Array.isArray(value) ? value[value.length - 1] : (value as string);
+  }
+  return query;
+}
+
+export class Server extends EventEmitter {
+  static readonly errors = errors;
+  static readonly errorMessages = errorMessages;
+
+  readonly opts: ResolvedServerOptions;
+  /** open sessions by id */
+  clients: Record<string, Socket> = {};
+  clientsCount = 0;
+  /** the WebSocket server (undefined when websocket is not an allowed transport) */
+  ws: WsServerLike | undefined;
+  /** the http server created by `listen()` */
+  httpServer?: HttpServer;
+
+  private readonly middlewares: Middleware[] = [];
+  private wsClosed = false;
+
+  /**
+   * @example
+   * const engine = new Server({ pingInterval: 10000 });
+   * engine.attach(httpServer);
+   */
+  constructor(opts: ServerOptions = {}) {
+    super();
+    this.opts = resolveOptions(opts);
+    if (this.opts.cors) {
+      this.use(cors(this.opts.cors) as Middleware);
+    }
+    this.init();
+  }
+
+  /** Creates the WebSocket server, when the websocket transport is allowed. */
+  private init(): void {
+    if (this.opts.transports.indexOf("websocket") === -1) {
+      return;
+    }
+    if (this.ws && !this.wsClosed) {
+      return;
+    }
+    this.wsClosed = false;
+    this.ws = new this.opts.wsEngine({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: this.opts.perMessageDeflate,
+      maxPayload: this.opts.maxHttpBufferSize,
+    });
+    if (typeof this.ws.on === "function") {
+      this.ws.on("headers", (headersArray, req) => this.onUpgradeHeaders(headersArray, req as EngineRequest));
+    }
+  }
+
+  private onUpgradeHeaders(headersArray: string[], req: EngineRequest): void {
+    const headers = takeResponseHeaders(req) as OutgoingHeaders;
+    if (!req._query.sid) {
+      this.emit("initial_headers", headers, req);
+    }
+    this.emit("headers", headers, req);
+    for (const name of Object.keys(headers)) {
+      const value = headers[name];
+      if (Array.isArray(value)) {
+        for (const item of value) {
+          headersArray.push(`${name}: ${item}`);
+        }
+      } else {
+        headersArray.push(`${name}: ${value}`);
+      }
+    }
+  }
+
+  /**
+   * Names of the transports a session on `transport` may upgrade to.
+   *
+   * @example
+   * engine.upgrades("polling"); // ["websocket"]
+   */
+  upgrades(transport: string): string[] {
+    if (!this.opts.allowUpgrades) {
+      return [];
+    }
+    const constructor = transports[transport];
+    return constructor ? constructor.upgradesTo : [];
+  }
+
+  /**
+   * Generates a session id; override it (it may return a promise).
+   *
+   * @example
+   * engine.generateId = (req) => crypto.randomUUID();
+   */
+  generateId(_req: IncomingMessage): string | Promise<string> {
+    return base64id.generateId();
+  }
+
+  /**
+   * Adds a connect-style middleware, run before every engine request is
+   * handled (including the WebSocket upgrade request).
+   *
+   * @example
+   * engine.use(helmet());
+   */
+  use(fn: Middleware): void {
+    this.middlewares.push(fn);
+  }
+
+  private applyMiddlewares(req: IncomingMessage, res: ServerResponse, callback: (err?: unknown) => void): void {
+    const middlewares = this.middlewares;
+    if (middlewares.length === 0) {
+      callback();
+      return;
+    }
+    const apply = (i: number): void => {
+      debug("applying middleware nº%d", i + 1);
+      try {
+        middlewares[i](req, res, (err?: unknown) => {
+          if (err) {
+            callback(err);
+          } else if (i + 1 < middlewares.length) {
+            apply(i + 1);
+          } else {
+            callback();
+          }
+        });
+      } catch (err) {
+        callback(err || new Error("middleware failure"));
+      }
+    };
+    apply(0);
+  }
+
+  private prepare(req: IncomingMessage): EngineRequest {
+    const r = req as EngineRequest;
+    if (!r._query) {
+      r._query = parseQuery(req.url);
+    }
+    return r;
+  }
+
+  private verify(req: EngineRequest, upgrade: boolean, fn: VerifyCallback): void {
+    const transport = req._query.transport;
+    if (
+      typeof transport !== "string" ||
+      this.opts.transports.indexOf(transport) === -1 ||
+      !Object.prototype.hasOwnProperty.call(transports, transport)
+    ) {
+      debug('unknown transport "%s"', transport);
+      return fn(errors.UNKNOWN_TRANSPORT, { transport });
+    }
+    const origin = req.headers.origin;
+    if (origin && INVALID_HEADER_CHAR.test(origin)) {
+      return fn(errors.BAD_REQUEST, { name: "INVALID_ORIGIN", origin });
+    }
+    const sid = req._query.sid;
+    if (sid) {
+      if (!Object.prototype.hasOwnProperty.call(this.clients, sid)) {
+        debug('unknown sid "%s"', sid);
+        return fn(errors.UNKNOWN_SID, { sid });
+      }
+      const previousTransport = this.clients[sid].transport.name;
+      if (!upgrade && previousTransport !== transport) {
+        debug("bad request: unexpected transport without upgrade");
+        return fn(errors.BAD_REQUEST, { name: "TRANSPORT_MISMATCH", transport, previousTransport });
+      }
+      return fn();
+    }
+    if (req.method !== "GET") {
+      return fn(errors.BAD_HANDSHAKE_METHOD, { method: req.method });
+    }
+    if (transport === "websocket" && !upgrade) {
+      debug("invalid transport upgrade");
+      return fn(errors.BAD_REQUEST, { name: "TRANSPORT_HANDSHAKE_ERROR" });
+    }
+    const allowRequest = this.opts.allowRequest;
+    if (!allowRequest) {
+      return fn();
+    }
+    allowRequest(req, (message, success) => {
+      if (!success) {
+        return fn(errors.FORBIDDEN, { message: message || undefined });
+      }
+      fn();
+    });
+  }
+
+  private connectionError(req: IncomingMessage, code: ErrorCode, context?: ErrorContext): void {
+    const event: ConnectionError = { req, code, message: errorMessages[code], context };
+    this.emit("connection_error", event);
+  }
+
+  /** The protocol revision of a handshake, or undefined when it is refused. */
+  private handshakeProtocol(req: EngineRequest, closeConnection: CloseConnection): 3 | 4 | undefined {
+    const protocol = req._query.EIO === "4" ? 4 : 3;
+    if (protocol === 3 && !this.opts.allowEIO3) {
+      debug("unsupported protocol version");
+      this.connectionError(req, errors.UNSUPPORTED_PROTOCOL_VERSION, { protocol });
+      closeConnection(errors.UNSUPPORTED_PROTOCOL_VERSION);
+      return undefined;
+    }
+    return protocol;
+  }
+
+  /**
+   * Handles an HTTP request for the engine path (polling).
+   *
+   * @example
+   * httpServer.on("request", (req, res) => engine.handleRequest(req, res));
+   */
+  handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    const request = this.prepare(req);
+    debug('handling "%s" http request "%s"', req.method, req.url);
+    request.res = res;
+    const callback: VerifyCallback = (code, context) => {
+      if (code !== undefined) {
+        this.connectionError(request, code, context);
+        abortRequest(res, code, context);
+        return;
+      }
+      const sid = request._query.sid;
+      if (sid) {
+        debug("setting new request for existing client");
+        this.clients[sid].transport.onRequest(request);
+        return;
+      }
+      const closeConnection: CloseConnection = (errorCode, errorContext) =>
+        abortRequest(res, errorCode, errorContext);
+      const protocol = this.handshakeProtocol(request, closeConnection);
+      if (protocol !== undefined) {
+        this.handshake(request._query.transport, request, protocol, closeConnection);
+      }
+    };
+    this.applyMiddlewares(request, res, (err) => {
+      if (err) {
+        callback(errors.BAD_REQUEST, { name: "MIDDLEWARE_FAILURE" });
+      } else {
+        this.verify(request, false, callback);
+      }
+    });
+  }
+
+  /**
+   * Handles an HTTP upgrade request for the engine path (WebSocket).
+   *
+   * @example
+   * httpServer.on("upgrade", (req, socket, head) => engine.handleUpgrade(req, socket, head));
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, upgradeHead: Buffer): void {
+    const request = this.prepare(req);
+    // node no longer watches the socket once it is handed over; until ws does,
+    // a client vanishing must not raise an uncaught error
+    const onSocketError = (err: Error): void => debug("upgrade socket error: %s", err.message);
+    socket.on("error", onSocketError);
+    const res = new UpgradeResponse(request, socket);
+    const callback: VerifyCallback = (code, context) => {
+      if (code !== undefined) {
+        this.connectionError(request, code, context);
+        abortUpgrade(socket, code, context);
+        return;
+      }
+      if (!request._query.sid) {
+        const closeConnection: CloseConnection = (errorCode, errorContext) =>
+          abortUpgrade(socket, errorCode, errorContext);
+        if (this.handshakeProtocol(request, closeConnection) === undefined) {
+          return;
+        }
+      }
+      if (!this.ws) {
+        abortUpgrade(socket, errors.BAD_REQUEST);
+        return;
+      }
+      res.writeHead();
+      this.ws.handleUpgrade(request, socket, upgradeHead, (websocket) => {
+        socket.removeListener("error", onSocketError);
+        this.onWebSocket(request, websocket);
+      });
+    };
+    this.applyMiddlewares(request, res as unknown as ServerResponse, (err) => {
+      if (err) {
+        callback(errors.BAD_REQUEST, { name: "MIDDLEWARE_FAILURE" });
+      } else {
+        this.verify(request, true, callback);
+      }
+    });
+  }
+
+  private onWebSocket(req: EngineRequest, websocket: WsSocket): void {
+    const onUpgradeError = (err: Error): void => debug("websocket error before upgrade: %s", err.message);
+    websocket.on("error", onUpgradeError);
+    const transportName = req._query.transport;
+    const constructor = transports[transportName];
+    if (!constructor || !constructor.prototype || !(constructor.prototype as Transport).handlesUpgrades) {
+      debug("transport doesnt handle upgraded requests");
+      websocket.close();
+      return;
+    }
+    req.websocket = websocket;
+    const sid = req._query.sid;
+    if (!sid) {
+      const protocol: 3 | 4 = req._query.EIO === "4" ? 4 : 3;
+      const closeConnection: CloseConnection = () => websocket.close();
+      websocket.removeListener("error", onUpgradeError);
+      this.handshake(transportName, req, protocol, closeConnection);
+      return;
+    }
+    const client = this.clients[sid];
+    if (!client) {
+      debug("upgrade attempt for closed client");
+      websocket.close();
+    } else if (client.upgrading) {
+      debug("transport has already been trying to upgrade");
+      websocket.close();
+    } else if (client.upgraded) {
+      debug("transport had already been upgraded");
+      websocket.close();
+    } else {
+      debug("upgrading existing transport");
+      websocket.removeListener("error", onUpgradeError);
+      const transport = this.createTransport(transportName, req);
+      (transport as WebSocket).perMessageDeflate = this.opts.perMessageDeflate;
+      client._maybeUpgrade(transport);
+    }
+  }
+
+  private createTransport(name: string, req: EngineRequest): Transport {
+    return new transports[name](req);
+  }
+
+  private handshake(transportName: string, req: EngineRequest, protocol: 3 | 4, closeConnection: CloseConnection): void {
+    let id: string | Promise<string>;
+    try {
+      id = this.generateId(req);
+    } catch (error) {
+      this.onIdGenerationError(req, error, closeConnection);
+      return;
+    }
+    if (typeof id === "string") {
+      this.open(id, transportName, req, protocol, closeConnection);
+      return;
+    }
+    Promise.resolve(id).then(
+      (asyncId) => this.open(asyncId, transportName, req, protocol, closeConnection),
+      (error) => this.onIdGenerationError(req, error, closeConnection)
+    );
+  }
+
+  private onIdGenerationError(req: EngineRequest, error: unknown, closeConnection: CloseConnection): void {
+    debug("error while generating an id");
+    this.connectionError(req, errors.BAD_REQUEST, { name: "ID_GENERATION_ERROR", error });
+    closeConnection(errors.BAD_REQUEST);
+  }
+
+  private open(
+    id: string,
+    transportName: string,
+    req: EngineRequest,
+    protocol: 3 | 4,
+    closeConnection: CloseConnection
+  ): void {
+    debug('handshaking client "%s"', id);
+    let transport: Transport;
+    try {
+      transport = this.createTransport(transportName, req);
+    } catch (error) {
+      debug('error handshaking to transport "%s"', transportName);
+      this.connectionError(req, errors.BAD_REQUEST, { name: "TRANSPORT_HANDSHAKE_ERROR", error });
+      closeConnection(errors.BAD_REQUEST);
+      return;
+    }
+    if (transportName === "polling") {
+      (transport as Polling).maxHttpBufferSize = this.opts.maxHttpBufferSize;
+      (transport as Polling).httpCompression = this.opts.httpCompression;
+    } else if (transportName === "websocket") {
+      (transport as WebSocket).perMessageDeflate = this.opts.perMessageDeflate;
+    }
+    const socket = new Socket(id, this, transport, req, protocol);
+    const cookie = this.opts.cookie;
+    transport.on("headers", (headers: OutgoingHeaders, request: EngineRequest) => {
+      if (!request._query.sid) {
+        if (cookie) {
+          const { name, ...attributes } = cookie;
+          headers["Set-Cookie"] = [serializeCookie(name, id, attributes)];
+        }
+        this.emit("initial_headers", headers, request);
+      }
+      this.emit("headers", headers, request);
+    });
+    transport.onRequest(req);
+    this.clients[id] = socket;
+    this.clientsCount++;
+    socket.once("close", () => {
+      delete this.clients[id];
+      this.clientsCount--;
+    });
+    this.emit("connection", socket);
+  }
+
+  /**
+   * Closes every session ("forced close") and the WebSocket server; the http
+   * server is left open.
+   *
+   * @example
+   * engine.close();
+   */
+  close(): this {
+    debug("closing all open clients");
+    for (const id of Object.keys(this.clients)) {
+      this.clients[id].close(true);
+    }
+    if (this.ws && !this.wsClosed) {
+      debug("closing webSocketServer");
+      this.ws.close();
+      this.wsClosed = true;
+    }
+    return this;
+  }
+
+  /**
+   * Captures the requests (and upgrades) of an http server for the engine path.
+   *
+   * @example
+   * const engine = new Server();
+   * engine.attach(httpServer, { path: "/engine.io" });
+   */
+  attach(server: HttpServer, options: AttachOptions = {}): void {
+    let path = (options.path || "/engine.io").replace(/\/$/, "");
+    if (options.addTrailingSlash !== false) {
+      path += "/";
+    }
+    const destroyUpgradeTimeout = options.destroyUpgradeTimeout || 1000;
+    const check = (req: IncomingMessage): boolean => (req.url || "").slice(0, path.length) === path;
+
+    const listeners = server.listeners("request").slice(0) as ((...args: unknown[]) => void)[];
+    server.removeAllListeners("request");
+    server.on("close", () => this.close());
+    server.on("listening", () => this.init());
+    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+      if (check(req)) {
+        debug('intercepting request for path "%s"', path);
+        this.handleRequest(req, res);
+        return;
+      }
+      for (let i = 0; i < listeners.length; i++) {
+        listeners[i].call(server, req, res);
+      }
+    });
+
+    if (this.opts.transports.indexOf("websocket") === -1) {
+      return;
+    }
+    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (check(req)) {
+        this.handleUpgrade(req, socket, head);
+      } else if (options.destroyUpgrade !== false) {
+        // other upgrade listeners get a chance to answer before the socket is dropped
+        setTimeout(() => {
+          const net = socket as Duplex & { bytesWritten?: number };
+          if (socket.writable && (net.bytesWritten || 0) <= 0) {
+            socket.on("error", (err) => debug("error while destroying upgrade: %s", err.message));
+            socket.end();
+          }
+        }, destroyUpgradeTimeout);
+      }
+    });
+  }
+}

@@ -1,0 +1,384 @@
+/**
+ * One Engine.IO session: a client identified by its session id, reachable
+ * through one transport at a time (upgradable from polling to WebSocket).
+ */
+import { EventEmitter } from "events";
+import debugModule from "debug";
+import type { Packet, PacketType, RawData } from "./parser";
+import type { Transport, EngineRequest } from "./transport";
+import type { Server } from "./server";
+
+const debug = debugModule("engine:socket");
+
+export type SocketReadyState = "opening" | "open" | "closing" | "closed";
+
+/** Options of `socket.write()` / `socket.send()`. */
+export interface SendOptions {
+  /** compress the data (HTTP compression / permessage-deflate); default true */
+  compress?: boolean;
+  /** a complete ws frame sent as it is when the transport is the ws WebSocket */
+  wsPreEncodedFrame?: unknown;
+}
+
+/** Called with the transport once the packet has been written to it. */
+export type SendCallback = (transport: Transport) => void;
+
+export class Socket extends EventEmitter {
+  /** session id */
+  readonly id: string;
+  readonly server: Server;
+  /** the HTTP request of the handshake */
+  readonly request: EngineRequest;
+  /** Engine.IO protocol revision of the client (3 or 4) */
+  readonly protocol: 3 | 4;
+  /** IP address of the client */
+  readonly remoteAddress: string;
+  readyState: SocketReadyState = "opening";
+  transport!: Transport;
+  /** whether an upgrade is in progress */
+  upgrading = false;
+  /** whether the session has been upgraded (to WebSocket) */
+  upgraded = false;
+
+  private writeBuffer: Packet[] = [];
+  // callbacks of the packets in writeBuffer, then one entry per flush in flight
+  private packetsFn: SendCallback[] = [];
+  private sentCallbackFn: (SendCallback[] | null)[] = [];
+
+  // one timer of each kind per session, re-armed with refresh()
+  private pingIntervalTimer: NodeJS.Timeout | null = null;
+  private pingTimeoutTimer: NodeJS.Timeout | null = null;
+  private waitingForHeartbeat = false;
+
+  // transport listeners, bound once and reused across upgrades
+  private readonly onTransportError = (err: Error): void => this.onError(err);
+  private readonly onTransportReady = (): void => this.flush();
+  private readonly onTransportPacket = (packet: Packet): void => this.onPacket(packet);
+  private readonly onTransportDrain = (): void => this.onDrain();
+  private readonly onTransportClose = (): void => this.onClose("transport close");
+
+  constructor(id: string, server: Server, transport: Transport, req: EngineRequest, protocol: 3 | 4) {
+    super();
+    this.id = id;
+    this.server = server;
+    this.request = req;
+    this.protocol = protocol;
+    this.remoteAddress = (req.socket && req.socket.remoteAddress) || "";
+    this.setTransport(transport);
+    this.onOpen();
+  }
+
+  private onOpen(): void {
+    this.readyState = "open";
+    this.transport.sid = this.id;
+    const opts = this.server.opts;
+    this.sendPacket(
+      "open",
+      JSON.stringify({
+        sid: this.id,
+        upgrades: this.getAvailableUpgrades(),
+        pingInterval: opts.pingInterval,
+        pingTimeout: opts.pingTimeout,
+        maxPayload: opts.maxHttpBufferSize,
+      })
+    );
+    if (opts.initialPacket) {
+      this.sendPacket("message", opts.initialPacket);
+    }
+    this.emit("open");
+    if (this.protocol === 3) {
+      // v3: the client pings, so only the deadline for its next ping runs
+      this.waitingForHeartbeat = true;
+      this.pingTimeoutTimer = setTimeout(this.onHeartbeatTimeout, opts.pingInterval + opts.pingTimeout);
+    } else {
+      this.pingIntervalTimer = setTimeout(this.onPingInterval, opts.pingInterval);
+    }
+  }
+
+  private readonly onPingInterval = (): void => {
+    if (this.readyState !== "open" && this.readyState !== "closing") {
+      return;
+    }
+    debug("writing ping packet - expecting pong within %sms", this.server.opts.pingTimeout);
+    this.sendPacket("ping");
+    this.waitingForHeartbeat = true;
+    if (this.pingTimeoutTimer) {
+      this.pingTimeoutTimer.refresh();
+    } else {
+      this.pingTimeoutTimer = setTimeout(this.onHeartbeatTimeout, this.server.opts.pingTimeout);
+    }
+  };
+
+  private readonly onHeartbeatTimeout = (): void => {
+    if (this.waitingForHeartbeat && this.readyState !== "closed") {
+      this.onClose("ping timeout");
+    }
+  };
+
+  private onPacket(packet: Packet): void {
+    if (this.readyState !== "open") {
+      debug("packet received with closed socket");
+      return;
+    }
+    debug("received packet %s", packet.type);
+    this.emit("packet", packet);
+    switch (packet.type) {
+      case "ping":
+        if (this.protocol !== 3) {
+          this.onError(new Error("invalid heartbeat direction"));
+          return;
+        }
+        debug("got ping");
+        (this.pingTimeoutTimer as NodeJS.Timeout).refresh();
+        this.sendPacket("pong");
+        this.emit("heartbeat");
+        break;
+      case "pong":
+        if (this.protocol === 3) {
+          this.onError(new Error("invalid heartbeat direction"));
+          return;
+        }
+        debug("got pong");
+        this.waitingForHeartbeat = false;
+        (this.pingIntervalTimer as NodeJS.Timeout).refresh();
+        this.emit("heartbeat");
+        break;
+      case "error":
+        this.onClose("parse error");
+        break;
+      case "message":
+        this.emit("data", packet.data);
+        this.emit("message", packet.data);
+        break;
+    }
+  }
+
+  private onError(err: Error): void {
+    debug("transport error");
+    this.onClose("transport error", err);
+  }
+
+  private setTransport(transport: Transport): void {
+    this.transport = transport;
+    transport.once("error", this.onTransportError);
+    transport.on("ready", this.onTransportReady);
+    transport.on("packet", this.onTransportPacket);
+    transport.on("drain", this.onTransportDrain);
+    transport.once("close", this.onTransportClose);
+  }
+
+  /** Detaches from the current transport and closes it. */
+  private clearTransport(): void {
+    const transport = this.transport;
+    transport.removeListener("error", this.onTransportError);
+    transport.removeListener("ready", this.onTransportReady);
+    transport.removeListener("packet", this.onTransportPacket);
+    transport.removeListener("drain", this.onTransportDrain);
+    transport.removeListener("close", this.onTransportClose);
+    transport.close();
+  }
+
+  private onDrain(): void {
+    const callbacks = this.sentCallbackFn.shift();
+    if (callbacks) {
+      debug("executing batch send callback");
+      for (let i = 0; i < callbacks.length; i++) {
+        callbacks[i](this.transport);
+      }
+    }
+  }
+
+  /**
+   * Switches the session to `transport` once the client completes the upgrade
+   * (probe ping, then upgrade packet) within `upgradeTimeout`.
+   */
+  _maybeUpgrade(transport: Transport): void {
+    debug('might upgrade socket transport from "%s" to "%s"', this.transport.name, transport.name);
+    this.upgrading = true;
+    let checkIntervalTimer: NodeJS.Timeout | undefined;
+
+    // a pending GET would hold the client's paused polling: release it with a noop
+    const check = (): void => {
+      if (this.transport.name === "polling" && this.transport.writable) {
+        debug("writing a noop packet to polling for fast upgrade");
+        this.transport.send([{ type: "noop" }]);
+      }
+    };
+    const cleanup = (): void => {
+      this.upgrading = false;
+      clearInterval(checkIntervalTimer);
+      clearTimeout(upgradeTimeoutTimer);
+      transport.removeListener("packet", onPacket);
+      transport.removeListener("close", onTransportClose);
+      transport.removeListener("error", onError);
+      this.removeListener("close", onClose);
+    };
+    const onError = (err: unknown): void => {
+      debug("client did not complete upgrade - %s", err);
+      cleanup();
+      transport.close();
+    };
+    const onTransportClose = (): void => onError("transport closed");
+    const onClose = (): void => onError("socket closed");
+    const onPacket = (packet: Packet): void => {
+      if (packet.type === "ping" && packet.data === "probe") {
+        debug("got probe ping packet, sending pong");
+        transport.send([{ type: "pong", data: "probe" }]);
+        this.emit("upgrading", transport);
+        check();
+        clearInterval(checkIntervalTimer);
+        checkIntervalTimer = setInterval(check, 100);
+      } else if (packet.type === "upgrade" && this.readyState !== "closed") {
+        debug("got upgrade packet - upgrading");
+        cleanup();
+        this.transport.discard();
+        this.upgraded = true;
+        this.clearTransport();
+        this.setTransport(transport);
+        this.emit("upgrade", transport);
+        this.flush();
+        if (this.readyState === "closing") {
+          transport.close(() => this.onClose("forced close"));
+        }
+      } else {
+        cleanup();
+        transport.close();
+      }
+    };
+    const upgradeTimeoutTimer = setTimeout(() => {
+      debug("client did not complete upgrade - closing transport");
+      cleanup();
+      if (transport.readyState === "open") {
+        transport.close();
+      }
+    }, this.server.opts.upgradeTimeout);
+
+    transport.on("packet", onPacket);
+    transport.once("close", onTransportClose);
+    transport.once("error", onError);
+    this.once("close", onClose);
+  }
+
+  private onClose(reason: string, description?: unknown): void {
+    if (this.readyState === "closed") {
+      return;
+    }
+    this.readyState = "closed";
+    clearTimeout(this.pingIntervalTimer as NodeJS.Timeout);
+    clearTimeout(this.pingTimeoutTimer as NodeJS.Timeout);
+    // the callbacks of packets that will never be written are dropped
+    this.packetsFn = [];
+    this.sentCallbackFn = [];
+    this.clearTransport();
+    this.emit("close", reason, description);
+    this.writeBuffer = [];
+  }
+
+  /**
+   * Sends a message.
+   *
+   * @example
+   * socket.send("hello");
+   * socket.send(Buffer.from([1, 2, 3]), { compress: false }, () => console.log("flushed"));
+   */
+  send(data: RawData, options?: SendOptions | SendCallback, callback?: SendCallback): this {
+    this.sendPacket("message", data, options, callback);
+    return this;
+  }
+
+  /**
+   * Same as `send()`.
+   *
+   * @example
+   * socket.write("hello");
+   */
+  write(data: RawData, options?: SendOptions | SendCallback, callback?: SendCallback): this {
+    this.sendPacket("message", data, options, callback);
+    return this;
+  }
+
+  private sendPacket(
+    type: PacketType,
+    data?: RawData,
+    options?: SendOptions | SendCallback,
+    callback?: SendCallback
+  ): void {
+    if (typeof options === "function") {
+      callback = options;
+      options = undefined;
+    }
+    if (this.readyState === "closing" || this.readyState === "closed") {
+      return;
+    }
+    debug('sending packet "%s" (%s)', type, data);
+    const packet: Packet = { type };
+    if (options) {
+      packet.options = options;
+    }
+    if (data !== undefined) {
+      packet.data = data;
+    }
+    this.emit("packetCreate", packet);
+    this.writeBuffer.push(packet);
+    if (typeof callback === "function") {
+      this.packetsFn.push(callback);
+    }
+    this.flush();
+  }
+
+  private flush(): void {
+    if (this.readyState === "closed" || !this.transport.writable || this.writeBuffer.length === 0) {
+      return;
+    }
+    debug("flushing buffer to transport");
+    const buffer = this.writeBuffer;
+    this.emit("flush", buffer);
+    this.server.emit("flush", this, buffer);
+    this.writeBuffer = [];
+    if (this.packetsFn.length) {
+      this.sentCallbackFn.push(this.packetsFn);
+      this.packetsFn = [];
+    } else {
+      this.sentCallbackFn.push(null);
+    }
+    this.transport.send(buffer);
+    this.emit("drain");
+    this.server.emit("drain", this);
+  }
+
+  /** The transports this session may upgrade to, among the allowed ones. */
+  private getAvailableUpgrades(): string[] {
+    const allowed = this.server.opts.transports;
+    return this.server.upgrades(this.transport.name).filter((name) => allowed.indexOf(name) !== -1);
+  }
+
+  /**
+   * Closes the session; buffered packets are flushed first.
+   *
+   * @example
+   * socket.close();
+   */
+  close(discard = false): void {
+    if (discard && (this.readyState === "open" || this.readyState === "closing")) {
+      this.closeTransport(true);
+      return;
+    }
+    if (this.readyState !== "open") {
+      return;
+    }
+    this.readyState = "closing";
+    if (this.writeBuffer.length) {
+      debug("there are %d remaining packets in the buffer, waiting for the 'drain' event", this.writeBuffer.length);
+      this.once("drain", () => this.closeTransport(discard));
+      return;
+    }
+    this.closeTransport(discard);
+  }
+
+  private closeTransport(discard: boolean): void {
+    if (discard) {
+      this.transport.discard();
+    }
+    this.transport.close(() => this.onClose("forced close"));
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Base class of the server-side transports (HTTP long-polling, WebSocket).
+ *
+ * A transport turns wire data into packets ("packet" events) and packets into
+ * wire data (`send`). Its owner (an engine Socket) listens to "packet", "drain",
+ * "ready", "error" and "close".
+ */
+import { EventEmitter } from "events";
+import type { IncomingMessage, ServerResponse } from "http";
+import type { WebSocket } from "ws";
+import debugModule from "debug";
+import * as parserV4 from "./parser";
+import * as parserV3 from "./parser-v3";
+import type { Packet, RawData } from "./parser";
+
+const debug = debugModule("engine:transport");
+
+/**
+ * An HTTP request as seen by the engine: `_query` is the parsed query string,
+ * set before any engine logic runs.
+ */
+export interface EngineRequest extends IncomingMessage {
+  _query: Record<string, string>;
+  /** the response of a polling request, handed from the server to the transport */
+  res?: ServerResponse | null;
+  /** the accepted WebSocket of an upgrade request */
+  websocket?: WebSocket;
+}
+
+export type ReadyState = "open" | "closing" | "closed";
+
+/** Error emitted by a transport: `type` is always "TransportError". */
+export interface TransportError extends Error {
+  type: "TransportError";
+  description?: unknown;
+}
+
+function noop(): void {}
+
+export abstract class Transport extends EventEmitter {
+  /** session id, set by the owning socket */
+  sid = "";
+  /** whether `send()` may be called now */
+  writable = false;
+  /** Engine.IO protocol revision of the client (3 or 4) */
+  readonly protocol: 3 | 4;
+  /** false when the client asked for base64-encoded binary (`b64=1`, v3) */
+  supportsBinary: boolean;
+  /** set when the transport is being replaced by an upgrade */
+  discarded = false;
+  readyState: ReadyState = "open";
+
+  constructor(req: EngineRequest) {
+    super();
+    this.protocol = req._query.EIO === "4" ? 4 : 3;
+    this.supportsBinary = !req._query.b64;
+  }
+
+  /** "polling" or "websocket" */
+  abstract get name(): string;
+
+  /** Writes packets to the wire; only valid while `writable`. */
+  abstract send(packets: Packet[]): void;
+
+  protected abstract doClose(fn: () => void): void;
+
+  /** whether this transport is created from an HTTP upgrade */
+  get handlesUpgrades(): boolean {
+    return false;
+  }
+
+  /** Marks the transport as replaced, so closing it does not wait for the client. */
+  discard(): void {
+    this.discarded = true;
+  }
+
+  /** Handles a new HTTP request of this session (polling only). */
+  onRequest(_req: EngineRequest): void {}
+
+  /**
+   * Closes the transport; `fn` runs once it is closed.
+   *
+   * @example
+   * transport.close(() => console.log("closed"));
+   */
+  close(fn?: () => void): void {
+    if (this.readyState === "closed" || this.readyState === "closing") {
+      return;
+    }
+    this.readyState = "closing";
+    this.doClose(fn || noop);
+  }
+
+  protected onError(message: string, description?: unknown): void {
+    // without a listener the owner is already gone: report, never throw
+    if (this.listenerCount("error") === 0) {
+      debug("ignored transport error %s (%s)", message, description);
+      return;
+    }
+    const err = new Error(message) as TransportError;
+    err.type = "TransportError";
+    err.description = description;
+    this.emit("error", err);
+  }
+
+  protected onPacket(packet: Packet): void {
+    this.emit("packet", packet);
+  }
+
+  /** Decodes one packet of wire data (a WebSocket message). */
+  protected onData(data: RawData): void {
+    const packet =
+      this.protocol === 4
+        ? parserV4.decodePacket(data)
+        : parserV3.decodePacket(data as string | Buffer);
+    this.onPacket(packet);
+  }
+
+  protected onClose(): void {
+    this.readyState = "closed";
+    this.emit("close");
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * WebSocket transport, on top of a `ws` WebSocket accepted by the server.
+ *
+ * Each packet is one WebSocket message: text frames for string packets,
+ * binary frames for binary data.
+ */
+import { WebSocket as WsSocket } from "ws";
+import type { RawData as WsRawData } from "ws";
+import debugModule from "debug";
+import { Transport, EngineRequest } from "../transport";
+import * as parserV4 from "../parser";
+import * as parserV3 from "../parser-v3";
+import type { Packet } from "../parser";
+
+const debug = debugModule("engine:ws");
+
+/** Options of the `perMessageDeflate` server option. */
+export interface PerMessageDeflateOptions {
+  /** messages smaller than this many bytes are sent uncompressed */
+  threshold?: number;
+  [key: string]: unknown;
+}
+
+/** The private part of a ws socket used to send pre-built frames as they are. */
+interface FrameSender {
+  sendFrame(frame: unknown, cb?: (err?: Error) => void): void;
+}
+
+export class WebSocket extends Transport {
+  /** a WebSocket session is never upgraded further */
+  static upgradesTo: string[] = [];
+
+  perMessageDeflate: PerMessageDeflateOptions | false | null = null;
+  readonly socket: WsSocket;
+
+  // bound once: ws calls them for every message sent
+  private readonly onSent = (err?: Error): void => {
+    if (err) {
+      this.onError("write error", err.stack);
+    }
+  };
+
+  private readonly onSentLast = (err?: Error): void => {
+    if (err) {
+      this.onError("write error", err.stack);
+      return;
+    }
+    this.emit("drain");
+    this.writable = true;
+    this.emit("ready");
+  };
+
+  // the callback form of the parser runs synchronously; these carry its context
+  private sendIsLast = false;
+  private sendCompress = false;
+  private readonly sendEncoded = (data: string | Buffer): void => this.sendData(data);
+
+  constructor(req: EngineRequest) {
+    super(req);
+    this.socket = req.websocket as WsSocket;
+    this.socket.on("message", (data: WsRawData, isBinary: boolean) => {
+      const message = isBinary ? (data as Buffer) : data.toString();
+      debug('received "%s"', message);
+      this.onData(message);
+    });
+    this.socket.once("close", () => this.onClose());
+    this.socket.on("error", (err: Error) => this.onError(err.message, err));
+    this.writable = true;
+  }
+
+  get name(): string {
+    return "websocket";
+  }
+
+  override get handlesUpgrades(): boolean {
+    return true;
+  }
+
+  override send(packets: Packet[]): void {
+    this.writable = false;
+    for (let i = 0; i < packets.length; i++) {
+      const packet = packets[i];
+      const isLast = i + 1 === packets.length;
+      const sender = this.frameSender(packet);
+      if (sender) {
+        const frame = (packet.options as { wsPreEncodedFrame: unknown }).wsPreEncodedFrame;
+        sender.sendFrame(frame, isLast ? this.onSentLast : this.onSent);
+        continue;
+      }
+      this.sendIsLast = isLast;
+      this.sendCompress = !packet.options || packet.options.compress !== false;
+      if (this.protocol === 4) {
+        this.sendData(parserV4.encodePacketSync(packet, this.supportsBinary));
+      } else {
+        parserV3.encodePacket(packet, this.supportsBinary, false, this.sendEncoded);
+      }
+    }
+  }
+
+  private sendData(data: string | Buffer): void {
+    let compress = this.sendCompress;
+    const deflate = this.perMessageDeflate;
+    if (compress && deflate) {
+      const length = typeof data === "string" ? Buffer.byteLength(data) : data.length;
+      compress = length >= (deflate.threshold === undefined ? 1024 : deflate.threshold);
+    }
+    debug('writing "%s"', data);
+    this.socket.send(
+      data,
+      { binary: typeof data !== "string", compress },
+      this.sendIsLast ? this.onSentLast : this.onSent
+    );
+  }
+
+  /**
+   * The ws sender, when a pre-built frame can be written as it is: only
+   * without permessage-deflate (a compressed message would need re-encoding,
+   * and ws queues frames while it compresses) and on an open socket.
+   */
+  private frameSender(packet: Packet): FrameSender | null {
+    if (!packet.options || packet.options.wsPreEncodedFrame === undefined || this.perMessageDeflate) {
+      return null;
+    }
+    if (this.socket.readyState !== WsSocket.OPEN) {
+      return null;
+    }
+    const sender = (this.socket as unknown as { _sender?: FrameSender })._sender;
+    return sender && typeof sender.sendFrame === "function" ? sender : null;
+  }
+
+  protected override doClose(fn: () => void): void {
+    debug("closing");
+    this.socket.close();
+    fn();
+  }
+}
