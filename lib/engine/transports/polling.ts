@@ -53,6 +53,7 @@ export class Polling extends Transport {
 
   // created once per session and reused by every poll
   private readonly onPollClose = (): void => {
+    this.writable = false;
     this.releasePoll();
     this.onError("poll connection closed prematurely");
   };

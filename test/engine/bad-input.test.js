@@ -1,0 +1,441 @@
+"use strict";
+
+// Every malformed or hostile request gets the reference's answer, and leaves
+// the process and the other sessions untouched.
+const expect = require("expect.js");
+const http = require("http");
+const net = require("net");
+const WebSocket = require("ws");
+const eio = require("../support/impl").engine();
+
+const PATH = "/engine.io/";
+const EIO4 = "EIO=4&transport=polling";
+
+function request(port, { method = "GET", path, headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ port, method, path, headers, agent: false }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+// a WebSocket upgrade that is expected to be refused with an HTTP answer
+function refusedUpgrade(port, query) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://localhost:${port}${PATH}?${query}`);
+    ws.on("unexpected-response", (req, res) => {
+      let body = "";
+      res.on("data", (c) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode, body }));
+    });
+    ws.on("open", () => reject(new Error("the upgrade should have been refused")));
+    ws.on("error", () => {});
+  });
+}
+
+const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+
+describe("engine bad input", () => {
+  let engine;
+  let port;
+  let errors;
+  let sockets;
+
+  async function start(opts) {
+    await new Promise((resolve) => {
+      engine = eio.listen(0, opts || {}, resolve);
+    });
+    port = engine.httpServer.address().port;
+    errors = [];
+    sockets = [];
+    engine.on("connection_error", (e) => errors.push(e));
+    engine.on("connection", (s) => sockets.push(s));
+  }
+
+  afterEach((done) => {
+    const srv = engine.httpServer;
+    engine.close();
+    srv.close(() => done());
+  });
+
+  async function handshake() {
+    const res = await request(port, { path: `${PATH}?${EIO4}` });
+    expect(res.status).to.be(200);
+    return JSON.parse(res.body.slice(1)).sid;
+  }
+
+  // a healthy session, to prove it survives the bad input aimed elsewhere
+  async function bystander() {
+    const sid = await handshake();
+    const socket = engine.clients[sid];
+    const closed = [];
+    socket.on("close", (reason) => closed.push(reason));
+    return {
+      sid,
+      async assertAlive() {
+        expect(closed).to.eql([]);
+        const received = new Promise((r) => socket.once("message", r));
+        const res = await request(port, { method: "POST", path: `${PATH}?${EIO4}&sid=${sid}`, body: "4still here" });
+        expect(res.body).to.be("ok");
+        expect(await received).to.be("still here");
+      },
+    };
+  }
+
+  function closeReason(sid) {
+    return new Promise((resolve) => engine.clients[sid].once("close", (reason, desc) => resolve([reason, desc])));
+  }
+
+  describe("handshake errors", () => {
+    beforeEach(() => start({ allowRequest: (req, fn) => fn(req.headers["x-deny"] || null, !req.headers["x-deny"]) }));
+
+    it("unknown transport: 400, code 0", async () => {
+      const res = await request(port, { path: `${PATH}?EIO=4&transport=tobi` });
+      expect(res.status).to.be(400);
+      expect(res.headers["content-type"]).to.be("application/json");
+      expect(JSON.parse(res.body)).to.eql({ code: 0, message: "Transport unknown" });
+      expect(errors.length).to.be(1);
+      expect(errors[0].code).to.be(0);
+      expect(errors[0].message).to.be("Transport unknown");
+      expect(errors[0].context).to.eql({ transport: "tobi" });
+      expect(errors[0].req.url).to.contain("transport=tobi");
+    });
+
+    it("missing transport: code 0", async () => {
+      const res = await request(port, { path: `${PATH}?EIO=4` });
+      expect(JSON.parse(res.body)).to.eql({ code: 0, message: "Transport unknown" });
+    });
+
+    it("unknown sid: 400, code 1", async () => {
+      const res = await request(port, { path: `${PATH}?${EIO4}&sid=nope` });
+      expect(res.status).to.be(400);
+      expect(JSON.parse(res.body)).to.eql({ code: 1, message: "Session ID unknown" });
+      expect(errors[0].context).to.eql({ sid: "nope" });
+    });
+
+    it("handshake with POST: code 2", async () => {
+      const res = await request(port, { method: "POST", path: `${PATH}?${EIO4}`, body: "4x" });
+      expect(res.status).to.be(400);
+      expect(JSON.parse(res.body)).to.eql({ code: 2, message: "Bad handshake method" });
+      expect(errors[0].context).to.eql({ method: "POST" });
+    });
+
+    it("websocket handshake without upgrade: code 3", async () => {
+      const res = await request(port, { path: `${PATH}?EIO=4&transport=websocket` });
+      expect(res.status).to.be(400);
+      expect(JSON.parse(res.body)).to.eql({ code: 3, message: "Bad request" });
+      expect(errors[0].context).to.eql({ name: "TRANSPORT_HANDSHAKE_ERROR" });
+    });
+
+    it("allowRequest refusal: 403, code 4, with the given message", async () => {
+      let res = await request(port, { path: `${PATH}?${EIO4}`, headers: { "x-deny": "not you" } });
+      expect(res.status).to.be(403);
+      expect(JSON.parse(res.body)).to.eql({ code: 4, message: "not you" });
+      expect(errors[0].code).to.be(4);
+      expect(errors[0].message).to.be("Forbidden");
+      expect(errors[0].context).to.eql({ message: "not you" });
+      const denied = await new Promise((resolve) => {
+        const ws = new WebSocket(`ws://localhost:${port}${PATH}?EIO=4&transport=websocket`, {
+          headers: { "x-deny": "nope" },
+        });
+        ws.on("unexpected-response", (req, r) => resolve(r.statusCode));
+        ws.on("error", () => {});
+      });
+      expect(denied).to.be(400);
+      expect(engine.clientsCount).to.be(0);
+    });
+
+    it("missing, unknown or v3 EIO without allowEIO3: code 5", async () => {
+      for (const query of ["transport=polling", "EIO=3&transport=polling", "EIO=5&transport=polling", "EIO=abc&transport=polling"]) {
+        const res = await request(port, { path: `${PATH}?${query}` });
+        expect(res.status).to.be(400);
+        expect(JSON.parse(res.body)).to.eql({ code: 5, message: "Unsupported protocol version" });
+      }
+      expect(errors.map((e) => [e.code, e.message, e.context])).to.eql(
+        new Array(4).fill([5, "Unsupported protocol version", { protocol: 3 }])
+      );
+      expect(engine.clientsCount).to.be(0);
+    });
+
+    it("v3 WebSocket handshake without allowEIO3: no session", async () => {
+      const ws = new WebSocket(`ws://localhost:${port}${PATH}?EIO=3&transport=websocket`);
+      const messages = [];
+      ws.on("message", (m) => messages.push(m.toString()));
+      ws.on("error", () => {});
+      await wait(100);
+      expect(messages).to.eql([]);
+      expect(engine.clientsCount).to.be(0);
+      expect(errors[0].code).to.be(5);
+      ws.terminate();
+    });
+
+    it("upgrade errors are answered over the raw socket", async () => {
+      expect(await refusedUpgrade(port, "EIO=4&transport=tobi")).to.eql({ status: 400, body: "Transport unknown" });
+      expect(await refusedUpgrade(port, "EIO=4&transport=websocket&sid=nope")).to.eql({
+        status: 400,
+        body: "Session ID unknown",
+      });
+      expect(errors.map((e) => e.code)).to.eql([0, 1]);
+    });
+
+    it("an upgrade for an unknown path is destroyed", async () => {
+      const socket = net.connect(port);
+      socket.write(
+        "GET /other HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+          "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+      );
+      await new Promise((resolve) => socket.on("close", resolve));
+    }).timeout(3000);
+  });
+
+  describe("bad requests on a session", () => {
+    beforeEach(() => start({ maxHttpBufferSize: 100 }));
+
+    it("a second concurrent GET is refused (400) and the session closed", async () => {
+      const other = await bystander();
+      const sid = await handshake();
+      const reason = closeReason(sid);
+      const first = request(port, { path: `${PATH}?${EIO4}&sid=${sid}` });
+      await wait(50);
+      const second = await request(port, { path: `${PATH}?${EIO4}&sid=${sid}` });
+      expect(second.status).to.be(400);
+      expect((await first).body).to.be("1");
+      const [why, desc] = await reason;
+      expect(why).to.be("transport error");
+      expect(desc.message).to.be("overlap from client");
+      await other.assertAlive();
+    });
+
+    it("a polling request to a websocket session: code 3", async () => {
+      const ws = new WebSocket(`ws://localhost:${port}${PATH}?EIO=4&transport=websocket`);
+      const sid = await new Promise((resolve) => ws.once("message", (m) => resolve(JSON.parse(m.toString().slice(1)).sid)));
+      const res = await request(port, { method: "POST", path: `${PATH}?${EIO4}&sid=${sid}`, body: "4x" });
+      expect(res.status).to.be(400);
+      expect(JSON.parse(res.body)).to.eql({ code: 3, message: "Bad request" });
+      expect(errors[0].context).to.eql({ name: "TRANSPORT_MISMATCH", transport: "polling", previousTransport: "websocket" });
+      expect(engine.clientsCount).to.be(1);
+      ws.close();
+    });
+
+    it("an unsupported method on a session: 500", async () => {
+      const sid = await handshake();
+      const res = await request(port, { method: "PUT", path: `${PATH}?${EIO4}&sid=${sid}` });
+      expect(res.status).to.be(500);
+    });
+
+    it("a POST over maxHttpBufferSize: 413, nothing delivered", async () => {
+      const other = await bystander();
+      const sid = await handshake();
+      const messages = [];
+      engine.clients[sid].on("message", (m) => messages.push(m));
+      const res = await request(port, { method: "POST", path: `${PATH}?${EIO4}&sid=${sid}`, body: "4" + "a".repeat(200) });
+      expect(res.status).to.be(413);
+      expect(messages).to.eql([]);
+      await other.assertAlive();
+    });
+
+    it("a WebSocket message over maxHttpBufferSize closes the session", async () => {
+      const other = await bystander();
+      const ws = new WebSocket(`ws://localhost:${port}${PATH}?EIO=4&transport=websocket`);
+      const sid = await new Promise((resolve) => ws.once("message", (m) => resolve(JSON.parse(m.toString().slice(1)).sid)));
+      const reason = closeReason(sid);
+      const code = new Promise((resolve) => ws.on("close", resolve));
+      ws.send("4" + "a".repeat(200));
+      expect((await reason)[0]).to.be("transport error");
+      expect(await code).to.be(1009);
+      await other.assertAlive();
+    });
+
+    // engine.io 6.6 accepts invalid base64 leniently (REFERENCE=1 fails that
+    // case); the issue asks for "parse error", which is what we do.
+    for (const [label, body] of [
+      ["an unknown packet type", "9hello"],
+      ["an empty payload", ""],
+      ["invalid base64", "b!!!"],
+      ["a valid packet followed by garbage", "4ok\x1ezzz"],
+    ]) {
+      it(`${label} over polling closes the session with "parse error"`, async () => {
+        const other = await bystander();
+        const sid = await handshake();
+        const reason = closeReason(sid);
+        const res = await request(port, { method: "POST", path: `${PATH}?${EIO4}&sid=${sid}`, body });
+        expect(res.body).to.be("ok");
+        expect((await reason)[0]).to.be("parse error");
+        expect(engine.clients[sid]).to.be(undefined);
+        await other.assertAlive();
+      });
+    }
+
+    it('a malformed WebSocket packet closes the session with "parse error"', async () => {
+      const other = await bystander();
+      const ws = new WebSocket(`ws://localhost:${port}${PATH}?EIO=4&transport=websocket`);
+      const sid = await new Promise((resolve) => ws.once("message", (m) => resolve(JSON.parse(m.toString().slice(1)).sid)));
+      const reason = closeReason(sid);
+      ws.send("x");
+      expect((await reason)[0]).to.be("parse error");
+      await new Promise((resolve) => ws.on("close", resolve));
+      await other.assertAlive();
+    });
+
+    it("a v4 client pinging the server is a transport error", async () => {
+      const ws = new WebSocket(`ws://localhost:${port}${PATH}?EIO=4&transport=websocket`);
+      const sid = await new Promise((resolve) => ws.once("message", (m) => resolve(JSON.parse(m.toString().slice(1)).sid)));
+      const reason = closeReason(sid);
+      ws.send("2");
+      const [why, desc] = await reason;
+      expect(why).to.be("transport error");
+      expect(desc.message).to.be("invalid heartbeat direction");
+      ws.close();
+    });
+
+    it("a binary POST body in v4 closes the session", async () => {
+      const sid = await handshake();
+      const reason = closeReason(sid);
+      const res = await request(port, {
+        method: "POST",
+        path: `${PATH}?${EIO4}&sid=${sid}`,
+        headers: { "content-type": "application/octet-stream" },
+        body: Buffer.from([4, 1, 2]),
+      });
+      expect(res.status).to.be(400);
+      expect((await reason)[0]).to.be("transport error");
+    });
+  });
+
+  describe("clients vanishing", () => {
+    beforeEach(() => start());
+
+    it("mid long-poll: the session closes with a transport error", async () => {
+      const other = await bystander();
+      const sid = await handshake();
+      const reason = closeReason(sid);
+      const req = http.request({ port, path: `${PATH}?${EIO4}&sid=${sid}`, agent: false });
+      req.on("error", () => {});
+      req.end();
+      await wait(50);
+      req.destroy();
+      const [why, desc] = await reason;
+      expect(why).to.be("transport error");
+      expect(desc.message).to.be("poll connection closed prematurely");
+      await other.assertAlive();
+    });
+
+    it("mid POST: the session closes with a transport error", async () => {
+      const other = await bystander();
+      const sid = await handshake();
+      const reason = closeReason(sid);
+      const req = http.request({
+        port,
+        method: "POST",
+        path: `${PATH}?${EIO4}&sid=${sid}`,
+        headers: { "content-length": 1000 },
+        agent: false,
+      });
+      req.on("error", () => {});
+      req.write("4partial");
+      await wait(50);
+      req.destroy();
+      const [why, desc] = await reason;
+      expect(why).to.be("transport error");
+      expect(desc.message).to.be("data request connection closed prematurely");
+      await other.assertAlive();
+    });
+
+    // engine.io 6.6 lets this ECONNRESET escape as an uncaught error (REFERENCE=1
+    // fails here); the issue requires that it does not.
+    it("mid upgrade request, while a middleware is pending", async () => {
+      const other = await bystander();
+      let release;
+      const pending = new Promise((r) => (release = r));
+      engine.use((req, res, next) => {
+        if (req._query.transport === "websocket") pending.then(() => next());
+        else next();
+      });
+      const socket = net.connect(port);
+      socket.write(
+        `GET ${PATH}?EIO=4&transport=websocket HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\n` +
+          "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+      );
+      await wait(50);
+      socket.resetAndDestroy();
+      await wait(50);
+      release();
+      await wait(50);
+      expect(engine.clientsCount).to.be(1);
+      await other.assertAlive();
+    });
+
+    it("mid upgrade of a session: the probe transport is dropped, the session stays", async () => {
+      const sid = await handshake();
+      const socket = engine.clients[sid];
+      const ws = new WebSocket(`ws://localhost:${port}${PATH}?EIO=4&transport=websocket&sid=${sid}`);
+      await new Promise((resolve) => ws.on("open", resolve));
+      ws.send("2probe");
+      await new Promise((resolve) => ws.once("message", resolve));
+      expect(socket.upgrading).to.be(true);
+      ws.terminate();
+      await wait(50);
+      expect(socket.upgrading).to.be(false);
+      expect(socket.upgraded).to.be(false);
+      expect(socket.readyState).to.be("open");
+      expect(socket.transport.name).to.be("polling");
+    });
+  });
+
+  describe("upgrade rules", () => {
+    beforeEach(() => start({ upgradeTimeout: 100 }));
+
+    it("an upgrade that does not complete within upgradeTimeout is dropped", async () => {
+      const sid = await handshake();
+      const socket = engine.clients[sid];
+      const ws = new WebSocket(`ws://localhost:${port}${PATH}?EIO=4&transport=websocket&sid=${sid}`);
+      await new Promise((resolve) => ws.on("open", resolve));
+      ws.send("2probe");
+      const closed = new Promise((resolve) => ws.on("close", resolve));
+      await closed;
+      expect(socket.upgraded).to.be(false);
+      expect(socket.upgrading).to.be(false);
+      expect(socket.readyState).to.be("open");
+    });
+
+    it("a second upgrade attempt is closed", async () => {
+      const sid = await handshake();
+      const first = new WebSocket(`ws://localhost:${port}${PATH}?EIO=4&transport=websocket&sid=${sid}`);
+      await new Promise((resolve) => first.on("open", resolve));
+      first.send("2probe");
+      await new Promise((resolve) => first.once("message", resolve));
+      const second = new WebSocket(`ws://localhost:${port}${PATH}?EIO=4&transport=websocket&sid=${sid}`);
+      await new Promise((resolve) => second.on("close", resolve));
+      expect(engine.clients[sid].upgrading).to.be(true);
+      first.close();
+    });
+
+    it("an unexpected packet during the upgrade drops the new transport", async () => {
+      const sid = await handshake();
+      const ws = new WebSocket(`ws://localhost:${port}${PATH}?EIO=4&transport=websocket&sid=${sid}`);
+      await new Promise((resolve) => ws.on("open", resolve));
+      ws.send("4hello");
+      await new Promise((resolve) => ws.on("close", resolve));
+      expect(engine.clients[sid].readyState).to.be("open");
+      expect(engine.clients[sid].transport.name).to.be("polling");
+    });
+
+    it("polling after an upgrade is a transport mismatch", async () => {
+      const sid = await handshake();
+      const ws = new WebSocket(`ws://localhost:${port}${PATH}?EIO=4&transport=websocket&sid=${sid}`);
+      await new Promise((resolve) => ws.on("open", resolve));
+      ws.send("2probe");
+      expect((await new Promise((resolve) => ws.once("message", resolve))).toString()).to.be("3probe");
+      ws.send("5");
+      await wait(20);
+      expect(engine.clients[sid].transport.name).to.be("websocket");
+      const res = await request(port, { path: `${PATH}?${EIO4}&sid=${sid}` });
+      expect(JSON.parse(res.body)).to.eql({ code: 3, message: "Bad request" });
+      ws.close();
+    });
+  });
+});
