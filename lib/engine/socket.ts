@@ -231,13 +231,19 @@ export class Socket extends EventEmitter {
       } else if (packet.type === "upgrade" && this.readyState !== "closed") {
         debug("got upgrade packet - upgrading");
         cleanup();
+        const closing = this.readyState === "closing";
+        // discarding completes a close the old transport was waiting to deliver
         this.transport.discard();
+        if ((this.readyState as SocketReadyState) === "closed") {
+          transport.close();
+          return;
+        }
         this.upgraded = true;
         this.clearTransport();
         this.setTransport(transport);
         this.emit("upgrade", transport);
         this.flush();
-        if (this.readyState === "closing") {
+        if (closing) {
           transport.close(() => this.onClose("forced close"));
         }
       } else {

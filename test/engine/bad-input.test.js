@@ -386,6 +386,35 @@ describe("engine bad input", () => {
     });
   });
 
+  describe("closing a polling session without a pending GET", () => {
+    beforeEach(() => start());
+
+    it("the close packet answers the next GET", async () => {
+      const sid = await handshake();
+      const socket = engine.clients[sid];
+      const reasons = [];
+      socket.on("close", (reason) => reasons.push(reason));
+      socket.close();
+      expect(socket.readyState).to.be("closing");
+      const res = await request(port, { path: `${PATH}?${EIO4}&sid=${sid}` });
+      expect(res.body.split("\x1e").pop()).to.be("1");
+      expect(reasons).to.eql(["forced close"]);
+    });
+
+    // engine.io 6.6 leaves such a session waiting up to 30s for the GET
+    // (REFERENCE=1 fails here); engine.close() must close every client.
+    it("engine.close() does not wait for that GET", async () => {
+      const sid = await handshake();
+      const socket = engine.clients[sid];
+      const reasons = [];
+      socket.on("close", (reason) => reasons.push(reason));
+      socket.close();
+      engine.close();
+      expect(reasons).to.eql(["forced close"]);
+      expect(engine.clientsCount).to.be(0);
+    });
+  });
+
   describe("upgrade rules", () => {
     beforeEach(() => start({ upgradeTimeout: 100 }));
 

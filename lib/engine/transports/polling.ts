@@ -278,6 +278,16 @@ export class Polling extends Transport {
     return headers;
   }
 
+  /** A close waiting for the client's next GET completes right away once discarded. */
+  override discard(): void {
+    super.discard();
+    const pendingClose = this.shouldClose;
+    if (pendingClose) {
+      this.shouldClose = null;
+      pendingClose();
+    }
+  }
+
   protected override doClose(fn: () => void): void {
     let closeTimeoutTimer: NodeJS.Timeout | undefined;
     if (this.dataReq) {
