@@ -58,7 +58,15 @@ export function attach(server: HttpServer, options: ServerOptions & AttachOption
 }
 
 export { Server, Socket, Transport, transports, parser };
-export type { ServerOptions, AttachOptions, ResolvedServerOptions, Middleware, AllowRequest, ConnectionError, CookieOptions } from "./server";
+export type {
+  ServerOptions,
+  AttachOptions,
+  ResolvedServerOptions,
+  Middleware,
+  AllowRequest,
+  ConnectionError,
+  CookieOptions,
+} from "./server";
 export type { SendOptions, SendCallback, SocketReadyState } from "./socket";
 export type { EngineRequest } from "./transport";
 export { errors, errorMessages } from "./errors";

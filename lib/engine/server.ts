@@ -278,7 +278,11 @@ export class Server extends EventEmitter {
     this.middlewares.push(fn);
   }
 
-  private applyMiddlewares(req: IncomingMessage, res: ServerResponse, callback: (err?: unknown) => void): void {
+  private applyMiddlewares(
+    req: IncomingMessage,
+    res: ServerResponse,
+    callback: (err?: unknown) => void
+  ): void {
     const middlewares = this.middlewares;
     if (middlewares.length === 0) {
       callback();
@@ -499,7 +503,12 @@ export class Server extends EventEmitter {
     return new transports[name](req);
   }
 
-  private handshake(transportName: string, req: EngineRequest, protocol: 3 | 4, closeConnection: CloseConnection): void {
+  private handshake(
+    transportName: string,
+    req: EngineRequest,
+    protocol: 3 | 4,
+    closeConnection: CloseConnection
+  ): void {
     let id: string | Promise<string>;
     try {
       id = this.generateId(req);

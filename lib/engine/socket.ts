@@ -374,7 +374,7 @@ export class Socket extends EventEmitter {
     }
     this.readyState = "closing";
     if (this.writeBuffer.length) {
-      debug("there are %d remaining packets in the buffer, waiting for the 'drain' event", this.writeBuffer.length);
+      debug("%d packets still buffered, closing on 'drain'", this.writeBuffer.length);
       this.once("drain", () => this.closeTransport(discard));
       return;
     }
