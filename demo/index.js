@@ -142,26 +142,27 @@ function setupChat(io) {
  * @example
  * const { port, close } = await require("./demo")({ port: 0 });
  */
-function startDemo(options = {}) {
+async function startDemo(options = {}) {
   const port = options.port === undefined ? 3000 : options.port;
   const Server = options.Server || require("..").Server;
   const httpServer = http.createServer(serveStatic);
   const io = new Server(httpServer);
   setupChat(io);
 
-  return new Promise((resolve, reject) => {
+  await new Promise((resolve, reject) => {
     httpServer.once("error", reject);
     httpServer.listen(port, () => {
       httpServer.off("error", reject);
-      resolve({
-        port: httpServer.address().port,
-        io,
-        httpServer,
-        // io.close() disconnects every client and closes the HTTP server as well.
-        close: () => new Promise((done) => io.close(() => done())),
-      });
+      resolve();
     });
   });
+  return {
+    port: httpServer.address().port,
+    io,
+    httpServer,
+    // io.close() disconnects every client and closes the HTTP server as well.
+    close: () => new Promise((done) => io.close(() => done())),
+  };
 }
 
 module.exports = startDemo;
@@ -171,6 +172,7 @@ if (require.main === module) {
   startDemo({ port }).then(
     (demo) => console.log(`Chat demo listening on http://localhost:${demo.port}`),
     (err) => {
+      // Most often: dist/ is not built yet (npm run build) or the port is taken.
       console.error(`Cannot start the chat demo: ${err.message}`);
       process.exit(1);
     }
