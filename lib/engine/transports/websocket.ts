@@ -26,6 +26,12 @@ interface FrameSender {
   sendFrame(frame: unknown, cb?: (err?: Error) => void): void;
 }
 
+/** The private part of a ws socket holding the TCP (or TLS) stream it writes to. */
+interface CorkableStream {
+  cork(): void;
+  uncork(): void;
+}
+
 export class WebSocket extends Transport {
   /** a WebSocket session is never upgraded further */
   static upgradesTo: string[] = [];
@@ -78,6 +84,22 @@ export class WebSocket extends Transport {
 
   override send(packets: Packet[]): void {
     this.writable = false;
+    // Several packets leave in one writev (one syscall) instead of one write each: the
+    // socket flushes everything buffered while the previous write was in flight at once.
+    const stream = packets.length > 1 ? this.rawStream() : null;
+    if (stream) {
+      stream.cork();
+    }
+    try {
+      this.writePackets(packets);
+    } finally {
+      if (stream) {
+        stream.uncork();
+      }
+    }
+  }
+
+  private writePackets(packets: Packet[]): void {
     for (let i = 0; i < packets.length; i++) {
       const packet = packets[i];
       const isLast = i + 1 === packets.length;
@@ -110,6 +132,12 @@ export class WebSocket extends Transport {
       { binary: typeof data !== "string", compress },
       this.sendIsLast ? this.onSentLast : this.onSent
     );
+  }
+
+  /** The stream under the ws socket, or null when ws does not expose one. */
+  private rawStream(): CorkableStream | null {
+    const stream = (this.socket as unknown as { _socket?: CorkableStream | null })._socket;
+    return stream && typeof stream.cork === "function" ? stream : null;
   }
 
   /**
