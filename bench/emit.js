@@ -55,6 +55,7 @@ function main() {
     compare: { key: "cpuMs", title: "CPU x reference" },
     timeoutMs: args.int("timeout", 60) * 1000,
     json: args.flag("json"),
+    cpuProf: args.str("cpu-prof"),
   });
 }
 

@@ -25,6 +25,11 @@ function int(name, fallback) {
   return n;
 }
 
+/** A string setting, or undefined when not given. */
+function str(name) {
+  return raw(name);
+}
+
 /** A comma-separated list setting. */
 function list(name, fallback) {
   const value = raw(name);
@@ -38,4 +43,4 @@ function flag(name) {
   return value === "1" || value === "true";
 }
 
-module.exports = { int, list, flag };
+module.exports = { int, str, list, flag };

@@ -18,13 +18,16 @@ function withTimeout(promise, ms, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-async function runOne(name, measure, timeoutMs) {
-  const server = spawn(SERVER_PROC, ["--expose-gc"]);
+async function runOne(name, measure, timeoutMs, cpuProf) {
+  // --cpu-prof=DIR writes a V8 CPU profile of each server process (open it in Chrome DevTools)
+  const execArgv = cpuProf ? ["--expose-gc", "--cpu-prof", `--cpu-prof-dir=${cpuProf}`, `--cpu-prof-name=${name}.cpuprofile`] : ["--expose-gc"];
+  const server = spawn(SERVER_PROC, execArgv);
   const clients = spawn(CLIENT_PROC);
   try {
     const { port } = await server.request("start", { target: name });
     const result = await withTimeout(measure({ target: name, port, server, clients }), timeoutMs, name);
     await server.request("close", {}, 5000);
+    if (cpuProf) await server.end();
     return result;
   } finally {
     clients.kill();
@@ -68,10 +71,11 @@ function printTable(title, columns, rows) {
  * @param {{ key: string, title: string }} [bench.compare] row field to divide by the reference's
  * @param {number} bench.timeoutMs budget for one target
  * @param {boolean} [bench.json] also print the rows as one JSON line
+ * @param {string} [bench.cpuProf] directory where each server process writes a CPU profile
  * @example
  * await runBench({ title: "emit", targets: ["reference", "ws"], measure, columns, timeoutMs: 60000 });
  */
-async function runBench({ title, targets, measure, columns, compare, timeoutMs, json }) {
+async function runBench({ title, targets, measure, columns, compare, timeoutMs, json, cpuProf }) {
   const rows = [];
   for (const target of targets) {
     const reason = unavailable(target);
@@ -80,7 +84,7 @@ async function runBench({ title, targets, measure, columns, compare, timeoutMs, 
       continue;
     }
     try {
-      rows.push({ target, ...(await runOne(target, measure, timeoutMs)) });
+      rows.push({ target, ...(await runOne(target, measure, timeoutMs, cpuProf)) });
     } catch (err) {
       rows.push({ target, error: err.message });
       process.exitCode = 1;

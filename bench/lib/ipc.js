@@ -57,6 +57,15 @@ function spawn(script, execArgv = []) {
         child.send({ id, cmd, ...args });
       });
     },
+    /** Lets the child exit on its own (so that it can write a --cpu-prof profile), then kills it. */
+    async end(graceMs = 5000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.disconnect();
+      const timer = setTimeout(() => this.kill(), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
     kill() {
       for (const { timer } of pending.values()) clearTimeout(timer);
       failAll(new Error("killed"));
