@@ -1,0 +1,196 @@
+"use strict";
+
+const expect = require("expect.js");
+const {
+  forEachTransport,
+  useHarness,
+  waitFor,
+  disconnectReason,
+  connected,
+  sleep,
+} = require("./support/util");
+
+// With recovery on, every event carries its offset as a last, extra string argument
+// (the client keeps it to resume from). This strips it after checking it is there.
+function withoutOffset(args) {
+  expect(args[args.length - 1]).to.be.a("string");
+  return args.slice(0, -1);
+}
+
+const RECONNECT = {
+  reconnection: true,
+  reconnectionDelay: 50,
+  reconnectionDelayMax: 50,
+  randomizationFactor: 0,
+};
+
+/**
+ * Connects a reconnecting client and waits for a first event so that the client
+ * knows an offset (recovery needs one). Resolves [io, firstServerSocket, client].
+ */
+async function setup(h, recovery, serverSetup = () => {}) {
+  const io = await h.server({ connectionStateRecovery: recovery });
+  const sockets = [];
+  io.on("connection", (socket) => {
+    sockets.push(socket);
+    if (!socket.recovered) {
+      socket.join("room");
+      socket.data.user = "alice";
+      socket.emit("welcome", "hi");
+    }
+  });
+  serverSetup(io);
+  const client = h.client("/", RECONNECT);
+  const welcome = waitFor(client, "welcome");
+  await connected(client);
+  expect(withoutOffset(await welcome)).to.eql(["hi"]);
+  expect(client.recovered).to.be(false);
+  await sleep(20);
+  return [io, sockets, client];
+}
+
+/** Closes the client's transport (not the socket) and waits for the server to notice. */
+async function dropTransport(socket, client) {
+  const reason = disconnectReason(socket);
+  client.io.engine.close();
+  return reason;
+}
+
+describe("connection state recovery", () => {
+  forEachTransport((transports) => {
+    const h = useHarness({ transports });
+
+    it("restores id, rooms and data and replays the missed packets", async () => {
+      const [io, sockets, client] = await setup(h, { maxDisconnectionDuration: 2000 });
+      const first = sockets[0];
+      const missed = [];
+      client.on("missed", (...args) => missed.push(withoutOffset(args)));
+      client.on("other", (...args) => missed.push(["other", ...args]));
+
+      expect(await dropTransport(first, client)).to.be("transport close");
+      // emitted while the client is away
+      io.to("room").emit("missed", 1);
+      io.emit("missed", 2, { nested: true });
+      io.to("another-room").emit("other", "not for this client");
+
+      const reconnected = waitFor(client, "connect");
+      await reconnected;
+      expect(client.recovered).to.be(true);
+      await sleep(100);
+      expect(missed).to.eql([[1], [2, { nested: true }]]);
+
+      expect(sockets).to.have.length(2);
+      const second = sockets[1];
+      expect(second.recovered).to.be(true);
+      expect(second.id).to.be(first.id);
+      expect(client.id).to.be(first.id);
+      expect(second.rooms.has("room")).to.be(true);
+      expect(second.data).to.eql({ user: "alice" });
+
+      // the restored session is live: room broadcasts reach it
+      const live = waitFor(client, "live");
+      io.to("room").emit("live", "ok");
+      expect(withoutOffset(await live)).to.eql(["ok"]);
+    });
+
+    it("starts a fresh session once maxDisconnectionDuration has passed", async () => {
+      const [io, sockets, client] = await setup(h, { maxDisconnectionDuration: 100 });
+      const first = sockets[0];
+      const missed = [];
+      client.on("missed", (v) => missed.push(v));
+      client.io.reconnectionDelay(400);
+      client.io.reconnectionDelayMax(400);
+      await dropTransport(first, client);
+      io.emit("missed", 1);
+      await waitFor(client, "connect", 3000);
+      expect(client.recovered).to.be(false);
+      expect(sockets).to.have.length(2);
+      expect(sockets[1].recovered).to.be(false);
+      expect(sockets[1].id).not.to.be(first.id);
+      expect(client.id).to.be(sockets[1].id);
+      await sleep(100);
+      expect(missed).to.eql([]);
+    });
+
+    it("skips the middlewares on recovery by default (skipMiddlewares: true)", async () => {
+      let runs = 0;
+      const [, sockets, client] = await setup(h, { maxDisconnectionDuration: 2000 }, (io) =>
+        io.use((socket, next) => {
+          runs++;
+          next();
+        })
+      );
+      await dropTransport(sockets[0], client);
+      await waitFor(client, "connect");
+      expect(client.recovered).to.be(true);
+      expect(runs).to.be(1);
+    });
+
+    it("runs the middlewares again with skipMiddlewares: false", async () => {
+      let runs = 0;
+      const [, sockets, client] = await setup(
+        h,
+        { maxDisconnectionDuration: 2000, skipMiddlewares: false },
+        (io) =>
+          io.use((socket, next) => {
+            runs++;
+            next();
+          })
+      );
+      await dropTransport(sockets[0], client);
+      await waitFor(client, "connect");
+      expect(client.recovered).to.be(true);
+      expect(runs).to.be(2);
+    });
+
+    it("does not recover after an explicit client disconnect", async () => {
+      const [, sockets, client] = await setup(h, { maxDisconnectionDuration: 2000 });
+      const reason = disconnectReason(sockets[0]);
+      client.disconnect();
+      expect(await reason).to.be("client namespace disconnect");
+      client.connect();
+      await waitFor(client, "connect");
+      expect(client.recovered).to.be(false);
+      expect(sockets[1].recovered).to.be(false);
+      expect(sockets[1].id).not.to.be(sockets[0].id);
+    });
+
+    it("does not recover after a server-side disconnect", async () => {
+      const [, sockets, client] = await setup(h, { maxDisconnectionDuration: 2000 });
+      const reason = disconnectReason(client);
+      sockets[0].disconnect();
+      expect(await reason).to.be("io server disconnect");
+      client.connect();
+      await waitFor(client, "connect");
+      expect(client.recovered).to.be(false);
+      expect(sockets[1].id).not.to.be(sockets[0].id);
+    });
+
+    it("a client without an offset gets a fresh session", async () => {
+      const io = await h.server({ connectionStateRecovery: { maxDisconnectionDuration: 2000 } });
+      const ids = [];
+      io.on("connection", (s) => ids.push([s.id, s.recovered]));
+      const client = h.client("/", RECONNECT);
+      await connected(client);
+      await sleep(20);
+      client.io.engine.close(); // no event received yet: nothing to resume from
+      await waitFor(client, "connect");
+      expect(client.recovered).to.be(false);
+      expect(ids).to.have.length(2);
+      expect(ids[1][0]).not.to.be(ids[0][0]);
+      expect(ids[1][1]).to.be(false);
+    });
+  });
+
+  describe("the adapter", () => {
+    const h = useHarness();
+
+    it("the default adapter is session-aware only when recovery is enabled", async () => {
+      const plain = await h.server();
+      expect(plain.sockets.adapter.persistSession).to.be.a("function");
+      const io = await h.server({ connectionStateRecovery: {} });
+      expect(io.sockets.adapter.constructor).not.to.be(plain.sockets.adapter.constructor);
+      expect(io.opts.connectionStateRecovery.maxDisconnectionDuration).to.be(120000);
+    });
+  });
+});
