@@ -273,7 +273,8 @@ export class Adapter extends EventEmitter {
     const encoded: unknown[] = this.encoder.encode(packet);
     if (encoded.length === 1 && typeof encoded[0] === "string" && Sender?.frame) {
       const data = Buffer.from(ENGINE_MESSAGE + encoded[0]);
-      writeOpts.wsPreEncodedFrame = Sender.frame(data, TEXT_FRAME);
+      // header and payload in one buffer: each target then costs one stream write, not two
+      writeOpts.wsPreEncodedFrame = [Buffer.concat(Sender.frame(data, TEXT_FRAME))];
     }
     return encoded;
   }
