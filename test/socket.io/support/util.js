@@ -231,11 +231,11 @@ class Harness {
    * A raw HTTP long-polling peer speaking Engine.IO v4 by hand.
    *
    * @example
-   * const peer = await h.rawPolling();
+   * const peer = await h.rawPolling("/socket.io/", "foo=bar");
    * await peer.post("40"); const body = await peer.get();
    */
-  async rawPolling(path = "/socket.io/") {
-    const peer = new RawPollingPeer(this.port, path);
+  async rawPolling(path = "/socket.io/", extraQuery = "") {
+    const peer = new RawPollingPeer(this.port, path, extraQuery);
     this.onCleanup(() => peer.destroy());
     await peer.open();
     return peer;
@@ -378,14 +378,17 @@ function request(port, { method = "GET", path = "/", headers = {}, body } = {}) 
 }
 
 class RawPollingPeer {
-  constructor(port, path) {
+  constructor(port, path, extraQuery) {
     this.port = port;
     this.path = path;
+    this.extraQuery = extraQuery ? `&${extraQuery}` : "";
     this.sid = undefined;
   }
 
   async open() {
-    const res = await request(this.port, { path: `${this.path}?EIO=4&transport=polling` });
+    const res = await request(this.port, {
+      path: `${this.path}?EIO=4&transport=polling${this.extraQuery}`,
+    });
     expect(res.status).to.be(200);
     const text = res.body.toString();
     expect(text[0]).to.be("0");
@@ -394,7 +397,7 @@ class RawPollingPeer {
   }
 
   query() {
-    return `${this.path}?EIO=4&transport=polling&sid=${this.sid}`;
+    return `${this.path}?EIO=4&transport=polling&sid=${this.sid}${this.extraQuery}`;
   }
 
   /** POSTs an Engine.IO payload; resolves the HTTP response. */
