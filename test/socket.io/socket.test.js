@@ -7,6 +7,7 @@ const {
   forEachTransport,
   useHarness,
   connected,
+  upgraded,
   waitFor,
   disconnectReason,
   expectNoEvent,
@@ -157,6 +158,31 @@ describe("socket", () => {
         }
         expect(error).to.be.an(Error);
         expect(error.message).to.be("operation has timed out");
+      });
+
+      it("keeps the order of many events in both directions, across the upgrade", async () => {
+        const [, socket, client] = await pair(h);
+        const down = [];
+        const up = [];
+        const allDown = new Promise((resolve) =>
+          client.on("n", (i) => down.push(i) === 50 && resolve())
+        );
+        const allUp = new Promise((resolve) => socket.on("n", (i) => up.push(i) === 50 && resolve()));
+        for (let i = 0; i < 50; i++) {
+          socket.emit("n", i);
+          client.emit("n", i);
+          if (i % 10 === 0) await sleep(5); // spread over the upgrade window
+        }
+        await Promise.all([allDown, allUp]);
+        const expected = [...Array(50).keys()];
+        expect(down).to.eql(expected);
+        expect(up).to.eql(expected);
+        if (!transports) {
+          await upgraded(client);
+          expect(socket.conn.transport.name).to.be("websocket");
+          socket.on("after-upgrade", (cb) => cb("pong"));
+          expect(await client.timeout(2000).emitWithAck("after-upgrade")).to.be("pong");
+        }
       });
 
       it("an ack is called only once even if the peer calls it twice", async () => {
