@@ -100,17 +100,18 @@ export class WebSocket extends Transport {
   }
 
   private writePackets(packets: Packet[]): void {
+    // nothing the loop does changes whether frames may go as they are: decided once per flush
+    const sender = this.frameSender();
     for (let i = 0; i < packets.length; i++) {
       const packet = packets[i];
       const isLast = i + 1 === packets.length;
-      const sender = this.frameSender(packet);
-      if (sender) {
-        const frame = (packet.options as { wsPreEncodedFrame: unknown }).wsPreEncodedFrame;
-        sender.sendFrame(frame, isLast ? this.onSentLast : this.onSent);
+      const options = packet.options;
+      if (sender !== null && options !== undefined && options.wsPreEncodedFrame !== undefined) {
+        sender.sendFrame(options.wsPreEncodedFrame, isLast ? this.onSentLast : this.onSent);
         continue;
       }
       this.sendIsLast = isLast;
-      this.sendCompress = !packet.options || packet.options.compress !== false;
+      this.sendCompress = options === undefined || options.compress !== false;
       if (this.protocol === 4) {
         this.sendData(parserV4.encodePacketSync(packet, this.supportsBinary));
       } else {
@@ -141,15 +142,12 @@ export class WebSocket extends Transport {
   }
 
   /**
-   * The ws sender, when a pre-built frame can be written as it is: only
+   * The ws sender, when pre-built frames can be written as they are: only
    * without permessage-deflate (a compressed message would need re-encoding,
    * and ws queues frames while it compresses) and on an open socket.
    */
-  private frameSender(packet: Packet): FrameSender | null {
-    if (!packet.options || packet.options.wsPreEncodedFrame === undefined || this.perMessageDeflate) {
-      return null;
-    }
-    if (this.socket.readyState !== WsSocket.OPEN) {
+  private frameSender(): FrameSender | null {
+    if (this.perMessageDeflate || this.socket.readyState !== WsSocket.OPEN) {
       return null;
     }
     const sender = (this.socket as unknown as { _sender?: FrameSender })._sender;
