@@ -35,7 +35,9 @@ describe("socket", () => {
         expect(socket.id).not.to.be(socket.conn.id);
         expect(socket.nsp).to.be(io.sockets);
         expect(socket.client.conn).to.be(socket.conn);
-        expect(socket.conn.transport.name).to.be(transports ? transports[0] : "polling");
+        const expectedTransports = transports || ["polling", "websocket"];
+        // with the default transports the upgrade may already be done
+        expect(expectedTransports).to.contain(socket.conn.transport.name);
         expect(socket.request.headers).to.be.an("object");
         expect(socket.request.url).to.contain("EIO=4");
         expect(socket.data).to.eql({});
@@ -355,13 +357,27 @@ describe("socket", () => {
 
     describe("disconnect reasons", () => {
       it("socket.disconnect(): 'server namespace disconnect' / client 'io server disconnect'", async () => {
-        const [io, socket, client] = await pair(h);
+        const [, socket, client] = await pair(h);
         const serverReason = disconnectReason(socket);
         const clientReason = disconnectReason(client);
         expect(socket.disconnect()).to.be(socket);
         expect(await serverReason).to.be("server namespace disconnect");
         expect(await clientReason).to.be("io server disconnect");
-        // the connection itself stays open without close=true
+      });
+
+      it("socket.disconnect() leaves the connection and its other namespaces alone", async () => {
+        const io = await h.server();
+        io.of("/other").on("connection", (s) => s.on("ping", (cb) => cb("pong")));
+        const conn = waitFor(io, "connection");
+        const client = await h.connect();
+        const other = client.io.socket("/other");
+        h.clients.push(other);
+        await connected(other);
+        const reason = disconnectReason(client);
+        (await conn).disconnect();
+        expect(await reason).to.be("io server disconnect");
+        expect(other.connected).to.be(true);
+        expect(await other.timeout(2000).emitWithAck("ping")).to.be("pong");
         expect(io.engine.clientsCount).to.be(1);
       });
 
@@ -383,8 +399,6 @@ describe("socket", () => {
         expect(await serverReason).to.be("server namespace disconnect");
         expect(await otherReason).to.be("server namespace disconnect");
         expect(await clientReason).to.be("io server disconnect");
-        await sleep(50);
-        expect(io.engine.clientsCount).to.be(0);
       });
 
       it("client disconnect(): 'client namespace disconnect'", async () => {
@@ -425,6 +439,31 @@ describe("socket", () => {
 
   describe("disconnect reasons needing a raw peer", () => {
     const h = useHarness();
+
+    it("disconnect(true) closes the connection itself, disconnect() does not", async () => {
+      const io = await h.server();
+      io.of("/other");
+      const peers = [];
+      for (let i = 0; i < 2; i++) {
+        const conn = waitFor(io, "connection");
+        const peer = await h.rawWs();
+        peer.send("40");
+        expect(await peer.next()).to.match(/^40\{/);
+        peer.send("40/other,");
+        expect(await peer.next()).to.match(/^40\/other,\{/);
+        peers.push([peer, await conn]);
+      }
+      const [[kept, keptSocket], [closed, closedSocket]] = peers;
+      keptSocket.disconnect();
+      expect(await kept.next()).to.be("41");
+      closedSocket.disconnect(true);
+      const packets = [await closed.next(), await closed.next()].sort();
+      expect(packets).to.eql(["41", "41/other,"]);
+      await closed.closedWithin(2000);
+      await sleep(100);
+      expect(kept.closed).to.be(false);
+      expect(io.engine.clientsCount).to.be(1);
+    });
 
     it("'ping timeout' when the peer stops answering pings", async () => {
       const io = await h.server({ pingInterval: 100, pingTimeout: 100 });

@@ -120,8 +120,6 @@ describe("utility methods", () => {
           "server namespace disconnect",
         ]);
         expect(await clientReasons).to.eql(["io server disconnect", "io server disconnect"]);
-        // without close=true the connections stay open
-        expect(io.engine.clientsCount).to.be(2);
       });
 
       it("in(room).disconnectSockets() only disconnects the room", async () => {
@@ -145,8 +143,6 @@ describe("utility methods", () => {
         const reasons = Promise.all([disconnectReason(main), disconnectReason(other)]);
         io.disconnectSockets(true);
         expect(await reasons).to.eql(["io server disconnect", "io server disconnect"]);
-        await sleep(50);
-        expect(io.engine.clientsCount).to.be(0);
       });
 
       it("is scoped to a namespace", async () => {
@@ -160,6 +156,38 @@ describe("utility methods", () => {
         expect(await reason).to.be("io server disconnect");
         await none;
       });
+    });
+  });
+
+  describe("disconnectSockets() seen by raw peers", () => {
+    const h = useHarness();
+
+    async function rawPeer(nsps) {
+      const peer = await h.rawWs();
+      for (const nsp of nsps) {
+        peer.send(nsp === "/" ? "40" : `40${nsp},`);
+        expect(await peer.next()).to.match(/^40/);
+      }
+      return peer;
+    }
+
+    it("without close=true the connections stay open", async () => {
+      const io = await h.server();
+      const peers = [await rawPeer(["/"]), await rawPeer(["/"])];
+      io.disconnectSockets();
+      for (const peer of peers) expect(await peer.next()).to.be("41");
+      await sleep(100);
+      expect(peers.map((p) => p.closed)).to.eql([false, false]);
+      expect(io.engine.clientsCount).to.be(2);
+    });
+
+    it("with close=true the connections are closed, other namespaces included", async () => {
+      const io = await h.server();
+      io.of("/other");
+      const peers = [await rawPeer(["/", "/other"]), await rawPeer(["/"])];
+      io.disconnectSockets(true);
+      await Promise.all(peers.map((p) => p.closedWithin(2000)));
+      expect(io.engine.clientsCount).to.be(0);
     });
   });
 
