@@ -4,10 +4,12 @@
 // Measures the server's CPU time and the wall time until every client got every message.
 //
 //   node bench/broadcast.js [--clients=100] [--messages=1000] [--size=64] [--batch=50]
-//                           [--warmup=200] [--runs=3] [--targets=ours,reference,ws] [--timeout=60] [--json]
+//                           [--warmup=500] [--runs=3] [--repeat=1] [--targets=ours,reference,ws]
+//                           [--timeout=60] [--json] [--cpu-prof=DIR]
 //
 // Each target runs --runs measured rounds after one warm-up round; the round with the
-// median server CPU time is reported.
+// median server CPU time is reported. --repeat=N runs the whole list of targets N times,
+// taking turns, and shows each target's median.
 
 const args = require("./lib/args");
 const { runBench, median } = require("./lib/harness");
@@ -18,7 +20,7 @@ const settings = {
   messages: args.int("messages", 1000),
   size: args.int("size", 64),
   batch: args.int("batch", 50),
-  warmup: args.int("warmup", 200),
+  warmup: args.int("warmup", 500),
   runs: args.int("runs", 3),
 };
 
@@ -68,6 +70,7 @@ function main() {
     timeoutMs: args.int("timeout", 60) * 1000,
     json: args.flag("json"),
     cpuProf: args.str("cpu-prof"),
+    repeat: args.int("repeat", 1),
   });
 }
 

@@ -5,10 +5,12 @@
 // (The engine and ws targets have no acks: they echo the raw message back.)
 //
 //   node bench/emit.js [--messages=20000] [--size=64] [--window=50] [--warmup=2000]
-//                      [--runs=3] [--targets=ours,reference,ws] [--timeout=60] [--json]
+//                      [--runs=3] [--repeat=1] [--targets=ours,reference,ws] [--timeout=60]
+//                      [--json] [--cpu-prof=DIR]
 //
 // Each target runs --runs measured rounds after one warm-up round; the round with the
-// median server CPU time is reported.
+// median server CPU time is reported. --repeat=N runs the whole list of targets N times,
+// taking turns, and shows each target's median.
 
 const args = require("./lib/args");
 const { runBench, median } = require("./lib/harness");
@@ -56,6 +58,7 @@ function main() {
     timeoutMs: args.int("timeout", 60) * 1000,
     json: args.flag("json"),
     cpuProf: args.str("cpu-prof"),
+    repeat: args.int("repeat", 1),
   });
 }
 

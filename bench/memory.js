@@ -5,7 +5,7 @@
 // before and after connecting them.
 //
 //   node bench/memory.js [--clients=1000] [--settle=500] [--targets=ours,reference,ws]
-//                        [--timeout=60] [--json]
+//                        [--repeat=1] [--timeout=60] [--json]
 
 const args = require("./lib/args");
 const { runBench } = require("./lib/harness");
@@ -63,6 +63,7 @@ function main() {
     compare: { key: "heapPerClient", title: "heap x reference" },
     timeoutMs: args.int("timeout", 60) * 1000,
     json: args.flag("json"),
+    repeat: args.int("repeat", 1),
   });
 }
 

@@ -72,24 +72,35 @@ function printTable(title, columns, rows) {
  * @param {number} bench.timeoutMs budget for one target
  * @param {boolean} [bench.json] also print the rows as one JSON line
  * @param {string} [bench.cpuProf] directory where each server process writes a CPU profile
+ * @param {number} [bench.repeat] times every target runs, taking turns; the median row is shown
  * @example
  * await runBench({ title: "emit", targets: ["reference", "ws"], measure, columns, timeoutMs: 60000 });
  */
-async function runBench({ title, targets, measure, columns, compare, timeoutMs, json, cpuProf }) {
-  const rows = [];
+async function runBench({ title, targets, measure, columns, compare, timeoutMs, json, cpuProf, repeat = 1 }) {
+  // Targets take turns, `repeat` times over: a slow spell of the machine then hits every
+  // target alike instead of whichever happened to run during it.
+  const results = new Map();
   for (const target of targets) {
     const reason = unavailable(target);
-    if (reason) {
-      rows.push({ target, skipped: reason });
-      continue;
-    }
-    try {
-      rows.push({ target, ...(await runOne(target, measure, timeoutMs, cpuProf)) });
-    } catch (err) {
-      rows.push({ target, error: err.message });
-      process.exitCode = 1;
+    results.set(target, reason ? { target, skipped: reason } : []);
+  }
+  for (let round = 0; round < repeat; round++) {
+    for (const target of targets) {
+      const runs = results.get(target);
+      if (!Array.isArray(runs)) continue;
+      try {
+        runs.push({ target, ...(await runOne(target, measure, timeoutMs, cpuProf)) });
+      } catch (err) {
+        results.set(target, { target, error: err.message });
+        process.exitCode = 1;
+      }
     }
   }
+  const key = (compare || columns[0]).key;
+  const rows = targets.map((target) => {
+    const runs = results.get(target);
+    return Array.isArray(runs) ? median(runs, (row) => row[key]) : runs;
+  });
 
   const cols = columns.slice();
   const reference = rows.find((r) => r.target === "reference" && !r.error && !r.skipped);
