@@ -215,9 +215,11 @@ describe("bad input at the Socket.IO layer", () => {
       const peer = await openMarked();
       await peer.post("bAQID"); // base64 binary message [1, 2, 3]
       await pollUntilClosed(peer);
+      await sleep(20);
       expect(events[events.length - 1].errors).to.eql([
         "got binary data when not reconstructing a packet",
       ]);
+      expect(events[events.length - 1].reasons).to.eql(["forced close"]);
       await expectGoodClientWorks(io, good);
     });
 
