@@ -18,7 +18,6 @@ const {
   connectError,
   waitFor,
   request,
-  sleep,
 } = require("./support/util");
 
 /** Round trip with an ack: proves the whole stack works for this client. */
