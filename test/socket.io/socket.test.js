@@ -232,7 +232,11 @@ describe("socket", () => {
         const [, socket, client] = await pair(h);
         const got = [];
         client.on("v", (i) => got.push(i));
-        await sleep(100); // idle: the transport is writable again
+        // idle (and, by default, past the upgrade): the transport is writable again
+        for (let i = 0; i < 100 && !(socket.conn.transport.writable && !socket.conn.upgrading); i++) {
+          await sleep(20);
+        }
+        expect(socket.conn.transport.writable).to.be(true);
         socket.volatile.emit("v", "single");
         await sleep(100);
         expect(got).to.eql(["single"]);
