@@ -1,5 +1,5 @@
 import type { Adapter, BroadcastFlags, Room, SocketId } from "./adapter";
-import { PacketType } from "./parser";
+import { PacketType, RESERVED_EVENTS } from "./parser";
 import type { Handshake } from "./socket";
 import type {
   AllButLast,
@@ -14,19 +14,7 @@ import type {
   TypedEventBroadcaster,
 } from "./typed-events";
 
-/**
- * Events that only the library may emit; emitting one of them would confuse
- * the clients' own state machines.
- */
-export const RESERVED_EVENTS: ReadonlySet<string | symbol> = new Set([
-  "connect",
-  "connect_error",
-  "disconnect",
-  "disconnecting",
-  "newListener",
-  "removeListener",
-]);
-
+/** Reserved names would confuse the state machines of the clients. */
 export function assertNotReserved(ev: string | symbol): void {
   if (RESERVED_EVENTS.has(ev)) {
     throw new Error(`"${String(ev)}" is a reserved event name`);

@@ -143,6 +143,10 @@ export class Namespace<
     step(0);
   }
 
+  private operator(): BroadcastOperator<EmitEvents, SocketData> {
+    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter);
+  }
+
   /**
    * Targets a room when emitting.
    *
@@ -150,7 +154,7 @@ export class Namespace<
    * myNamespace.to("room-101").emit("foo", "bar");
    */
   public to(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
-    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).to(room);
+    return this.operator().to(room);
   }
 
   /**
@@ -160,7 +164,7 @@ export class Namespace<
    * myNamespace.in("room-101").disconnectSockets();
    */
   public in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
-    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).in(room);
+    return this.operator().in(room);
   }
 
   /**
@@ -170,7 +174,7 @@ export class Namespace<
    * myNamespace.except("room-101").emit("foo", "bar");
    */
   public except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
-    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).except(room);
+    return this.operator().except(room);
   }
 
   /**
@@ -268,7 +272,7 @@ export class Namespace<
     ev: Ev,
     ...args: AllButLast<EventParams<EmitEvents, Ev>>
   ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>> {
-    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).emitWithAck(
+    return this.operator().emitWithAck(
       ev as any,
       ...(args as any),
     ) as any;
@@ -292,8 +296,7 @@ export class Namespace<
    * myNamespace.write("hello");
    */
   public write(...args: EventParams<EmitEvents, "message">): this {
-    this.emit("message" as any, ...(args as any));
-    return this;
+    return this.send(...args);
   }
 
   /**
@@ -347,7 +350,7 @@ export class Namespace<
    * @deprecated use `fetchSockets()` instead.
    */
   public allSockets(): Promise<Set<SocketId>> {
-    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).allSockets();
+    return this.operator().allSockets();
   }
 
   /**
@@ -357,7 +360,7 @@ export class Namespace<
    * myNamespace.compress(false).emit("hello");
    */
   public compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData> {
-    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).compress(compress);
+    return this.operator().compress(compress);
   }
 
   /**
@@ -367,7 +370,7 @@ export class Namespace<
    * myNamespace.volatile.emit("hello");
    */
   public get volatile(): BroadcastOperator<EmitEvents, SocketData> {
-    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).volatile;
+    return this.operator().volatile;
   }
 
   /**
@@ -377,7 +380,7 @@ export class Namespace<
    * myNamespace.local.emit("foo", "bar");
    */
   public get local(): BroadcastOperator<EmitEvents, SocketData> {
-    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).local;
+    return this.operator().local;
   }
 
   /**
@@ -389,7 +392,7 @@ export class Namespace<
   public timeout(
     timeout: number,
   ): BroadcastOperator<DecorateAcknowledgementsWithTimeoutAndMultipleResponses<EmitEvents>, SocketData> {
-    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).timeout(timeout);
+    return this.operator().timeout(timeout);
   }
 
   /**
@@ -399,7 +402,7 @@ export class Namespace<
    * const sockets = await myNamespace.in("room1").fetchSockets();
    */
   public fetchSockets(): Promise<RemoteSocket<EmitEvents, SocketData>[]> {
-    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).fetchSockets();
+    return this.operator().fetchSockets();
   }
 
   /**
@@ -409,7 +412,7 @@ export class Namespace<
    * myNamespace.in("room1").socketsJoin(["room2", "room3"]);
    */
   public socketsJoin(room: Room | Room[]): void {
-    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).socketsJoin(room);
+    return this.operator().socketsJoin(room);
   }
 
   /**
@@ -419,7 +422,7 @@ export class Namespace<
    * myNamespace.socketsLeave("room1");
    */
   public socketsLeave(room: Room | Room[]): void {
-    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).socketsLeave(room);
+    return this.operator().socketsLeave(room);
   }
 
   /**
@@ -429,7 +432,7 @@ export class Namespace<
    * myNamespace.disconnectSockets(true);
    */
   public disconnectSockets(close: boolean = false): void {
-    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).disconnectSockets(close);
+    return this.operator().disconnectSockets(close);
   }
 }
 

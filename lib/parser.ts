@@ -46,8 +46,8 @@ export interface DecoderOptions {
 /** One encoded packet: the text part, then the attachments of a BINARY_* packet. */
 export type EncodedPacket = Array<string | BinaryData>;
 
-// names with a meaning of their own for the event emitters on both sides
-const RESERVED_EVENTS: ReadonlySet<string> = new Set([
+/** Names with a meaning of their own for the event emitters on both sides. */
+export const RESERVED_EVENTS: ReadonlySet<string | symbol> = new Set([
   "connect",
   "connect_error",
   "disconnect",

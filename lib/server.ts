@@ -551,8 +551,7 @@ export class Server<
    * io.write("hello");
    */
   public write(...args: EventParams<EmitEvents, "message">): this {
-    this.sockets.write(...args);
-    return this;
+    return this.send(...args);
   }
 
   /**

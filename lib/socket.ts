@@ -320,8 +320,7 @@ export class Socket<
    * socket.write("hello");
    */
   public write(...args: EventParams<EmitEvents, "message">): this {
-    this.emit("message" as any, ...(args as any));
-    return this;
+    return this.send(...args);
   }
 
   /** Writes a packet for this namespace to the client. */
