@@ -191,7 +191,12 @@ export class Namespace<
     const recovery = this.server._opts.connectionStateRecovery;
 
     if (socket.recovered && recovery && recovery.skipMiddlewares) {
-      this._doConnect(socket, fn);
+      // the session lookup may be asynchronous: the client can be gone by now
+      if (client.conn.readyState !== "open") {
+        socket._cleanup();
+      } else {
+        this._doConnect(socket, fn);
+      }
       return socket;
     }
 

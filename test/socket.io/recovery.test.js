@@ -185,6 +185,27 @@ describe("connection state recovery", () => {
   describe("the adapter", () => {
     const h = useHarness();
 
+    it("does not connect a client that left while its session was being restored", async () => {
+      const [io, sockets, client] = await setup(h, { maxDisconnectionDuration: 2000 });
+      const adapter = io.of("/").adapter;
+      const restoreSession = adapter.restoreSession.bind(adapter);
+      let lookups = 0;
+      adapter.restoreSession = async (pid, offset) => {
+        lookups++;
+        const session = await restoreSession(pid, offset);
+        // meanwhile the client goes away
+        await sleep(150);
+        return session;
+      };
+      await dropTransport(sockets[0], client);
+      while (lookups === 0) await sleep(10);
+      client.disconnect();
+      await sleep(250);
+      expect(sockets).to.have.length(1);
+      expect(io.of("/").sockets.size).to.be(0);
+      expect(io.of("/").adapter.rooms.has("room")).to.be(false);
+    });
+
     it("the default adapter is session-aware only when recovery is enabled", async () => {
       const plain = await h.server();
       expect(plain.sockets.adapter.persistSession).to.be.a("function");
