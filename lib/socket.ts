@@ -7,7 +7,7 @@ import {
   assertNotReserved,
   BroadcastOperator,
 } from "./broadcast-operator";
-import type { Client } from "./client";
+import type { Client, WriteOptions } from "./client";
 import type { Namespace } from "./namespace";
 import { Packet, PacketType } from "./parser";
 import type { Server } from "./server";
@@ -84,6 +84,11 @@ interface SocketFlags extends BroadcastFlags {
 }
 
 type AnyListener = (...args: any[]) => void;
+
+// the write options of nearly every packet, shared rather than built per packet
+const NO_FLAGS: SocketFlags = Object.freeze({});
+const WRITE_COMPRESSED: WriteOptions = Object.freeze({ compress: true });
+const WRITE_UNCOMPRESSED: WriteOptions = Object.freeze({ compress: false });
 
 function emitEvent(socket: Socket<any, any, any, any>, args: any[]): void {
   socket._dispatchEvent(args);
@@ -324,12 +329,16 @@ export class Socket<
   }
 
   /** Writes a packet for this namespace to the client. */
-  private packet(packet: Packet, opts: SocketFlags = {}): void {
+  private packet(packet: Packet, opts: SocketFlags = NO_FLAGS): void {
     packet.nsp = this.nsp.name;
-    this.client._packet(packet, {
-      compress: opts.compress !== false,
-      volatile: opts.volatile,
-    });
+    this.client._packet(
+      packet,
+      opts.volatile
+        ? { compress: opts.compress !== false, volatile: true }
+        : opts.compress === false
+          ? WRITE_UNCOMPRESSED
+          : WRITE_COMPRESSED,
+    );
   }
 
   /**
