@@ -294,6 +294,47 @@ describe("@socket.io/admin-ui" + (impl.REFERENCE ? " (reference)" : ""), functio
     });
   });
 
+  describe("basic authentication", () => {
+    // bcrypt hash of "changeit" (cost 4, to keep the test fast)
+    const password = "$2a$04$dDsZ/xYHHt0Yx5nDGEP1D.0B5bnfKJw/piiZw1OAAjHguL3jSVr46";
+    beforeEach(() => startServer({ auth: { type: "basic", username: "admin", password }, mode: "development" }));
+
+    const connectError = (auth) =>
+      new Promise((resolve, reject) => {
+        const admin = ioc(url + "/admin", { forceNew: true, reconnection: false, auth });
+        clients.push(admin);
+        admin.once("connect", () => reject(new Error("connected with " + JSON.stringify(auth))));
+        admin.once("connect_error", resolve);
+      });
+
+    it("refuses wrong credentials with the middleware's error", async () => {
+      expect((await connectError({ username: "admin", password: "wrong" })).message).to.be("invalid credentials");
+      expect((await connectError({ username: "root", password: "changeit" })).message).to.be("invalid credentials");
+      expect((await connectError({ sessionId: "made-up" })).message).to.be("invalid credentials");
+    });
+
+    it("accepts the credentials, hands out a session (emitted from the middleware) and accepts it later", async () => {
+      const admin = ioc(url + "/admin", {
+        forceNew: true,
+        reconnection: false,
+        auth: { username: "admin", password: "changeit" },
+      });
+      clients.push(admin);
+      const rec = record(admin);
+      await once(admin, "connect");
+      // emitted before the connection was accepted, delivered once connected
+      const [sessionId] = await waitFor(() => rec.args("session")[0], 3000, "session");
+      expect(sessionId).to.be.a("string");
+      await waitFor(() => rec.events().includes("all_sockets"), 3000, "all_sockets");
+      admin.disconnect();
+
+      const again = ioc(url + "/admin", { forceNew: true, reconnection: false, auth: { sessionId } });
+      clients.push(again);
+      const [config] = await once(again, "config");
+      expect(config.supportedFeatures).to.contain("ALL_EVENTS");
+    });
+  });
+
   describe("readonly", () => {
     beforeEach(() => startServer({ auth: false, mode: "development", readonly: true }));
 

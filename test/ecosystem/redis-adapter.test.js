@@ -9,6 +9,7 @@ const impl = require("../support/impl");
 const { startRedis, hasRedisServer } = require("./support/redis-server");
 const { startNode, waitForCluster } = require("./support/cluster");
 const { once, waitFor, record } = require("./support/peers");
+const { instrument } = require("@socket.io/admin-ui");
 
 const { Socket } = impl.sio();
 const NAMESPACES = ["/", "/custom"];
@@ -97,6 +98,18 @@ describe("@socket.io/redis-adapter with a real redis-server" + (impl.REFERENCE ?
       for (const r of [rec.a2, rec.b1, rec.b2]) expect(r.args("broadcasted")).to.eql([["from a1"]]);
     });
 
+    it("volatile and compress(false) broadcasts reach the writable clients of both nodes", async () => {
+      // past the upgrade, every transport is writable: nothing may be dropped
+      await waitFor(() => a1.io.engine.transport.name === "websocket" && b1.io.engine.transport.name === "websocket");
+      A.io.volatile.emit("volatile", 1);
+      B.io.compress(false).to(a2.id).to(b2.id).emit("uncompressed", 2);
+      await flush(B);
+      await waitFor(() => Object.values(rec).every((r) => r.events().includes("volatile")));
+      expect(rec.a2.events()).to.contain("uncompressed");
+      expect(rec.b2.events()).to.contain("uncompressed");
+      expect(rec.a1.events()).not.to.contain("uncompressed");
+    });
+
     it("io.local.emit only reaches the clients of the local node", async () => {
       A.io.local.emit("local-only");
       await flush();
@@ -156,6 +169,10 @@ describe("@socket.io/redis-adapter with a real redis-server" + (impl.REFERENCE ?
 
       remote.leave("vip");
       await waitFor(() => !onB.rooms.has("vip"), 3000, "b1 to leave 'vip'");
+
+      b1.on("whoami", (ack) => ack("b1"));
+      // a single target: the answer itself, not an array
+      expect(await remote.timeout(2000).emitWithAck("whoami")).to.be("b1");
 
       const disconnected = once(b1, "disconnect");
       remote.disconnect();
@@ -282,6 +299,74 @@ describe("@socket.io/redis-adapter with a real redis-server" + (impl.REFERENCE ?
       A.io.of("/custom").disconnectSockets();
       expect((await gone)[0]).to.be("io server disconnect");
       expect(b1.connected).to.be(true);
+    });
+  });
+
+  describe("dynamic namespaces", () => {
+    it("a child of io.of(regex) exists on both nodes once used, and broadcasts from the parent reach it", async () => {
+      // every io.of(regex) call makes a new parent: keep each node's one
+      const parents = [A, B].map((node) =>
+        node.io.of(/^\/dyn-\d+$/).on("connection", (socket) => {
+          socket.data = { name: socket.handshake.auth.name };
+        })
+      );
+      const [da, db] = await Promise.all([A.connect("da", "/dyn-1"), B.connect("db", "/dyn-1")]);
+      await waitForCluster([A, B], ["/dyn-1"]);
+      const recA = record(da);
+      const recB = record(db);
+
+      A.io.of("/dyn-1").emit("child", 1);
+      await waitFor(() => recA.events().includes("child") && recB.events().includes("child"));
+
+      parents[1].emit("from-parent", 2);
+      await waitFor(() => recA.events().includes("from-parent") && recB.events().includes("from-parent"));
+      expect(recB.args("from-parent")).to.eql([[2]]);
+
+      expect(names(await A.io.of("/dyn-1").fetchSockets())).to.eql(["da", "db"]);
+    });
+  });
+
+  describe("@socket.io/admin-ui on the cluster", () => {
+    it("an admin connected to one node sees the sockets and server_stats of both", async () => {
+      instrument(A.io, { auth: false, mode: "development", serverId: "server-A" });
+      instrument(B.io, { auth: false, mode: "development", serverId: "server-B" });
+      await waitForCluster([A, B], ["/admin"]);
+
+      const admin = await A.connect("admin", "/admin");
+      const recAdmin = record(admin);
+      await waitFor(() => recAdmin.events().includes("all_sockets"), 3000, "all_sockets");
+      // the sockets connected before instrument() have no admin bookkeeping: find the others
+      const user = await B.connect("late-user", "/", { transports: ["websocket"] });
+      const id = user.id;
+      const [connected] = await waitFor(
+        () => recAdmin.args("socket_connected").find(([s]) => s.id === id),
+        3000,
+        "socket_connected from node B"
+      );
+      expect(connected.nsp).to.be("/");
+      expect(connected.transport).to.be("websocket");
+      expect(connected.clientId).to.be(user.io.engine.id.slice(0, 12));
+
+      const [sockets] = recAdmin.args("all_sockets")[0];
+      expect(sockets.map((s) => s.id).sort()).to.eql([a1.id, a2.id, b1.id, b2.id, admin.id].sort());
+
+      // the admin's commands reach the socket on the other node
+      admin.emit("emit", "/", id, "from-admin", "hi");
+      expect(await once(user, "from-admin")).to.eql(["hi"]);
+      admin.emit("_disconnect", "/", false, id);
+      expect((await once(user, "disconnect"))[0]).to.be("io server disconnect");
+      await waitFor(() => recAdmin.args("socket_disconnected").some((args) => args[1] === id), 3000, "disconnected");
+
+      const stats = await waitFor(
+        () => {
+          const ids = new Set(recAdmin.args("server_stats").map(([st]) => st.serverId));
+          return ids.has("server-A") && ids.has("server-B") && recAdmin.args("server_stats");
+        },
+        3000,
+        "server_stats of both servers"
+      );
+      const fromB = stats.map(([st]) => st).find((st) => st.serverId === "server-B");
+      expect(fromB.namespaces.find((n) => n.name === "/").socketsCount).to.be(2);
     });
   });
 
