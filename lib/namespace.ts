@@ -1,7 +1,6 @@
 import debugModule from "debug";
 import type { Adapter, Room, SocketId } from "./adapter";
 import {
-  assertNotReserved,
   BroadcastOperator,
   RemoteSocket,
 } from "./broadcast-operator";
@@ -18,7 +17,6 @@ import {
   EventsMap,
   FirstNonErrorArg,
   Last,
-  EventNamesWithoutAck,
   RemoveAcknowledgements,
   StrictEventEmitter,
 } from "./typed-events";

@@ -5,11 +5,7 @@ import type { Server } from "./server";
 import { Namespace } from "./namespace";
 import type {
   DefaultEventsMap,
-  EventNames,
-  EventParams,
   EventsMap,
-  EventNamesWithoutAck,
-  RemoveAcknowledgements,
 } from "./typed-events";
 
 const debug = debugModule("socket.io:parent-namespace");

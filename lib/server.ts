@@ -29,7 +29,6 @@ import {
   EventsMap,
   FirstNonErrorArg,
   Last,
-  EventNamesWithoutAck,
   RemoveAcknowledgements,
   StrictEventEmitter,
 } from "./typed-events";
@@ -320,7 +319,7 @@ export class Server<
     if (typeof srv === "number") {
       debug("creating http server and binding to %d", srv);
       const port = srv;
-      srv = http.createServer((req, res) => {
+      srv = http.createServer((_req, res) => {
         res.writeHead(404);
         res.end();
       });

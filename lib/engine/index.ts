@@ -35,7 +35,7 @@ export function listen(
     fn = options;
     options = {};
   }
-  const server = createServer((req, res) => {
+  const server = createServer((_req, res) => {
     res.writeHead(501);
     res.end("Not Implemented");
   });
