@@ -455,12 +455,17 @@ export class Server<
    * });
    */
   public async close(fn?: (err?: Error) => void): Promise<void> {
-    await Promise.allSettled(
+    // an adapter failing to close must not keep the rest of the server open
+    await Promise.all(
       [...this._nsps.values()].map(async (nsp) => {
         nsp.sockets.forEach((socket) => {
           socket._onclose("server shutting down");
         });
-        await nsp.adapter.close();
+        try {
+          await nsp.adapter.close();
+        } catch (err) {
+          debug("adapter of %s failed to close: %s", nsp.name, err);
+        }
       }),
     );
     if (this.engine) this.engine.close();
