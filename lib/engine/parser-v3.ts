@@ -10,6 +10,16 @@
  * `<0|1><length digits as bytes><255><packet bytes>`.
  */
 import type { BinaryType, Packet, PacketType } from "./parser";
+import {
+  BASE64,
+  CHAR_B,
+  CHAR_ZERO,
+  errorPacket,
+  isBinary,
+  mapBinary,
+  PACKET_TYPES,
+  toBuffer,
+} from "./packet";
 
 export const protocol = 3;
 
@@ -23,49 +33,12 @@ const PACKET_CODES: Record<string, number> = {
   noop: 6,
 };
 
-const PACKET_TYPES: PacketType[] = [
-  "open",
-  "close",
-  "ping",
-  "pong",
-  "message",
-  "upgrade",
-  "noop",
-];
-
-const CHAR_ZERO = 48;
 const CHAR_COLON = 58;
-const CHAR_B = 98;
 const STRING_MARKER = 0;
 const BINARY_MARKER = 1;
 const LENGTH_END = 255;
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
-type Binary = Buffer | ArrayBuffer | ArrayBufferView;
 type PayloadCallback = (packet: Packet, index: number, total: number) => boolean | void;
-
-function errorPacket(): Packet {
-  return { type: "error", data: "parser error" };
-}
-
-function isBinary(data: unknown): data is Binary {
-  return ArrayBuffer.isView(data) || data instanceof ArrayBuffer;
-}
-
-function toBuffer(data: Binary): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (data instanceof ArrayBuffer) return Buffer.from(data);
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
-
-function toArrayBuffer(data: Buffer): ArrayBuffer {
-  return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
-}
-
-function mapBinary(data: Buffer, binaryType?: BinaryType): Buffer | ArrayBuffer {
-  return binaryType === "arraybuffer" ? toArrayBuffer(data) : data;
-}
 
 /**
  * Decodes UTF-8 as v3 peers do: an encoded surrogate code point (what a lone

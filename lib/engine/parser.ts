@@ -9,6 +9,18 @@
  * package engine.io-parser v5.
  */
 
+import {
+  BASE64,
+  CHAR_B,
+  CHAR_ZERO,
+  errorPacket,
+  isBinary,
+  mapBinary,
+  PACKET_TYPES,
+  toArrayBuffer,
+  toBuffer,
+} from "./packet";
+
 export const protocol = 4;
 
 export type PacketType =
@@ -46,51 +58,7 @@ const PACKET_CODES: Record<string, string> = {
   noop: "6",
 };
 
-// Indexed by the char code of the type digit minus 48, so decoding needs no
-// string allocation for the lookup.
-const PACKET_TYPES: PacketType[] = [
-  "open",
-  "close",
-  "ping",
-  "pong",
-  "message",
-  "upgrade",
-  "noop",
-];
-
 const SEPARATOR = "\x1e";
-const CHAR_ZERO = 48;
-const CHAR_B = 98;
-
-// A fresh object per failure: callers may mutate the packets they receive.
-function errorPacket(): Packet {
-  return { type: "error", data: "parser error" };
-}
-
-// Standard alphabet, optional padding; Buffer.from() silently skips invalid
-// characters, so validity has to be checked up front.
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
-function isBinary(data: unknown): data is Buffer | ArrayBuffer | ArrayBufferView {
-  return ArrayBuffer.isView(data) || data instanceof ArrayBuffer;
-}
-
-/** Views the bytes of any binary value as a Buffer, without copying. */
-function toBuffer(data: Buffer | ArrayBuffer | ArrayBufferView): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (data instanceof ArrayBuffer) return Buffer.from(data);
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
-
-/** Copies exactly the viewed bytes into a standalone ArrayBuffer. */
-function toArrayBuffer(data: ArrayBuffer | ArrayBufferView): ArrayBuffer {
-  if (data instanceof ArrayBuffer) return data;
-  return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
-}
-
-function mapBinary(data: Buffer | ArrayBuffer | ArrayBufferView, binaryType?: BinaryType): Buffer | ArrayBuffer {
-  return binaryType === "arraybuffer" ? toArrayBuffer(data) : toBuffer(data);
-}
 
 function decodeBase64(encoded: string, binaryType?: BinaryType): Packet {
   const body = encoded.substring(1);
