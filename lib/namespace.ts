@@ -6,6 +6,7 @@ import {
 } from "./broadcast-operator";
 import type { Client } from "./client";
 import type { Server } from "./server";
+import { runMiddlewares } from "./middleware";
 import { Socket } from "./socket";
 import {
   AllButLast,
@@ -125,22 +126,6 @@ export class Namespace<
     return this;
   }
 
-  private run(
-    socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-    fn: (err?: ExtendedError) => void,
-  ): void {
-    const fns = this._fns.slice(0);
-    if (!fns.length) return fn();
-    const step = (i: number) => {
-      fns[i](socket, (err?: ExtendedError) => {
-        if (err) return fn(err);
-        if (i + 1 >= fns.length) return fn();
-        step(i + 1);
-      });
-    };
-    step(0);
-  }
-
   private operator(): BroadcastOperator<EmitEvents, SocketData> {
     return new BroadcastOperator<EmitEvents, SocketData>(this.adapter);
   }
@@ -198,7 +183,7 @@ export class Namespace<
       return socket;
     }
 
-    this.run(socket, (err) => {
+    runMiddlewares(this._fns, socket, (err) => {
       process.nextTick(() => {
         if (client.conn.readyState !== "open") {
           debug("next called after client was closed - ignoring socket");

@@ -9,6 +9,7 @@ import {
 } from "./broadcast-operator";
 import type { Client, WriteOptions } from "./client";
 import type { Namespace } from "./namespace";
+import { runMiddlewares } from "./middleware";
 import { Packet, PacketType } from "./parser";
 import type { Server } from "./server";
 import {
@@ -428,7 +429,7 @@ export class Socket<
       process.nextTick(emitEvent, this, args);
       return;
     }
-    this.run(args as Event, (err) => {
+    runMiddlewares(this.fns, args as Event, (err) => {
       process.nextTick(() => {
         if (err) {
           return this._onerror(err);
@@ -597,18 +598,6 @@ export class Socket<
   ): Socket<ListenEvents, DecorateAcknowledgements<EmitEvents>, ServerSideEvents, SocketData> {
     this.flags.timeout = timeout;
     return this as any;
-  }
-
-  private run(event: Event, fn: (err?: Error) => void): void {
-    const fns = this.fns.slice(0);
-    const step = (i: number) => {
-      fns[i](event, (err?: Error) => {
-        if (err) return fn(err);
-        if (i + 1 >= fns.length) return fn();
-        step(i + 1);
-      });
-    };
-    step(0);
   }
 
   /** Whether the socket is currently disconnected. */
