@@ -13,7 +13,6 @@
 
 const args = require("./lib/args");
 const { runBench, median } = require("./lib/harness");
-const { NAMES } = require("./lib/targets");
 
 const settings = {
   clients: args.int("clients", 100),
@@ -58,7 +57,6 @@ function main() {
     title:
       `broadcast: ${settings.clients} clients x ${settings.messages} messages of ${settings.size} chars ` +
       `(${settings.batch} per event loop turn)`,
-    targets: args.list("targets", NAMES),
     measure,
     columns: [
       { key: "cpuMs", title: "server CPU ms", digits: 1 },
@@ -67,10 +65,6 @@ function main() {
       { key: "deliveriesPerSec", title: "deliveries/s", digits: 0 },
     ],
     compare: { key: "cpuMs", title: "CPU x reference" },
-    timeoutMs: args.int("timeout", 60) * 1000,
-    json: args.flag("json"),
-    cpuProf: args.str("cpu-prof"),
-    repeat: args.int("repeat", 1),
   });
 }
 

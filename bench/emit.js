@@ -14,7 +14,6 @@
 
 const args = require("./lib/args");
 const { runBench, median } = require("./lib/harness");
-const { NAMES } = require("./lib/targets");
 
 const settings = {
   messages: args.int("messages", 20000),
@@ -46,7 +45,6 @@ async function measure({ target, port, server, clients }) {
 function main() {
   return runBench({
     title: `emit with ack: ${settings.messages} messages of ${settings.size} chars, ${settings.window} in flight`,
-    targets: args.list("targets", NAMES),
     measure,
     columns: [
       { key: "cpuMs", title: "server CPU ms", digits: 1 },
@@ -55,10 +53,6 @@ function main() {
       { key: "messagesPerSec", title: "messages/s", digits: 0 },
     ],
     compare: { key: "cpuMs", title: "CPU x reference" },
-    timeoutMs: args.int("timeout", 60) * 1000,
-    json: args.flag("json"),
-    cpuProf: args.str("cpu-prof"),
-    repeat: args.int("repeat", 1),
   });
 }
 

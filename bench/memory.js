@@ -9,7 +9,6 @@
 
 const args = require("./lib/args");
 const { runBench } = require("./lib/harness");
-const { NAMES } = require("./lib/targets");
 
 const settings = {
   clients: args.int("clients", 1000),
@@ -52,7 +51,6 @@ async function measure(ctx) {
 function main() {
   return runBench({
     title: `memory: ${settings.clients} idle websocket clients (server growth per client, after gc)`,
-    targets: args.list("targets", NAMES),
     measure,
     columns: [
       { key: "heapPerClient", title: "heap KiB/client", digits: 2 },
@@ -61,9 +59,6 @@ function main() {
       { key: "heapTotalMb", title: "heap MiB total", digits: 1 },
     ],
     compare: { key: "heapPerClient", title: "heap x reference" },
-    timeoutMs: args.int("timeout", 60) * 1000,
-    json: args.flag("json"),
-    repeat: args.int("repeat", 1),
   });
 }
 

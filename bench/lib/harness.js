@@ -5,7 +5,8 @@
 
 const path = require("path");
 const { spawn } = require("./ipc");
-const { TARGETS, unavailable } = require("./targets");
+const args = require("./args");
+const { NAMES, TARGETS, unavailable } = require("./targets");
 
 const SERVER_PROC = path.join(__dirname, "server-proc.js");
 const CLIENT_PROC = path.join(__dirname, "client-proc.js");
@@ -65,18 +66,23 @@ function printTable(title, columns, rows) {
  *
  * @param {object} bench
  * @param {string} bench.title first line of the table (say what was measured, with the settings)
- * @param {string[]} bench.targets names from targets.js
  * @param {Function} bench.measure async ({ target, port, server, clients }) => row fields
  * @param {{ key: string, title: string, digits: number }[]} bench.columns
  * @param {{ key: string, title: string }} [bench.compare] row field to divide by the reference's
- * @param {number} bench.timeoutMs budget for one target
- * @param {boolean} [bench.json] also print the rows as one JSON line
- * @param {string} [bench.cpuProf] directory where each server process writes a CPU profile
- * @param {number} [bench.repeat] times every target runs, taking turns; the median row is shown
+ *
+ * The settings every bench shares come from the command line: --targets (names from
+ * targets.js), --timeout (seconds for one target), --json (also print the rows as one
+ * JSON line), --cpu-prof (directory where each server process writes a CPU profile) and
+ * --repeat (times every target runs, taking turns; the median row is shown).
  * @example
- * await runBench({ title: "emit", targets: ["reference", "ws"], measure, columns, timeoutMs: 60000 });
+ * await runBench({ title: "emit", measure, columns });
  */
-async function runBench({ title, targets, measure, columns, compare, timeoutMs, json, cpuProf, repeat = 1 }) {
+async function runBench({ title, measure, columns, compare }) {
+  const targets = args.list("targets", NAMES);
+  const timeoutMs = args.int("timeout", 60) * 1000;
+  const json = args.flag("json");
+  const cpuProf = args.str("cpu-prof");
+  const repeat = args.int("repeat", 1);
   // Targets take turns, `repeat` times over: a slow spell of the machine then hits every
   // target alike instead of whichever happened to run during it.
   const results = new Map();
