@@ -5,37 +5,20 @@
 const expect = require("expect.js");
 const WebSocket = require("ws");
 const { Socket: ClientSocket } = require("engine.io-client");
-const eio = require("../support/impl").engine();
+const { useEngine } = require("./support/engine-harness");
 
 const wait = (ms) => new Promise((r) => setTimeout(r, ms));
 
 describe("engine with engine.io-client", () => {
+  const h = useEngine(ClientSocket);
   let engine;
   let port;
-  let clients;
 
   async function start(opts) {
-    await new Promise((resolve) => {
-      engine = eio.listen(0, opts || {}, resolve);
-    });
-    port = engine.httpServer.address().port;
-    clients = [];
+    ({ engine, port } = await h.start(opts));
   }
 
-  afterEach((done) => {
-    clients.forEach((c) => c.close());
-    const srv = engine.httpServer;
-    engine.close();
-    srv.close(() => done());
-  });
-
-  function connect(opts) {
-    const client = new ClientSocket(`http://localhost:${port}`, opts);
-    clients.push(client);
-    const server = new Promise((resolve) => engine.once("connection", resolve));
-    const open = new Promise((resolve) => client.once("open", resolve));
-    return Promise.all([server, open]).then(([socket]) => ({ client, socket }));
-  }
+  const connect = h.connect;
 
   function collect(emitter, event, count) {
     return new Promise((resolve) => {

@@ -6,7 +6,7 @@ const expect = require("expect.js");
 const http = require("http");
 const WebSocket = require("ws");
 const ClientV3 = require("socket.io-client-v2/node_modules/engine.io-client");
-const eio = require("../support/impl").engine();
+const { useEngine } = require("./support/engine-harness");
 
 const PATH = "/engine.io/";
 const wait = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -37,32 +37,15 @@ function splitPayload(text) {
 }
 
 describe("engine protocol v3 (allowEIO3)", () => {
+  const h = useEngine(ClientV3, { allowEIO3: true });
   let engine;
   let port;
-  let clients;
 
   async function start(opts) {
-    await new Promise((resolve) => {
-      engine = eio.listen(0, { allowEIO3: true, ...opts }, resolve);
-    });
-    port = engine.httpServer.address().port;
-    clients = [];
+    ({ engine, port } = await h.start(opts));
   }
 
-  afterEach((done) => {
-    clients.forEach((c) => c.close());
-    const srv = engine.httpServer;
-    engine.close();
-    srv.close(() => done());
-  });
-
-  function connect(opts) {
-    const client = new ClientV3(`http://localhost:${port}`, opts);
-    clients.push(client);
-    const server = new Promise((resolve) => engine.once("connection", resolve));
-    const open = new Promise((resolve) => client.once("open", resolve));
-    return Promise.all([server, open]).then(([socket]) => ({ client, socket }));
-  }
+  const connect = h.connect;
 
   describe("with the v3 client", () => {
     beforeEach(() => start());

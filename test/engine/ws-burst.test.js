@@ -6,37 +6,16 @@
 const expect = require("expect.js");
 const WebSocket = require("ws");
 const { Socket: ClientSocket } = require("engine.io-client");
-const eio = require("../support/impl").engine();
+const { useEngine } = require("./support/engine-harness");
 
 const TEXT_FRAME = { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: false };
 
 describe("engine WebSocket bursts", () => {
-  let engine;
-  let port;
-  let clients;
+  const h = useEngine(ClientSocket);
 
-  beforeEach(async () => {
-    await new Promise((resolve) => {
-      engine = eio.listen(0, {}, resolve);
-    });
-    port = engine.httpServer.address().port;
-    clients = [];
-  });
+  beforeEach(() => h.start());
 
-  afterEach((done) => {
-    clients.forEach((c) => c.close());
-    const srv = engine.httpServer;
-    engine.close();
-    srv.close(() => done());
-  });
-
-  function connect() {
-    const client = new ClientSocket(`http://localhost:${port}`, { transports: ["websocket"] });
-    clients.push(client);
-    const server = new Promise((resolve) => engine.once("connection", resolve));
-    const open = new Promise((resolve) => client.once("open", resolve));
-    return Promise.all([server, open]).then(([socket]) => ({ client, socket }));
-  }
+  const connect = () => h.connect({ transports: ["websocket"] });
 
   function collect(client, count) {
     return new Promise((resolve) => {
