@@ -1,4 +1,4 @@
-import type { Adapter, BroadcastFlags, Room, SocketId } from "./adapter";
+import type { BroadcastFlags, NamespaceAdapter, Room, SocketId } from "./adapter";
 import { PacketType, RESERVED_EVENTS } from "./parser";
 import type { Handshake } from "./socket";
 import type {
@@ -34,7 +34,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData>
   implements TypedEventBroadcaster<EmitEvents>
 {
   constructor(
-    private readonly adapter: Adapter,
+    private readonly adapter: NamespaceAdapter,
     private readonly rooms: Set<Room> = new Set<Room>(),
     private readonly exceptRooms: Set<Room> = new Set<Room>(),
     private readonly flags: OperatorFlags = {},
@@ -355,7 +355,7 @@ export class RemoteSocket<EmitEvents extends EventsMap, SocketData>
 
   private readonly operator: BroadcastOperator<EmitEvents, SocketData>;
 
-  constructor(adapter: Adapter, details: SocketDetails<SocketData>) {
+  constructor(adapter: NamespaceAdapter, details: SocketDetails<SocketData>) {
     this.id = details.id;
     this.handshake = details.handshake;
     this.rooms = new Set(details.rooms);

@@ -1,5 +1,5 @@
 import debugModule from "debug";
-import type { Adapter, Room, SocketId } from "./adapter";
+import type { NamespaceAdapter, Room, SocketId } from "./adapter";
 import {
   BroadcastOperator,
   RemoteSocket,
@@ -84,7 +84,8 @@ export class Namespace<
   public readonly name: string;
   /** The connected sockets of this node, by id. */
   public readonly sockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
-  public adapter!: Adapter;
+  /** The adapter of this namespace: rooms, broadcasts, and the other nodes of a cluster. */
+  public adapter!: NamespaceAdapter;
   public readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
 
   /** The middlewares, run on every new socket. */

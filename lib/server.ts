@@ -37,9 +37,19 @@ const debug = debugModule("socket.io:server");
 
 type AnyHttpServer = http.Server | HTTPSServer | Http2SecureServer | Http2Server;
 
-/** A parser replacing the default codec, e.g. socket.io-msgpack-parser. */
+/**
+ * A parser replacing the default codec, e.g. socket.io-msgpack-parser: an
+ * `Encoder` whose `encode(packet)` returns the chunks to write, and a
+ * `Decoder` (an event emitter) with `add(chunk)`, emitting "decoded" packets,
+ * and `destroy()`. Loosely typed, as parsers declare their own types.
+ *
+ * @example
+ * import * as parser from "socket.io-msgpack-parser";
+ *
+ * const io = new Server({ parser });
+ */
 export interface Parser {
-  Encoder: new (...args: any[]) => { encode(packet: any): any[] };
+  Encoder: new (...args: any[]) => { encode(packet: any): any };
   Decoder: new (...args: any[]) => any;
 }
 

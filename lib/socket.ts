@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from "http";
 import type { ParsedUrlQuery } from "querystring";
 import debugModule from "debug";
 import base64id = require("base64id");
-import type { Adapter, BroadcastFlags, Room, Session, SocketId } from "./adapter";
+import type { BroadcastFlags, NamespaceAdapter, Room, Session, SocketId } from "./adapter";
 import {
   assertNotReserved,
   BroadcastOperator,
@@ -136,7 +136,7 @@ export class Socket<
   public acks: Map<number, (...args: any[]) => void> = new Map();
 
   private readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
-  private readonly adapter: Adapter;
+  private readonly adapter: NamespaceAdapter;
   private fns: Array<(event: Event, next: (err?: Error) => void) => void> = [];
   private flags: SocketFlags = {};
   private _anyListeners?: AnyListener[];

@@ -9,7 +9,7 @@ import * as qs from "querystring";
 import { WebSocketServer, WebSocket as WsSocket } from "ws";
 import type { ServerOptions as WsServerOptions } from "ws";
 import base64id = require("base64id");
-import { serialize as serializeCookie, CookieSerializeOptions } from "cookie";
+import { serialize as serializeCookie } from "cookie";
 import cors, { CorsOptions, CorsOptionsDelegate } from "cors";
 import debugModule from "debug";
 import { Socket } from "./socket";
@@ -38,6 +38,39 @@ export type Middleware = (
   next: (err?: unknown) => void
 ) => void;
 
+/**
+ * The attributes of a Set-Cookie header, as the `cookie` package serializes
+ * them. Declared here so that the package's types need no `@types/cookie`.
+ */
+export interface CookieSerializeOptions {
+  /** the Domain attribute; by default the cookie belongs to the current domain only */
+  domain?: string;
+  /** encodes the value; default encodeURIComponent */
+  encode?(value: string): string;
+  /** the Expires attribute; by default a session cookie */
+  expires?: Date;
+  /** the HttpOnly attribute */
+  httpOnly?: boolean;
+  /** the Max-Age attribute, in seconds */
+  maxAge?: number;
+  /** the Partitioned attribute (CHIPS) */
+  partitioned?: boolean;
+  /** the Path attribute */
+  path?: string;
+  /** the Priority attribute */
+  priority?: "low" | "medium" | "high";
+  /** the SameSite attribute: true is "strict" */
+  sameSite?: boolean | "lax" | "strict" | "none";
+  /** the Secure attribute */
+  secure?: boolean;
+}
+
+/**
+ * The `cookie` option: the session id cookie set on the handshake.
+ *
+ * @example
+ * const engine = new Server({ cookie: { name: "sid", httpOnly: true, sameSite: "strict", maxAge: 86400 } });
+ */
 export interface CookieOptions extends CookieSerializeOptions {
   /** name of the cookie holding the session id; default "io" */
   name?: string;
