@@ -301,7 +301,7 @@ export class Adapter extends EventEmitter implements NamespaceAdapter {
     const writeOpts: EncodedWriteOptions = {
       preEncoded: true,
       volatile: flags.volatile,
-      compress: flags.compress,
+      compress: flags.compress !== false,
     };
     const encoded = this._encode(packet, writeOpts);
     return { packet, encoded, writeOpts, count: 0 };
