@@ -181,16 +181,19 @@ export class Socket<
   }
 
   private buildHandshake(auth: Record<string, unknown>): Handshake {
-    const request = this.request as IncomingMessage & { _query?: ParsedUrlQuery };
+    // A connection may come without its HTTP request: a WebTransport-style
+    // one, or an app that dropped `rawSocket.request` to save memory. Such a
+    // socket connects as with the reference: secure, no headers, no query.
+    const request = this.request as (IncomingMessage & { _query?: ParsedUrlQuery }) | null | undefined;
     return {
-      headers: request.headers || {},
+      headers: (request && request.headers) || {},
       time: new Date() + "",
       address: this.conn.remoteAddress,
-      xdomain: !!request.headers?.origin,
-      secure: !request.connection || !!(request.connection as any).encrypted,
+      xdomain: !!(request && request.headers && request.headers.origin),
+      secure: !request || !request.connection || !!(request.connection as any).encrypted,
       issued: +new Date(),
-      url: request.url as string,
-      query: request._query || {},
+      url: (request ? request.url : undefined) as string,
+      query: (request && request._query) || {},
       auth,
     };
   }

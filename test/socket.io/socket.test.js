@@ -74,6 +74,39 @@ describe("socket", () => {
         expect(hs.auth).to.eql({ token: "abc" });
       });
 
+      it("a connection whose HTTP request was dropped (to save memory) connects: secure, no headers, no query", async () => {
+        const io = await h.server();
+        // as the reference's memory usage guide recommends
+        io.engine.on("connection", (rawSocket) => {
+          rawSocket.request = null;
+        });
+        const conn = waitFor(io, "connection");
+        const client = await h.connect("/", {
+          auth: { token: "abc" },
+          query: { foo: "bar" },
+          extraHeaders: { origin: "http://example.com" },
+        });
+        const socket = await conn;
+        expect(socket.request).to.be(null);
+        const hs = socket.handshake;
+        expect(hs.headers).to.eql({});
+        expect(hs.query).to.eql({});
+        expect(hs.url).to.be(undefined);
+        expect(hs.secure).to.be(true);
+        expect(hs.xdomain).to.be(false);
+        expect(hs.address).to.match(/127\.0\.0\.1|::1/);
+        expect(hs.auth).to.eql({ token: "abc" });
+
+        // the session goes on: events both ways, another namespace, the upgrade
+        socket.on("inc", (n, ack) => ack(n + 1));
+        expect(await client.timeout(2000).emitWithAck("inc", 1)).to.be(2);
+        const chatConn = waitFor(io.of("/chat"), "connection");
+        await connected(client.io.socket("/chat"));
+        expect((await chatConn).handshake.secure).to.be(true);
+        if (!transports) await upgraded(client);
+        expect(await client.timeout(2000).emitWithAck("inc", 2)).to.be(3);
+      });
+
       it("handshake.xdomain is true when an Origin header is sent", async () => {
         const [, socket] = await pair(h, {}, "/", {
           extraHeaders: { origin: "http://example.com" },
