@@ -88,6 +88,11 @@ export class Namespace<
   public adapter!: NamespaceAdapter;
   public readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
 
+  /**
+   * The sockets still running the middlewares, by id: not connected yet, so
+   * not in `sockets`. Tools and tests inspect it, as with the reference.
+   */
+  _preConnectSockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
   /** The middlewares, run on every new socket. */
   _fns: Array<Middleware<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = [];
   /** The ack id counter, shared with the adapter for broadcasts with acks. */
@@ -184,8 +189,10 @@ export class Namespace<
       return socket;
     }
 
+    this._preConnectSockets.set(socket.id, socket);
     runMiddlewares(this._fns, socket, (err) => {
       process.nextTick(() => {
+        this._preConnectSockets.delete(socket.id);
         if (client.conn.readyState !== "open") {
           debug("next called after client was closed - ignoring socket");
           socket._cleanup();
