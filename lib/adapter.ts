@@ -3,6 +3,7 @@ export {
   BroadcastFlags,
   BroadcastOptions,
   EncodedWriteOptions,
+  NamespaceAdapter,
   PrivateSessionId,
   Room,
   Session,

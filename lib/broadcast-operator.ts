@@ -1,4 +1,4 @@
-import type { Adapter, BroadcastFlags, Room, SocketId } from "./adapter";
+import type { BroadcastFlags, NamespaceAdapter, Room, SocketId } from "./adapter";
 import { PacketType, RESERVED_EVENTS } from "./parser";
 import type { Handshake } from "./socket";
 import type {
@@ -34,7 +34,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData>
   implements TypedEventBroadcaster<EmitEvents>
 {
   constructor(
-    private readonly adapter: Adapter,
+    private readonly adapter: NamespaceAdapter,
     private readonly rooms: Set<Room> = new Set<Room>(),
     private readonly exceptRooms: Set<Room> = new Set<Room>(),
     private readonly flags: OperatorFlags = {},
@@ -170,7 +170,11 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData>
   ): boolean {
     assertNotReserved(ev);
     const data: unknown[] = [ev, ...args];
-    const packet = { type: PacketType.EVENT, data, nsp: "" };
+    const packet: { type: PacketType; data: unknown[]; nsp: string; id?: number } = {
+      type: PacketType.EVENT,
+      data,
+      nsp: "",
+    };
     const opts = {
       rooms: this.rooms,
       except: this.exceptRooms,
@@ -190,8 +194,14 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData>
     let actualServerCount = 0;
     let expectedClientCount = 0;
 
+    const onClientResponse = (clientResponse: unknown): void => {
+      responses.push(clientResponse);
+      checkCompleteness();
+    };
+
     const timer = setTimeout(() => {
       timedOut = true;
+      this.forgetPendingAcks(packet.id, onClientResponse);
       ack.apply(this, [
         new Error("operation has timed out"),
         single ? null : responses,
@@ -217,10 +227,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData>
         actualServerCount++;
         checkCompleteness();
       },
-      (clientResponse: unknown) => {
-        responses.push(clientResponse);
-        checkCompleteness();
-      },
+      onClientResponse,
     );
 
     this.adapter.serverCount().then((serverCount: number) => {
@@ -232,19 +239,44 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData>
   }
 
   /**
-   * Emits and waits for the acknowledgements of every targeted client.
+   * Once a broadcast has timed out, the local sockets that did not answer
+   * forget its ack (the adapter registered it on each target under the
+   * packet id), so that nothing stays pending. Whatever the adapter, only the
+   * namespace's sockets are known here: they are all looked at, which only
+   * happens on a timeout.
+   */
+  private forgetPendingAcks(id: number | undefined, onClientResponse: (response: unknown) => void): void {
+    const sockets: Map<SocketId, { acks: Map<number, unknown> }> | undefined =
+      this.adapter.nsp && this.adapter.nsp.sockets;
+    if (id === undefined || sockets === undefined) return;
+    for (const socket of sockets.values()) {
+      if (socket.acks.get(id) === onClientResponse) socket.acks.delete(id);
+    }
+  }
+
+  /**
+   * Emits and waits for the acknowledgements of every targeted client. When
+   * the timeout elapses first, the promise rejects with an error whose
+   * `responses` holds the acknowledgements received until then.
    *
    * @example
-   * const responses = await io.timeout(1000).emitWithAck("some-event");
+   * try {
+   *   const responses = await io.timeout(1000).emitWithAck("some-event");
+   * } catch (err) {
+   *   console.log(err.responses); // the clients that answered in time
+   * }
    */
   public emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
     ev: Ev,
     ...args: AllButLast<EventParams<EmitEvents, Ev>>
   ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>> {
+    const single = this.flags.expectSingleResponse === true;
     return new Promise((resolve, reject) => {
-      args.push((err: Error | null, responses: any) =>
-        err ? reject(err) : resolve(responses),
-      );
+      args.push((err: (Error & { responses?: unknown[] }) | null, responses: any) => {
+        if (!err) return resolve(responses);
+        if (!single) err.responses = responses;
+        reject(err);
+      });
       this.emit(ev, ...(args as any));
     });
   }
@@ -355,7 +387,7 @@ export class RemoteSocket<EmitEvents extends EventsMap, SocketData>
 
   private readonly operator: BroadcastOperator<EmitEvents, SocketData>;
 
-  constructor(adapter: Adapter, details: SocketDetails<SocketData>) {
+  constructor(adapter: NamespaceAdapter, details: SocketDetails<SocketData>) {
     this.id = details.id;
     this.handshake = details.handshake;
     this.rooms = new Set(details.rooms);

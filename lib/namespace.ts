@@ -1,5 +1,5 @@
 import debugModule from "debug";
-import type { Adapter, Room, SocketId } from "./adapter";
+import type { NamespaceAdapter, Room, SocketId } from "./adapter";
 import {
   BroadcastOperator,
   RemoteSocket,
@@ -84,9 +84,15 @@ export class Namespace<
   public readonly name: string;
   /** The connected sockets of this node, by id. */
   public readonly sockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
-  public adapter!: Adapter;
+  /** The adapter of this namespace: rooms, broadcasts, and the other nodes of a cluster. */
+  public adapter!: NamespaceAdapter;
   public readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
 
+  /**
+   * The sockets still running the middlewares, by id: not connected yet, so
+   * not in `sockets`. Tools and tests inspect it, as with the reference.
+   */
+  _preConnectSockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
   /** The middlewares, run on every new socket. */
   _fns: Array<Middleware<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = [];
   /** The ack id counter, shared with the adapter for broadcasts with acks. */
@@ -183,8 +189,10 @@ export class Namespace<
       return socket;
     }
 
+    this._preConnectSockets.set(socket.id, socket);
     runMiddlewares(this._fns, socket, (err) => {
       process.nextTick(() => {
+        this._preConnectSockets.delete(socket.id);
         if (client.conn.readyState !== "open") {
           debug("next called after client was closed - ignoring socket");
           socket._cleanup();

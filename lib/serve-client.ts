@@ -13,15 +13,17 @@ const EXPECTED_ETAG = '"' + require("../package.json").version + '"';
 const WEAK_ETAG = "W/" + EXPECTED_ETAG;
 
 /**
- * Builds the pattern of the client bundle URLs under a Socket.IO path:
- * socket.io.js, .min.js, .esm.min.js, .msgpack.min.js and their .map files.
+ * Builds the pattern of the client bundle URLs under a Socket.IO path: the
+ * bundles that exist, socket.io.js, .min.js, .esm.min.js, .msgpack.min.js and
+ * their .map files. Any other name under the path is left to the engine,
+ * which answers it (400, unknown transport) as for the reference.
  */
 export function clientPathRegex(path: string): RegExp {
   const escapedPath = path.replace(/[-\/\\^$*+?.()|[\]{}]/g, "\\$&");
   return new RegExp(
     "^" +
       escapedPath +
-      "/socket\\.io(\\.msgpack|\\.esm)?(\\.min)?\\.js(\\.map)?(?:\\?|$)",
+      "/socket\\.io(\\.min|\\.esm\\.min|\\.msgpack\\.min)?\\.js(\\.map)?(?:\\?|$)",
   );
 }
 

@@ -1,6 +1,7 @@
 import * as http from "http";
 import type { Server as HTTPSServer } from "https";
 import type { Http2SecureServer, Http2Server } from "http2";
+import cors from "cors";
 import debugModule from "debug";
 import { Adapter, Room, SessionAwareAdapter, SocketId } from "./adapter";
 import { BroadcastOperator, RemoteSocket } from "./broadcast-operator";
@@ -37,9 +38,19 @@ const debug = debugModule("socket.io:server");
 
 type AnyHttpServer = http.Server | HTTPSServer | Http2SecureServer | Http2Server;
 
-/** A parser replacing the default codec, e.g. socket.io-msgpack-parser. */
+/**
+ * A parser replacing the default codec, e.g. socket.io-msgpack-parser: an
+ * `Encoder` whose `encode(packet)` returns the chunks to write, and a
+ * `Decoder` (an event emitter) with `add(chunk)`, emitting "decoded" packets,
+ * and `destroy()`. Loosely typed, as parsers declare their own types.
+ *
+ * @example
+ * import * as parser from "socket.io-msgpack-parser";
+ *
+ * const io = new Server({ parser });
+ */
 export interface Parser {
-  Encoder: new (...args: any[]) => { encode(packet: any): any[] };
+  Encoder: new (...args: any[]) => { encode(packet: any): any };
   Decoder: new (...args: any[]) => any;
 }
 
@@ -337,18 +348,24 @@ export class Server<
     const engine = new Engine(opts);
     engine.attach(srv as any, opts);
     // served before the engine sees the request: the bundles live under its path
-    if (this._serveClient) this.attachServe(srv);
+    if (this._serveClient) this.attachServe(srv, opts);
     this.httpServer = srv;
     this.bind(engine);
   }
 
-  private attachServe(srv: AnyHttpServer): void {
+  private attachServe(srv: AnyHttpServer, opts: Partial<ServerOptions>): void {
     debug("attaching client serving req handler");
     const listeners = srv.listeners("request").slice(0);
     srv.removeAllListeners("request");
+    // a page on another origin loads the bundle with the headers of the `cors` option
+    const corsMiddleware = opts.cors ? cors(opts.cors) : undefined;
     srv.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
       if (this.clientPathRegex.test(req.url!)) {
-        serveClientFile(this._path, req, res);
+        if (corsMiddleware) {
+          corsMiddleware(req, res, () => serveClientFile(this._path, req, res));
+        } else {
+          serveClientFile(this._path, req, res);
+        }
       } else {
         for (let i = 0; i < listeners.length; i++) {
           listeners[i].call(srv, req, res);

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from "http";
 import type { ParsedUrlQuery } from "querystring";
 import debugModule from "debug";
 import base64id = require("base64id");
-import type { Adapter, BroadcastFlags, Room, Session, SocketId } from "./adapter";
+import type { BroadcastFlags, NamespaceAdapter, Room, Session, SocketId } from "./adapter";
 import {
   assertNotReserved,
   BroadcastOperator,
@@ -136,7 +136,7 @@ export class Socket<
   public acks: Map<number, (...args: any[]) => void> = new Map();
 
   private readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
-  private readonly adapter: Adapter;
+  private readonly adapter: NamespaceAdapter;
   private fns: Array<(event: Event, next: (err?: Error) => void) => void> = [];
   private flags: SocketFlags = {};
   private _anyListeners?: AnyListener[];
@@ -181,16 +181,19 @@ export class Socket<
   }
 
   private buildHandshake(auth: Record<string, unknown>): Handshake {
-    const request = this.request as IncomingMessage & { _query?: ParsedUrlQuery };
+    // A connection may come without its HTTP request: a WebTransport-style
+    // one, or an app that dropped `rawSocket.request` to save memory. Such a
+    // socket connects as with the reference: secure, no headers, no query.
+    const request = this.request as (IncomingMessage & { _query?: ParsedUrlQuery }) | null | undefined;
     return {
-      headers: request.headers || {},
+      headers: (request && request.headers) || {},
       time: new Date() + "",
       address: this.conn.remoteAddress,
-      xdomain: !!request.headers?.origin,
-      secure: !request.connection || !!(request.connection as any).encrypted,
+      xdomain: !!(request && request.headers && request.headers.origin),
+      secure: !request || !request.connection || !!(request.connection as any).encrypted,
       issued: +new Date(),
-      url: request.url as string,
-      query: request._query || {},
+      url: (request ? request.url : undefined) as string,
+      query: (request && request._query) || {},
       auth,
     };
   }

@@ -8,7 +8,7 @@ export type SocketId = string;
 export type PrivateSessionId = string;
 
 /** A room name. Sockets join their own id as a room on connect. */
-export type Room = string | number;
+export type Room = string;
 
 export interface BroadcastFlags {
   volatile?: boolean;
@@ -105,6 +105,48 @@ function invoke(socket: LocalSocket, callback: (socket: any) => void): void {
 }
 
 /**
+ * An adapter as the server sees it (see the adapter contract): the type of `namespace.adapter`.
+ * Being an interface, it is met by the adapters built on socket.io-adapter's classes (Redis,
+ * Postgres, cluster...), so that a cast to such an adapter compiles, as with the reference.
+ *
+ * @example
+ * import type { RedisAdapter } from "@socket.io/redis-adapter";
+ *
+ * const adapter = io.of("/").adapter as RedisAdapter;
+ * const rooms = await adapter.allRooms();
+ */
+export interface NamespaceAdapter extends EventEmitter {
+  /** The members of each room. */
+  rooms: Map<Room, Set<SocketId>>;
+  /** The rooms of each socket. */
+  sids: Map<SocketId, Set<Room>>;
+  /** The namespace served. */
+  nsp: any;
+  init(): Promise<void> | void;
+  close(): Promise<void> | void;
+  serverCount(): Promise<number>;
+  addAll(id: SocketId, rooms: Set<Room>): Promise<void> | void;
+  del(id: SocketId, room: Room): Promise<void> | void;
+  delAll(id: SocketId): void;
+  broadcast(packet: any, opts: BroadcastOptions): void;
+  broadcastWithAck(
+    packet: any,
+    opts: BroadcastOptions,
+    clientCountCallback: (clientCount: number) => void,
+    ack: (...args: any[]) => void,
+  ): void;
+  sockets(rooms: Set<Room>): Promise<Set<SocketId>>;
+  socketRooms(id: SocketId): Set<Room> | undefined;
+  fetchSockets(opts: BroadcastOptions): Promise<any[]>;
+  addSockets(opts: BroadcastOptions, rooms: Room[]): void;
+  delSockets(opts: BroadcastOptions, rooms: Room[]): void;
+  disconnectSockets(opts: BroadcastOptions, close: boolean): void;
+  serverSideEmit(packet: any[]): void;
+  persistSession(session: SessionToPersist): void;
+  restoreSession(pid: PrivateSessionId, offset: string): Promise<Session | null>;
+}
+
+/**
  * The default, single-node adapter: it keeps the room memberships of the local sockets of one
  * namespace and delivers broadcasts to them. Multi-node adapters subclass it.
  *
@@ -115,7 +157,7 @@ function invoke(socket: LocalSocket, callback: (socket: any) => void): void {
  * adapter.on("join-room", (room, id) => console.log(`${id} joined ${room}`));
  * adapter.addAll(socket.id, new Set([socket.id, "news"]));
  */
-export class Adapter extends EventEmitter {
+export class Adapter extends EventEmitter implements NamespaceAdapter {
   public rooms: Map<Room, Set<SocketId>> = new Map();
   public sids: Map<SocketId, Set<Room>> = new Map();
   public nsp: any;
@@ -259,7 +301,7 @@ export class Adapter extends EventEmitter {
     const writeOpts: EncodedWriteOptions = {
       preEncoded: true,
       volatile: flags.volatile,
-      compress: flags.compress,
+      compress: flags.compress !== false,
     };
     const encoded = this._encode(packet, writeOpts);
     return { packet, encoded, writeOpts, count: 0 };
@@ -427,3 +469,4 @@ export class Adapter extends EventEmitter {
     return Promise.resolve(null);
   }
 }
+

@@ -66,6 +66,7 @@ export type {
   AllowRequest,
   ConnectionError,
   CookieOptions,
+  CookieSerializeOptions,
 } from "./server";
 export type { SendOptions, SendCallback, SocketReadyState } from "./socket";
 export type { EngineRequest } from "./transport";

@@ -9,7 +9,7 @@ import * as qs from "querystring";
 import { WebSocketServer, WebSocket as WsSocket } from "ws";
 import type { ServerOptions as WsServerOptions } from "ws";
 import base64id = require("base64id");
-import { serialize as serializeCookie, CookieSerializeOptions } from "cookie";
+import { serialize as serializeCookie } from "cookie";
 import cors, { CorsOptions, CorsOptionsDelegate } from "cors";
 import debugModule from "debug";
 import { Socket } from "./socket";
@@ -38,6 +38,39 @@ export type Middleware = (
   next: (err?: unknown) => void
 ) => void;
 
+/**
+ * The attributes of a Set-Cookie header, as the `cookie` package serializes
+ * them. Declared here so that the package's types need no `@types/cookie`.
+ */
+export interface CookieSerializeOptions {
+  /** the Domain attribute; by default the cookie belongs to the current domain only */
+  domain?: string;
+  /** encodes the value; default encodeURIComponent */
+  encode?(value: string): string;
+  /** the Expires attribute; by default a session cookie */
+  expires?: Date;
+  /** the HttpOnly attribute */
+  httpOnly?: boolean;
+  /** the Max-Age attribute, in seconds */
+  maxAge?: number;
+  /** the Partitioned attribute (CHIPS) */
+  partitioned?: boolean;
+  /** the Path attribute */
+  path?: string;
+  /** the Priority attribute */
+  priority?: "low" | "medium" | "high";
+  /** the SameSite attribute: true is "strict" */
+  sameSite?: boolean | "lax" | "strict" | "none";
+  /** the Secure attribute */
+  secure?: boolean;
+}
+
+/**
+ * The `cookie` option: the session id cookie set on the handshake.
+ *
+ * @example
+ * const engine = new Server({ cookie: { name: "sid", httpOnly: true, sameSite: "strict", maxAge: 86400 } });
+ */
 export interface CookieOptions extends CookieSerializeOptions {
   /** name of the cookie holding the session id; default "io" */
   name?: string;
@@ -307,12 +340,24 @@ export class Server extends EventEmitter {
     apply(0);
   }
 
-  private prepare(req: IncomingMessage): EngineRequest {
+  /**
+   * Prepares a request before any engine logic: parses its query string into
+   * `req._query` (kept when already set, e.g. by a framework). Called on every
+   * polling request and upgrade; a subclass may override it.
+   *
+   * @example
+   * class MyEngine extends Server {
+   *   prepare(req) {
+   *     super.prepare(req);
+   *     req._query.tenant = req.headers["x-tenant"];
+   *   }
+   * }
+   */
+  protected prepare(req: IncomingMessage): void {
     const r = req as EngineRequest;
     if (!r._query) {
       r._query = parseQuery(req.url);
     }
-    return r;
   }
 
   private verify(req: EngineRequest, upgrade: boolean, fn: VerifyCallback): void {
@@ -385,7 +430,8 @@ export class Server extends EventEmitter {
    * httpServer.on("request", (req, res) => engine.handleRequest(req, res));
    */
   handleRequest(req: IncomingMessage, res: ServerResponse): void {
-    const request = this.prepare(req);
+    this.prepare(req);
+    const request = req as EngineRequest;
     debug('handling "%s" http request "%s"', req.method, req.url);
     request.res = res;
     const callback: VerifyCallback = (code, context) => {
@@ -404,7 +450,9 @@ export class Server extends EventEmitter {
         abortRequest(res, errorCode, errorContext);
       const protocol = this.handshakeProtocol(request, closeConnection);
       if (protocol !== undefined) {
-        this.handshake(request._query.transport, request, protocol, closeConnection);
+        this.generateSessionId(request, closeConnection, (id) =>
+          this.open(id, request._query.transport, request, protocol, closeConnection)
+        );
       }
     };
     this.applyMiddlewares(request, res, (err) => {
@@ -423,34 +471,49 @@ export class Server extends EventEmitter {
    * httpServer.on("upgrade", (req, socket, head) => engine.handleUpgrade(req, socket, head));
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, upgradeHead: Buffer): void {
-    const request = this.prepare(req);
+    this.prepare(req);
+    const request = req as EngineRequest;
     // node no longer watches the socket once it is handed over; until ws does,
     // a client vanishing must not raise an uncaught error
     const onSocketError = (err: Error): void => debug("upgrade socket error: %s", err.message);
     socket.on("error", onSocketError);
     const res = new UpgradeResponse(request, socket);
+    const upgrade = (id?: string): void => {
+      if (!this.ws) {
+        abortUpgrade(socket, errors.BAD_REQUEST);
+        return;
+      }
+      res.writeHead();
+      // after writeHead: middlewares hooking it (express-session) set their cookies there
+      const cookie = id === undefined ? undefined : this.sessionCookie(id);
+      if (cookie !== undefined) {
+        const previous = res.getHeader("set-cookie");
+        res.setHeader("Set-Cookie", previous === undefined ? [cookie] : ([] as string[]).concat(previous as string | string[], cookie));
+      }
+      this.ws.handleUpgrade(request, socket, upgradeHead, (websocket) => {
+        socket.removeListener("error", onSocketError);
+        this.onWebSocket(request, websocket, id);
+      });
+    };
     const callback: VerifyCallback = (code, context) => {
       if (code !== undefined) {
         this.connectionError(request, code, context);
         abortUpgrade(socket, code, context);
         return;
       }
-      if (!request._query.sid) {
-        const closeConnection: CloseConnection = (errorCode, errorContext) =>
-          abortUpgrade(socket, errorCode, errorContext);
-        if (this.handshakeProtocol(request, closeConnection) === undefined) {
-          return;
-        }
-      }
-      if (!this.ws) {
-        abortUpgrade(socket, errors.BAD_REQUEST);
+      if (request._query.sid) {
+        upgrade();
         return;
       }
-      res.writeHead();
-      this.ws.handleUpgrade(request, socket, upgradeHead, (websocket) => {
-        socket.removeListener("error", onSocketError);
-        this.onWebSocket(request, websocket);
-      });
+      const closeConnection: CloseConnection = (errorCode, errorContext) =>
+        abortUpgrade(socket, errorCode, errorContext);
+      if (this.handshakeProtocol(request, closeConnection) === undefined) {
+        return;
+      }
+      // a new session: its id exists before the upgrade completes, so that a
+      // failure refuses the upgrade with an HTTP answer, and the session
+      // cookie goes out with the 101 response
+      this.generateSessionId(request, closeConnection, upgrade);
     };
     this.applyMiddlewares(request, res as unknown as ServerResponse, (err) => {
       if (err) {
@@ -461,7 +524,8 @@ export class Server extends EventEmitter {
     });
   }
 
-  private onWebSocket(req: EngineRequest, websocket: WsSocket): void {
+  /** `id` is the id generated for a new session, before the upgrade. */
+  private onWebSocket(req: EngineRequest, websocket: WsSocket, id: string | undefined): void {
     const onUpgradeError = (err: Error): void => debug("websocket error before upgrade: %s", err.message);
     websocket.on("error", onUpgradeError);
     const transportName = req._query.transport;
@@ -473,11 +537,11 @@ export class Server extends EventEmitter {
     }
     req.websocket = websocket;
     const sid = req._query.sid;
-    if (!sid) {
+    if (id !== undefined) {
       const protocol: 3 | 4 = req._query.EIO === "4" ? 4 : 3;
       const closeConnection: CloseConnection = () => websocket.close();
       websocket.removeListener("error", onUpgradeError);
-      this.handshake(transportName, req, protocol, closeConnection);
+      this.open(id, transportName, req, protocol, closeConnection);
       return;
     }
     const client = this.clients[sid];
@@ -503,12 +567,8 @@ export class Server extends EventEmitter {
     return new transports[name](req);
   }
 
-  private handshake(
-    transportName: string,
-    req: EngineRequest,
-    protocol: 3 | 4,
-    closeConnection: CloseConnection
-  ): void {
+  /** Runs `generateId` (sync or async) for a new session; a failure refuses the handshake. */
+  private generateSessionId(req: EngineRequest, closeConnection: CloseConnection, then: (id: string) => void): void {
     let id: string | Promise<string>;
     try {
       id = this.generateId(req);
@@ -517,13 +577,20 @@ export class Server extends EventEmitter {
       return;
     }
     if (typeof id === "string") {
-      this.open(id, transportName, req, protocol, closeConnection);
+      then(id);
       return;
     }
-    Promise.resolve(id).then(
-      (asyncId) => this.open(asyncId, transportName, req, protocol, closeConnection),
-      (error) => this.onIdGenerationError(req, error, closeConnection)
-    );
+    Promise.resolve(id).then(then, (error) => this.onIdGenerationError(req, error, closeConnection));
+  }
+
+  /** The Set-Cookie value of the `cookie` option for a session, if the option is on. */
+  private sessionCookie(id: string): string | undefined {
+    const cookie = this.opts.cookie;
+    if (!cookie) {
+      return undefined;
+    }
+    const { name, ...attributes } = cookie;
+    return serializeCookie(name, id, attributes);
   }
 
   private onIdGenerationError(req: EngineRequest, error: unknown, closeConnection: CloseConnection): void {
@@ -556,12 +623,12 @@ export class Server extends EventEmitter {
       (transport as WebSocket).perMessageDeflate = this.opts.perMessageDeflate;
     }
     const socket = new Socket(id, this, transport, req, protocol);
-    const cookie = this.opts.cookie;
+    // the polling responses of the session (an upgrade gets its headers from ws)
     transport.on("headers", (headers: OutgoingHeaders, request: EngineRequest) => {
       if (!request._query.sid) {
-        if (cookie) {
-          const { name, ...attributes } = cookie;
-          headers["Set-Cookie"] = [serializeCookie(name, id, attributes)];
+        const cookie = this.sessionCookie(id);
+        if (cookie !== undefined) {
+          headers["Set-Cookie"] = [cookie];
         }
         this.emit("initial_headers", headers, request);
       }

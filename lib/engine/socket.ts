@@ -23,6 +23,29 @@ export interface SendOptions {
 /** Called with the transport once the packet has been written to it. */
 export type SendCallback = (transport: Transport) => void;
 
+// the options of every packet sent without any, shared rather than built per packet
+const DEFAULT_SEND_OPTIONS: SendOptions = Object.freeze({ compress: true });
+
+/**
+ * Every packet carries a boolean `compress`, true unless false was asked for,
+ * as with the reference ("packetCreate" listeners see it). Options without it
+ * are completed in place, as the reference does: a broadcast's options, shared
+ * by all its targets, are completed once.
+ */
+function withCompress(options: SendOptions | undefined): SendOptions {
+  if (options === undefined) {
+    return DEFAULT_SEND_OPTIONS;
+  }
+  if (options.compress === true || options.compress === false) {
+    return options;
+  }
+  if (Object.isExtensible(options) && !Object.isFrozen(options)) {
+    options.compress = true;
+    return options;
+  }
+  return { ...options, compress: true };
+}
+
 export class Socket extends EventEmitter {
   /** session id */
   readonly id: string;
@@ -317,10 +340,7 @@ export class Socket extends EventEmitter {
       return;
     }
     debug('sending packet "%s" (%s)', type, data);
-    const packet: Packet = { type };
-    if (options) {
-      packet.options = options;
-    }
+    const packet: Packet = { type, options: withCompress(options) };
     if (data !== undefined) {
       packet.data = data;
     }

@@ -111,6 +111,24 @@ describe("engine with engine.io-client", () => {
         expect(events.some((e) => e[0] === "server flush" && e[1] === true)).to.be(true);
       });
 
+      it("every packet is created with compress: true unless false was asked", async () => {
+        const { client, socket } = await connect({ transports });
+        const created = [];
+        socket.on("packetCreate", (p) => created.push([p.type, p.data, p.options.compress]));
+        const received = collect(client, "message", 4);
+        socket.send("a");
+        socket.send("b", {});
+        socket.send("c", { compress: false });
+        socket.write("d", { compress: true });
+        await received;
+        expect(created).to.eql([
+          ["message", "a", true],
+          ["message", "b", true],
+          ["message", "c", false],
+          ["message", "d", true],
+        ]);
+      });
+
       it("the transport is not writable while a write is in flight", async () => {
         const { socket } = await connect({ transports });
         expect(socket.transport.writable).to.be(transports[0] === "websocket");

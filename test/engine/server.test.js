@@ -7,7 +7,10 @@ const http = require("http");
 const zlib = require("zlib");
 const WebSocket = require("ws");
 const { Socket: ClientSocket } = require("engine.io-client");
-const eio = require("../support/impl").engine();
+const net = require("net");
+const { REFERENCE, engine: engineImpl } = require("../support/impl");
+
+const eio = engineImpl();
 
 const EIO4 = "EIO=4&transport=polling";
 
@@ -225,6 +228,80 @@ describe("engine server API", () => {
       expect(errors[0].context.name).to.be("ID_GENERATION_ERROR");
     });
 
+    // What a raw peer reads after a WebSocket handshake request (a new session).
+    function rawUpgrade(port) {
+      return new Promise((resolve, reject) => {
+        const socket = net.connect(port, "localhost", () => {
+          socket.write(
+            "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\n" +
+              "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+          );
+        });
+        let received = "";
+        socket.on("data", (data) => (received += data.toString("latin1")));
+        socket.on("error", reject);
+        socket.on("close", () => resolve(received));
+      });
+    }
+
+    const REFUSED = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\nContent-Length: 11\r\n\r\nBad request";
+
+    for (const [label, generateId] of [
+      ["throws", () => {
+        throw new Error("no id");
+      }],
+      ["rejects", () => Promise.reject(new Error("no id"))],
+    ]) {
+      it(`refuses a WebSocket-only handshake when generateId ${label}`, async () => {
+        const port = await listen();
+        engine.generateId = generateId;
+        const errors = [];
+        engine.on("connection_error", (e) => errors.push(e));
+
+        // This package generates the id before the upgrade, so the upgrade is
+        // refused with an HTTP answer. The reference upgrades first, then writes
+        // the same answer over the upgraded connection.
+        const raw = await rawUpgrade(port);
+        if (REFERENCE) {
+          expect(raw).to.match(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+          expect(raw.endsWith("\r\n\r\n" + REFUSED)).to.be(true);
+        } else {
+          expect(raw).to.be(REFUSED);
+        }
+        expect(errors).to.have.length(1);
+        expect(errors[0].code).to.be(3);
+        expect(errors[0].message).to.be("Bad request");
+        expect(errors[0].context.name).to.be("ID_GENERATION_ERROR");
+        expect(errors[0].context.error.message).to.be("no id");
+        expect(errors[0].req.url).to.contain("transport=websocket");
+
+        // a real client never opens
+        const socket = client(port, { transports: ["websocket"] });
+        await new Promise((resolve, reject) => {
+          socket.on("open", () => reject(new Error("opened")));
+          socket.on("error", () => resolve());
+        });
+        expect(engine.clientsCount).to.be(0);
+      });
+    }
+
+    it("survives a WebSocket client leaving while its id is generated", async () => {
+      const port = await listen();
+      let release;
+      engine.generateId = () => new Promise((resolve) => (release = resolve));
+      const ws = new WebSocket(`ws://localhost:${port}/engine.io/?EIO=4&transport=websocket`);
+      ws.on("error", () => {});
+      while (!release) await new Promise((r) => setTimeout(r, 5));
+      ws.terminate();
+      await new Promise((r) => setTimeout(r, 20));
+      release("late-id");
+      engine.generateId = () => "next-id";
+      const socket = client(port, { transports: ["websocket"] });
+      await new Promise((resolve) => socket.on("open", resolve));
+      expect(socket.id).to.be("next-id");
+      expect(Object.keys(engine.clients)).to.eql(["next-id"]);
+    });
+
     it("offers no upgrade when allowUpgrades is false", async () => {
       const port = await listen({ allowUpgrades: false });
       const res = await request(port, { path: `/engine.io/?${EIO4}` });
@@ -255,6 +332,35 @@ describe("engine server API", () => {
       const packets = res.body.toString().split("\x1e");
       expect(packets[0][0]).to.be("0");
       expect(packets[1]).to.be("4welcome");
+    });
+  });
+
+  describe("prepare()", () => {
+    it("an override runs on every polling request and upgrade, and may complete the query", async () => {
+      const calls = [];
+      class TenantEngine extends eio.Server {
+        prepare(req) {
+          calls.push(req.headers.upgrade ? "upgrade" : req.method);
+          super.prepare(req);
+          req._query.tenant = req.headers["x-tenant"];
+        }
+      }
+      engine = new TenantEngine();
+      httpServer = http.createServer();
+      engine.attach(httpServer);
+      const port = await new Promise((resolve) => httpServer.listen(0, () => resolve(httpServer.address().port)));
+      const connection = new Promise((resolve) => engine.on("connection", resolve));
+      const socket = client(port, { extraHeaders: { "x-tenant": "acme" } });
+      const serverSocket = await connection;
+      expect(serverSocket.request._query.tenant).to.be("acme");
+      await new Promise((resolve) => socket.on("upgrade", resolve));
+      const received = new Promise((resolve) => serverSocket.on("message", resolve));
+      socket.send("hello");
+      expect(await received).to.be("hello");
+      expect(calls[0]).to.be("GET");
+      expect(calls).to.contain("upgrade");
+      expect(calls.filter((c) => c === "upgrade")).to.have.length(1);
+      expect(calls.length).to.be.greaterThan(2);
     });
   });
 
@@ -309,6 +415,22 @@ describe("engine server API", () => {
       const res = await request(port, { path: `/engine.io/?${EIO4}` });
       const sid = openPacket(res.body.toString()).sid;
       expect(res.headers["set-cookie"]).to.eql([`woot=${sid}; Path=/custom; SameSite=Strict`]);
+    });
+
+    it("sets the session cookie on a WebSocket-only handshake (not the reference)", async () => {
+      const port = await listen({ cookie: { name: "sid", sameSite: "strict" } });
+      engine.use((req, res, next) => {
+        res.setHeader("set-cookie", "session=abc"); // another cookie, e.g. express-session's
+        next();
+      });
+      const ws = new WebSocket(`ws://localhost:${port}/engine.io/?EIO=4&transport=websocket`);
+      const opened = new Promise((resolve) => ws.once("message", (m) => resolve(openPacket(m.toString()))));
+      const res = await new Promise((resolve) => ws.on("upgrade", resolve));
+      const { sid } = await opened;
+      expect(res.headers["set-cookie"]).to.eql(
+        REFERENCE ? ["session=abc"] : ["session=abc", `sid=${sid}; Path=/; HttpOnly; SameSite=Strict`]
+      );
+      ws.close();
     });
 
     it("sets no cookie by default", async () => {

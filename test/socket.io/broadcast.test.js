@@ -208,6 +208,44 @@ describe("broadcasting", () => {
         expect(error.message).to.be("operation has timed out");
       });
 
+      // the in-memory adapter, and socket.io-adapter's, on which the official adapters build
+      for (const [label, adapter] of [
+        ["", undefined],
+        [" (socket.io-adapter's Adapter)", require("socket.io-adapter").Adapter],
+      ]) {
+        it(`emitWithAck timing out rejects with err.responses and leaves no pending ack${label}`, async () => {
+          const [io, sockets, clients] = await setup(h, 3, adapter && { adapter });
+          clients[0].on("q", (cb) => cb("first"));
+          clients[1].on("q", (cb) => cb("second"));
+          clients[2].on("q", () => {}); // never answers
+          let error;
+          try {
+            await io.timeout(200).emitWithAck("q");
+          } catch (e) {
+            error = e;
+            // checked at once: nothing left for the caller to wait for
+            expect(sockets.map((s) => s.acks.size)).to.eql([0, 0, 0]);
+          }
+          expect(error).to.be.an(Error);
+          expect(error.message).to.be("operation has timed out");
+          expect(error.responses.sort()).to.eql(["first", "second"]);
+
+          // the callback form too; its error carries no responses (they are the second argument)
+          const [err, responses] = await new Promise((resolve) =>
+            io.to(sockets[2].id).timeout(100).emit("q", (...args) => {
+              expect(sockets.map((s) => s.acks.size)).to.eql([0, 0, 0]);
+              resolve(args);
+            })
+          );
+          expect(err.message).to.be("operation has timed out");
+          expect(err.responses).to.be(undefined);
+          expect(responses).to.eql([]);
+
+          // the acks of later broadcasts still work
+          expect(await io.timeout(2000).to(sockets[0].id).emitWithAck("q")).to.eql(["first"]);
+        });
+      }
+
       it("socket.broadcast.timeout(ms).emit collects the others' responses", async () => {
         const [, sockets, clients] = await setup(h, 3);
         clients.forEach((c, i) => c.on("q", (cb) => cb(i)));

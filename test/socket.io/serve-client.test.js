@@ -106,6 +106,50 @@ describe("serving the client bundles", () => {
     }
   });
 
+  it("leaves names that are no bundle (socket.io.esm.js...) to the engine: 400, unknown transport", async () => {
+    await h.server();
+    for (const file of ["socket.io.esm.js", "socket.io.msgpack.js", "socket.io.esm.js.map", "socket.io.msgpack.js.map"]) {
+      const res = await request(h.port, { path: `/socket.io/${file}` });
+      expect(res.status).to.be(400);
+      expect(JSON.parse(res.body.toString())).to.eql({ code: 0, message: "Transport unknown" });
+    }
+  });
+
+  it("carries the CORS headers of the cors option, preflight included", async () => {
+    await h.server({ cors: { origin: "https://example.com", credentials: true } });
+    const origin = { Origin: "https://example.com" };
+    const res = await request(h.port, { path: "/socket.io/socket.io.min.js", headers: origin });
+    expect(res.status).to.be(200);
+    expect(res.headers["content-type"]).to.be(JS);
+    expect(res.headers["access-control-allow-origin"]).to.be("https://example.com");
+    expect(res.headers["access-control-allow-credentials"]).to.be("true");
+    expect(res.headers.vary).to.be("Origin");
+
+    const preflight = await request(h.port, {
+      method: "OPTIONS",
+      path: "/socket.io/socket.io.esm.min.js",
+      headers: { ...origin, "Access-Control-Request-Method": "GET" },
+    });
+    expect(preflight.status).to.be(204);
+    expect(preflight.headers["access-control-allow-origin"]).to.be("https://example.com");
+    expect(preflight.headers["access-control-allow-methods"]).to.contain("GET");
+    expect(preflight.body.length).to.be(0);
+
+    // the bundle behind the headers is unchanged
+    const plain = await request(h.port, { path: "/socket.io/socket.io.min.js" });
+    expect(plain.body.equals(res.body)).to.be(true);
+  });
+
+  it("sends no CORS headers with the bundle without the cors option", async () => {
+    await h.server();
+    const res = await request(h.port, {
+      path: "/socket.io/socket.io.min.js",
+      headers: { Origin: "https://example.com" },
+    });
+    expect(res.status).to.be(200);
+    expect(res.headers["access-control-allow-origin"]).to.be(undefined);
+  });
+
   it("serveClient: false turns the bundles off", async () => {
     await h.server({ serveClient: false });
     const res = await request(h.port, { path: "/socket.io/socket.io.js" });

@@ -12,6 +12,7 @@ const {
   disconnectReason,
   expectNoEvent,
   sleep,
+  REFERENCE,
 } = require("./support/util");
 
 /** Creates a server and one connected client; resolves [io, serverSocket, client]. */
@@ -71,6 +72,39 @@ describe("socket", () => {
         expect(hs.query.EIO).to.be("4");
         expect(hs.query.transport).to.be(transports ? transports[0] : "polling");
         expect(hs.auth).to.eql({ token: "abc" });
+      });
+
+      it("a connection whose HTTP request was dropped (to save memory) connects: secure, no headers, no query", async () => {
+        const io = await h.server();
+        // as the reference's memory usage guide recommends
+        io.engine.on("connection", (rawSocket) => {
+          rawSocket.request = null;
+        });
+        const conn = waitFor(io, "connection");
+        const client = await h.connect("/", {
+          auth: { token: "abc" },
+          query: { foo: "bar" },
+          extraHeaders: { origin: "http://example.com" },
+        });
+        const socket = await conn;
+        expect(socket.request).to.be(null);
+        const hs = socket.handshake;
+        expect(hs.headers).to.eql({});
+        expect(hs.query).to.eql({});
+        expect(hs.url).to.be(undefined);
+        expect(hs.secure).to.be(true);
+        expect(hs.xdomain).to.be(false);
+        expect(hs.address).to.match(/127\.0\.0\.1|::1/);
+        expect(hs.auth).to.eql({ token: "abc" });
+
+        // the session goes on: events both ways, another namespace, the upgrade
+        socket.on("inc", (n, ack) => ack(n + 1));
+        expect(await client.timeout(2000).emitWithAck("inc", 1)).to.be(2);
+        const chatConn = waitFor(io.of("/chat"), "connection");
+        await connected(client.io.socket("/chat"));
+        expect((await chatConn).handshake.secure).to.be(true);
+        if (!transports) await upgraded(client);
+        expect(await client.timeout(2000).emitWithAck("inc", 2)).to.be(3);
       });
 
       it("handshake.xdomain is true when an Origin header is sent", async () => {
@@ -250,6 +284,35 @@ describe("socket", () => {
         expect(volatiles.length).to.be.lessThan(2);
         if (volatiles.length) expect(volatiles[0]).to.be(0);
       });
+
+      for (const recovery of [false, true]) {
+        it(`packets are created with compress: true unless compress(false) was used${recovery ? " (with connection state recovery)" : ""}`, async () => {
+          const [io, socket, client] = await pair(h, recovery ? { connectionStateRecovery: {} } : {});
+          const created = [];
+          socket.conn.on("packetCreate", (packet) => {
+            if (packet.type === "message") {
+              created.push([/"([^"]+)"/.exec(packet.data)[1], packet.options.compress]);
+            }
+          });
+          const received = new Promise((resolve) => {
+            let count = 0;
+            client.onAny(() => ++count === 5 && resolve());
+          });
+          socket.emit("plain");
+          socket.compress(false).emit("plain-off");
+          io.emit("broadcast");
+          io.compress(false).emit("broadcast-off");
+          io.to(socket.id).emit("room");
+          await received;
+          expect(created).to.eql([
+            ["plain", true],
+            ["plain-off", false],
+            ["broadcast", true],
+            ["broadcast-off", false],
+            ["room", true],
+          ]);
+        });
+      }
 
       it("compress(false) still delivers and chains", async () => {
         const [, socket, client] = await pair(h);
@@ -438,6 +501,33 @@ describe("socket", () => {
         expect(() => socket.emit("late", 1)).not.to.throwError();
         await expectNoEvent(client, "late", 100);
       });
+    });
+  });
+
+  describe("per-message deflate", () => {
+    const h = useHarness({ transports: ["websocket"] });
+
+    it("compresses emits and broadcasts unless compress(false) was used", async () => {
+      const [io, socket, client] = await pair(h, { perMessageDeflate: true });
+      const wire = client.io.engine.transport.ws._socket;
+      const big = "x".repeat(100000);
+      const bytesFor = async (send) => {
+        const before = wire.bytesRead;
+        const got = waitFor(client, "big");
+        send();
+        expect(await got).to.be(big);
+        return wire.bytesRead - before;
+      };
+      expect(await bytesFor(() => socket.emit("big", big))).to.be.lessThan(2000);
+      expect(await bytesFor(() => io.emit("big", big))).to.be.lessThan(2000);
+      expect(await bytesFor(() => io.to(socket.id).emit("big", big))).to.be.lessThan(2000);
+      // The documented meaning of compress(false), which this package keeps:
+      // the message leaves uncompressed. The reference's WebSocket transport
+      // does not pass the flag to ws, which then deflates every message.
+      const uncompressed = (bytes) =>
+        REFERENCE ? expect(bytes).to.be.lessThan(2000) : expect(bytes).to.be.greaterThan(big.length);
+      uncompressed(await bytesFor(() => socket.compress(false).emit("big", big)));
+      uncompressed(await bytesFor(() => io.compress(false).emit("big", big)));
     });
   });
 

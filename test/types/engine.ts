@@ -50,3 +50,12 @@ const decoded = parser.decodePacket("4hello");
 const t: string = decoded.type;
 
 standalone.close();
+
+// the request preparation step can be overridden, as code extending engine.io does
+class TenantEngine extends Server {
+  protected override prepare(req: import("http").IncomingMessage): void {
+    super.prepare(req);
+    (req as import("../../dist/engine").EngineRequest)._query.tenant = String(req.headers["x-tenant"]);
+  }
+}
+new TenantEngine({ cookie: { name: "sid", priority: "high", partitioned: true } });
