@@ -97,13 +97,15 @@ async function startNode(name, backend, { namespaces = ["/"], viaMethod = false,
     });
   }
   await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
-  const url = "http://127.0.0.1:" + httpServer.address().port;
+  const port = httpServer.address().port;
+  const url = "http://127.0.0.1:" + port;
   const clients = [];
   let closed;
 
   return {
     name,
     io,
+    port,
     url,
     adapterErrors: errors,
     /**
