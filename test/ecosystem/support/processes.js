@@ -38,12 +38,14 @@ function freePort() {
  * Spawns `command` and resolves once its stdout or stderr matches `ready`; rejects
  * with everything it printed when it exits first or does not get ready in time.
  * The returned `stop()` sends `signal`, then SIGKILL after 2 s, and resolves on exit.
+ * `stdin: true` gives the child a pipe to write to (`child.stdin`) instead of nothing.
  * @example
  *   const p = await startProcess("redis-server", ["--port", "6400"], { ready: /Ready to accept/ });
  *   await p.stop();
  */
-async function startProcess(command, args, { ready, timeoutMs = 5000, env, cwd, signal = "SIGTERM" } = {}) {
-  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env, cwd });
+async function startProcess(command, args, { ready, timeoutMs = 5000, env, cwd, signal = "SIGTERM", stdin = false } = {}) {
+  const child = spawn(command, args, { stdio: [stdin ? "pipe" : "ignore", "pipe", "pipe"], env, cwd });
+  if (stdin) child.stdin.on("error", () => {}); // EPIPE once the child has exited: its exit is what matters
   let output = "";
   const exited = new Promise((resolve) => child.once("exit", resolve));
   // keeps draining both pipes for the child's whole life: a full pipe would block it
