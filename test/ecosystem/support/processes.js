@@ -38,13 +38,18 @@ function freePort() {
  * Spawns `command` and resolves once its stdout or stderr matches `ready`; rejects
  * with everything it printed when it exits first or does not get ready in time.
  * The returned `stop()` sends `signal`, then SIGKILL after 2 s, and resolves on exit.
- * `stdin: true` gives the child a pipe to write to (`child.stdin`) instead of nothing.
+ * `stdin: true` gives the child a pipe to write to (`child.stdin`) instead of nothing;
+ * `uid`/`gid` run it as another user (root only), for servers that refuse root.
  * @example
  *   const p = await startProcess("redis-server", ["--port", "6400"], { ready: /Ready to accept/ });
  *   await p.stop();
  */
-async function startProcess(command, args, { ready, timeoutMs = 5000, env, cwd, signal = "SIGTERM", stdin = false } = {}) {
-  const child = spawn(command, args, { stdio: [stdin ? "pipe" : "ignore", "pipe", "pipe"], env, cwd });
+async function startProcess(
+  command,
+  args,
+  { ready, timeoutMs = 5000, env, cwd, signal = "SIGTERM", stdin = false, uid, gid } = {}
+) {
+  const child = spawn(command, args, { stdio: [stdin ? "pipe" : "ignore", "pipe", "pipe"], env, cwd, uid, gid });
   if (stdin) child.stdin.on("error", () => {}); // EPIPE once the child has exited: its exit is what matters
   let output = "";
   const exited = new Promise((resolve) => child.once("exit", resolve));
