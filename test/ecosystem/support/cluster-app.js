@@ -1,0 +1,64 @@
+"use strict";
+
+// The deployment of the @socket.io/cluster-adapter and @socket.io/sticky READMEs:
+// a primary process owns the port and hands each connection to a worker (by the
+// `sid` of the request, or least-connection for a handshake), and the workers
+// (Socket.IO servers: ours, or the reference with REFERENCE=1) share their
+// broadcasts through the primary.
+//   node cluster-app.js <number of workers>
+// The primary prints "listening <port>" once every worker's adapter counts them all.
+const cluster = require("cluster");
+const http = require("http");
+const { setupMaster, setupWorker } = require("@socket.io/sticky");
+const { createAdapter, setupPrimary } = require("@socket.io/cluster-adapter");
+
+const WORKERS = Number(process.argv[2]) || 3;
+
+if (cluster.isPrimary) {
+  const httpServer = http.createServer();
+  setupMaster(httpServer, { loadBalancingMethod: "least-connection" });
+  setupPrimary();
+  cluster.setupPrimary({ serialization: "advanced" }); // Buffers survive IPC
+  let ready = 0;
+  for (let i = 1; i <= WORKERS; i++) {
+    const worker = cluster.fork({ WORKER_NAME: "w" + i });
+    worker.on("message", (msg) => {
+      if (msg === "ready" && ++ready === WORKERS) {
+        httpServer.listen(0, "127.0.0.1", () => console.log("listening " + httpServer.address().port));
+      }
+    });
+  }
+  // a test that ends kills the primary; its workers must not outlive it
+  process.on("SIGTERM", () => {
+    for (const worker of Object.values(cluster.workers)) worker.kill();
+    process.exit(0);
+  });
+} else {
+  const { Server } = require("../../support/impl").sio();
+  const name = process.env.WORKER_NAME;
+  const io = new Server(http.createServer());
+  io.adapter(createAdapter());
+  setupWorker(io);
+
+  io.on("ping-workers", (cb) => cb(name));
+  io.on("connection", (socket) => {
+    socket.data = { worker: name, client: socket.handshake.auth.name };
+    socket.on("whoami", (cb) => cb({ worker: name, transport: socket.conn.transport.name }));
+    socket.on("broadcast", (...args) => io.emit("news", ...args));
+    socket.on("fetch", async (room, cb) => {
+      const sockets = await (room ? io.in(room) : io).fetchSockets();
+      cb(sockets.map((s) => ({ id: s.id, data: s.data, local: s.constructor.name !== "RemoteSocket" })));
+    });
+    socket.on("ping-workers", async (cb) => cb(await io.serverSideEmitWithAck("ping-workers")));
+    socket.on("join-all", (room, cb) => {
+      io.socketsJoin(room);
+      cb();
+    });
+    socket.on("to-room", (room, msg) => io.to(room).emit("room-news", msg));
+  });
+
+  (async () => {
+    while ((await io.of("/").adapter.serverCount()) < WORKERS) await new Promise((r) => setTimeout(r, 20));
+    process.send("ready");
+  })();
+}
