@@ -10,7 +10,7 @@ const expect = require("expect.js");
 const { io: ioc } = require("socket.io-client");
 const impl = require("../support/impl");
 const { startProcess } = require("./support/processes");
-const { once, waitFor, record } = require("./support/peers");
+const { once, connected, waitFor, record } = require("./support/peers");
 
 const WORKERS = 3;
 
@@ -31,52 +31,75 @@ describe("@socket.io/cluster-adapter and @socket.io/sticky on Node's cluster" + 
     if (app) await app.stop();
   });
 
+  // @socket.io/sticky hands each new TCP connection from the primary to a worker; bytes
+  // the client sends before the primary has closed its copy of the connection are read
+  // there and lost (the ones right after the worker's answer: the CONNECT packet, the
+  // upgrade probe), which a busy machine makes likely enough to see, with the
+  // reference as with this package. Such a client is replaced once; a second one in
+  // the same test fails it.
+  let replaced;
+
   beforeEach(() => {
     clients = [];
+    replaced = 0;
   });
 
   afterEach(() => {
     for (const client of clients) client.disconnect();
   });
 
-  async function connect(name, opts = {}) {
-    const client = ioc(url, { forceNew: true, reconnection: false, auth: { name }, ...opts });
-    clients.push(client);
-    await new Promise((resolve, reject) => {
-      client.once("connect", resolve);
-      client.once("connect_error", reject);
-    });
-    return client;
+  // A connected client; `upgraded`: also wait until it has upgraded to WebSocket
+  async function connect(name, opts = {}, { upgraded = false } = {}) {
+    for (;;) {
+      const client = ioc(url, { forceNew: true, reconnection: false, auth: { name }, ...opts });
+      clients.push(client);
+      try {
+        await connected(client, 4000);
+        if (upgraded) await waitFor(() => client.io.engine.transport.name === "websocket", 4000, name + "'s upgrade");
+        return client;
+      } catch (err) {
+        client.disconnect();
+        if (++replaced > 1) throw err;
+      }
+    }
+  }
+
+  // An acknowledged request to the client's worker; an error it answers fails the test
+  async function ask(client, ...args) {
+    const answer = await client.timeout(5000).emitWithAck(...args);
+    if (answer && answer.error) throw new Error("the worker answered: " + answer.error);
+    return answer;
   }
 
   // One client per worker, connected one after the other: least-connection gives
   // each new handshake to a worker that has none yet.
-  async function clientPerWorker(opts) {
+  async function clientPerWorker(opts, options) {
     const list = [];
-    for (let i = 0; i < WORKERS; i++) list.push(await connect("c" + i, opts));
+    for (let i = 0; i < WORKERS; i++) list.push(await connect("c" + i, opts, options));
     return list;
   }
 
-  it("polling clients stay on the worker of their handshake, through the upgrade to WebSocket", async () => {
-    const list = await clientPerWorker();
-    const before = [];
-    for (const client of list) before.push(await client.emitWithAck("whoami"));
-    expect(before.map((w) => w.worker).sort()).to.eql(["w1", "w2", "w3"]);
-
-    for (const client of list) await waitFor(() => client.io.engine.transport.name === "websocket", 3000, "upgrade");
-    for (const [i, client] of list.entries()) {
-      expect(await client.emitWithAck("whoami")).to.eql({ worker: before[i].worker, transport: "websocket" });
+  it("a client's handshake, polling requests and upgrade to WebSocket all reach its worker", async () => {
+    const list = await clientPerWorker({}, { upgraded: true });
+    const answers = [];
+    for (const client of list) answers.push(await ask(client, "whoami"));
+    // an upgrade request sent to another worker would have failed there: the session is here
+    for (const [i, answer] of answers.entries()) {
+      expect(answer.transport).to.be("websocket");
+      expect(answer.sid).to.be(list[i].io.engine.id);
     }
+    expect(answers.map((w) => w.worker).sort()).to.eql(["w1", "w2", "w3"]);
   });
 
   it("polling-only clients make many requests, all answered by their worker", async () => {
     const list = await clientPerWorker({ transports: ["polling"] });
-    const first = await Promise.all(list.map((c) => c.emitWithAck("whoami")));
+    const first = await Promise.all(list.map((c) => ask(c, "whoami")));
     for (let round = 0; round < 5; round++) {
-      const again = await Promise.all(list.map((c) => c.emitWithAck("whoami")));
+      const again = await Promise.all(list.map((c) => ask(c, "whoami")));
       expect(again).to.eql(first);
     }
     expect(first.map((w) => w.transport)).to.eql(["polling", "polling", "polling"]);
+    expect(first.map((w) => w.sid)).to.eql(list.map((c) => c.io.engine.id));
     expect(new Set(first.map((w) => w.worker)).size).to.be(WORKERS);
   });
 
@@ -86,7 +109,7 @@ describe("@socket.io/cluster-adapter and @socket.io/sticky on Node's cluster" + 
       await connect("w", { transports: ["websocket"] }),
       await connect("u"),
     ];
-    const workers = await Promise.all(list.map((c) => c.emitWithAck("whoami")));
+    const workers = await Promise.all(list.map((c) => ask(c, "whoami")));
     expect(new Set(workers.map((w) => w.worker)).size).to.be(WORKERS);
     const recs = list.map(record);
     list[1].emit("broadcast", "hello", Buffer.from([7, 8]));
@@ -100,15 +123,15 @@ describe("@socket.io/cluster-adapter and @socket.io/sticky on Node's cluster" + 
 
   it("fetchSockets returns the sockets of every worker; socketsJoin makes them join a room", async () => {
     const list = await clientPerWorker({ transports: ["websocket"] });
-    const sockets = await list[0].emitWithAck("fetch", null);
+    const sockets = await ask(list[0], "fetch", null);
     expect(sockets.map((s) => s.id).sort()).to.eql(list.map((c) => c.id).sort());
     expect(sockets.filter((s) => s.local).length).to.be(1);
     expect(new Set(sockets.map((s) => s.data.worker)).size).to.be(WORKERS);
     expect(sockets.map((s) => s.data.client).sort()).to.eql(["c0", "c1", "c2"]);
 
-    await list[2].emitWithAck("join-all", "everyone");
+    await ask(list[2], "join-all", "everyone");
     // the other workers act on socketsJoin when the primary relays it: wait for all three
-    await waitFor(async () => (await list[1].emitWithAck("fetch", "everyone")).length === WORKERS, 3000, "the join");
+    await waitFor(async () => (await ask(list[1], "fetch", "everyone")).length === WORKERS, 3000, "the join");
     const got = Promise.all(list.map((c) => once(c, "room-news")));
     list[1].emit("to-room", "everyone", 42);
     expect(await got).to.eql([[42], [42], [42]]);
@@ -116,8 +139,8 @@ describe("@socket.io/cluster-adapter and @socket.io/sticky on Node's cluster" + 
 
   it("serverSideEmitWithAck reaches the other workers and collects their answers", async () => {
     const client = await connect("asker", { transports: ["websocket"] });
-    const { worker } = await client.emitWithAck("whoami");
-    const answers = await client.emitWithAck("ping-workers");
+    const { worker } = await ask(client, "whoami");
+    const answers = await ask(client, "ping-workers");
     expect(answers.sort()).to.eql(["w1", "w2", "w3"].filter((w) => w !== worker));
   });
 });

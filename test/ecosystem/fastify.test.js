@@ -11,7 +11,7 @@ const expect = require("expect.js");
 const { io: ioc } = require("socket.io-client");
 const impl = require("../support/impl");
 const { useImplAsSocketIo } = require("./support/socket-io-module");
-const { once, waitFor } = require("./support/peers");
+const { once, connected, waitFor } = require("./support/peers");
 
 function get(url) {
   return new Promise((resolve, reject) => {
@@ -67,10 +67,7 @@ describe("fastify with fastify-socket.io" + (impl.REFERENCE ? " (reference)" : "
   async function connect(opts = {}) {
     const client = ioc(url, { forceNew: true, reconnection: false, ...opts });
     clients.push(client);
-    await new Promise((resolve, reject) => {
-      client.once("connect", resolve);
-      client.once("connect_error", reject);
-    });
+    await connected(client);
     return client;
   }
 

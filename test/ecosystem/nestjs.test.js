@@ -12,7 +12,7 @@ const expect = require("expect.js");
 const impl = require("../support/impl");
 const { useImplAsSocketIo } = require("./support/socket-io-module");
 const { startRedis, hasRedisServer, missingRedis } = require("./support/redis-server");
-const { once, waitFor, record } = require("./support/peers");
+const { once, connected, waitFor, record } = require("./support/peers");
 
 // `@decorator method(...)` / `@decorator property` / `@decorator class`, as tsc emits them
 function decorateMethod(target, key, ...decorators) {
@@ -130,10 +130,7 @@ describe("NestJS gateway on @nestjs/platform-socket.io" + (impl.REFERENCE ? " (r
     const client = ioc(url, { forceNew: true, reconnection: false, auth: { name }, ...opts });
     clients.push(client);
     const welcome = once(client, "welcome");
-    await new Promise((resolve, reject) => {
-      client.once("connect", resolve);
-      client.once("connect_error", reject);
-    });
+    await connected(client);
     await welcome;
     return client;
   }

@@ -39,13 +39,18 @@ if (cluster.isPrimary) {
   io.on("ping-workers", (cb) => cb(name));
   io.on("connection", (socket) => {
     socket.data = { worker: name, client: socket.handshake.auth.name };
-    socket.on("whoami", (cb) => cb({ worker: name, transport: socket.conn.transport.name }));
+    socket.on("whoami", (cb) => cb({ worker: name, transport: socket.conn.transport.name, sid: socket.conn.id }));
     socket.on("broadcast", (...args) => io.emit("news", ...args));
-    socket.on("fetch", async (room, cb) => {
-      const sockets = await (room ? io.in(room) : io).fetchSockets();
-      cb(sockets.map((s) => ({ id: s.id, data: s.data, local: s.constructor.name !== "RemoteSocket" })));
+    // a failed request is answered with its error, for the test to report
+    socket.on("fetch", (room, cb) => {
+      (room ? io.in(room) : io).fetchSockets().then(
+        (sockets) => cb(sockets.map((s) => ({ id: s.id, data: s.data, local: s.constructor.name !== "RemoteSocket" }))),
+        (err) => cb({ error: String(err) })
+      );
     });
-    socket.on("ping-workers", async (cb) => cb(await io.serverSideEmitWithAck("ping-workers")));
+    socket.on("ping-workers", (cb) => {
+      io.serverSideEmitWithAck("ping-workers").then(cb, (err) => cb({ error: String(err) }));
+    });
     socket.on("join-all", (room, cb) => {
       io.socketsJoin(room);
       cb();

@@ -6,7 +6,7 @@
 // @socket.io/redis-streams-adapter or @socket.io/postgres-adapter.
 const { createServer } = require("http");
 const { io: ioc } = require("socket.io-client");
-const { waitFor } = require("./peers");
+const { connected, waitFor } = require("./peers");
 
 const { Server } = require("../../support/impl").sio();
 
@@ -120,10 +120,7 @@ async function startNode(name, backend, { namespaces = ["/"], viaMethod = false,
         ...opts,
       });
       clients.push(client);
-      await new Promise((resolve, reject) => {
-        client.once("connect", resolve);
-        client.once("connect_error", reject);
-      });
+      await connected(client);
       return client;
     },
     /** Disconnects this node's clients, closes the server, then the backend's connections. Idempotent. */
