@@ -5,6 +5,7 @@
 //
 //   npm start                 # http://localhost:3000
 //   PORT=8080 npm start       # another port (PORT=0 picks a free one)
+//   npm run demo:cluster      # the same chat on several processes (demo/cluster.js)
 //
 // The page in demo/public/ loads the browser client from /socket.io/socket.io.js,
 // which the Socket.IO server serves itself (the `serveClient` option, on by default).
@@ -133,7 +134,26 @@ function setupChat(io) {
 }
 
 /**
- * Starts the demo: an HTTP server for the page plus a Socket.IO server for the chat.
+ * Builds the demo without listening: an HTTP server for the page plus a Socket.IO
+ * server for the chat. demo/cluster.js runs one per worker, on the cluster adapter.
+ *
+ * @param {object} [options]
+ * @param {Function} [options.Server] Socket.IO Server class, this package's by default
+ * @param {object} [options.serverOptions] options of the Socket.IO server, e.g. `adapter`
+ * @returns {{ io: object, httpServer: http.Server }}
+ * @example
+ * const { httpServer } = createDemo({ serverOptions: { adapter: createAdapter() } });
+ */
+function createDemo(options = {}) {
+  const Server = options.Server || require("..").Server;
+  const httpServer = http.createServer(serveStatic);
+  const io = new Server(httpServer, options.serverOptions);
+  setupChat(io);
+  return { io, httpServer };
+}
+
+/**
+ * Starts the demo on one server.
  *
  * @param {object} [options]
  * @param {number} [options.port=3000] port to listen on; 0 picks a free one
@@ -144,10 +164,7 @@ function setupChat(io) {
  */
 async function startDemo(options = {}) {
   const port = options.port === undefined ? 3000 : options.port;
-  const Server = options.Server || require("..").Server;
-  const httpServer = http.createServer(serveStatic);
-  const io = new Server(httpServer);
-  setupChat(io);
+  const { io, httpServer } = createDemo({ Server: options.Server });
 
   await new Promise((resolve, reject) => {
     httpServer.once("error", reject);
@@ -166,6 +183,7 @@ async function startDemo(options = {}) {
 }
 
 module.exports = startDemo;
+module.exports.createDemo = createDemo;
 
 if (require.main === module) {
   const port = process.env.PORT === undefined ? 3000 : Number(process.env.PORT);

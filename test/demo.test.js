@@ -3,10 +3,13 @@
 // The chat demo (npm start) driven as its page would: real HTTP requests and real
 // socket.io-client connections against the demo server on an ephemeral port.
 const http = require("http");
+const path = require("path");
 const expect = require("expect.js");
 const { io: connect } = require("socket.io-client");
 const startDemo = require("../demo");
-const { sio } = require("./support/impl");
+const { sio, REFERENCE } = require("./support/impl");
+const { startProcess } = require("./ecosystem/support/processes");
+const { waitFor: until } = require("./ecosystem/support/peers");
 
 /** Resolves with the arguments of the first `event` whose arguments satisfy `accept`. */
 function waitFor(socket, event, accept = () => true) {
@@ -172,5 +175,59 @@ describe("chat demo", () => {
     alice.emit("message", "no ack");
     alice.emit("typing");
     expect(await alice.timeout(2000).emitWithAck("join", "general")).to.eql({ ok: true, room: "general" });
+  });
+});
+
+describe("chat demo on several processes (npm run demo:cluster)", function () {
+  this.timeout(15000);
+
+  let demo, port, clients;
+
+  before(async () => {
+    const env = { ...process.env, PORT: "0", WORKERS: "2" };
+    if (REFERENCE) env.DEMO_SOCKET_IO = "socket.io-reference";
+    demo = await startProcess(process.execPath, [path.join(__dirname, "..", "demo", "cluster.js")], {
+      ready: /listening on http:\/\/localhost:\d+ with 2 workers/,
+      timeoutMs: 10000,
+      env,
+    });
+    port = Number(/localhost:(\d+)/.exec(demo.output())[1]);
+  });
+
+  after(async () => {
+    for (const client of clients || []) client.close();
+    if (demo) await demo.stop();
+  });
+
+  it("serves the page and lets users of different workers chat in one room", async () => {
+    const page = await get(port, "/");
+    expect(page.status).to.be(200);
+    expect(page.body).to.contain('<script src="/socket.io/socket.io.js"></script>');
+
+    // HTTP long-polling first, then the upgrade: every request must reach the user's
+    // worker. least-connection gives the second user the other worker.
+    const join = async (nickname) => {
+      const client = connect(`http://localhost:${port}`, { auth: { nickname }, reconnection: false });
+      clients.push(client);
+      await waitFor(client, "rooms");
+      await client.timeout(2000).emitWithAck("join", "general");
+      return client;
+    };
+    clients = [];
+    const alice = await join("alice");
+    const aliceSeesBob = waitFor(alice, "users", (room, nicknames) => nicknames.join() === "alice,bob");
+    const bob = await join("bob");
+    // the user list comes from fetchSockets(), across the workers
+    await aliceSeesBob;
+
+    const aliceGets = waitFor(alice, "message");
+    const ack = await bob.timeout(2000).emitWithAck("message", "hi from the other worker");
+    expect(ack.ok).to.be(true);
+    const [message] = await aliceGets;
+    expect(message.from).to.be("bob");
+    expect(message.text).to.be("hi from the other worker");
+    // the upgrade request reached alice's worker too
+    await until(() => alice.io.engine.transport.name === "websocket", 3000, "alice's upgrade");
+    await until(() => bob.io.engine.transport.name === "websocket", 3000, "bob's upgrade");
   });
 });

@@ -6,8 +6,8 @@
 // multi-node API is checked from what the clients and the other server observe.
 const expect = require("expect.js");
 const impl = require("../support/impl");
-const { startRedis, hasRedisServer } = require("./support/redis-server");
-const { startNode, waitForCluster } = require("./support/cluster");
+const { startRedis, hasRedisServer, missingRedis } = require("./support/redis-server");
+const { startNode, waitForCluster, redisBackend } = require("./support/cluster");
 const { once, waitFor, record } = require("./support/peers");
 const { instrument } = require("@socket.io/admin-ui");
 
@@ -24,9 +24,7 @@ describe("@socket.io/redis-adapter with a real redis-server" + (impl.REFERENCE ?
   let rec;
 
   before(async () => {
-    if (!hasRedisServer()) {
-      throw new Error("redis-server is not installed: apt-get install -y redis-server (see .ci/run)");
-    }
+    if (!hasRedisServer()) throw missingRedis();
     redis = await startRedis();
   });
 
@@ -35,8 +33,8 @@ describe("@socket.io/redis-adapter with a real redis-server" + (impl.REFERENCE ?
   });
 
   beforeEach(async () => {
-    A = await startNode("A", redis.url, { namespaces: NAMESPACES });
-    B = await startNode("B", redis.url, { namespaces: NAMESPACES, viaMethod: true });
+    A = await startNode("A", redisBackend(redis.url), { namespaces: NAMESPACES });
+    B = await startNode("B", redisBackend(redis.url), { namespaces: NAMESPACES, viaMethod: true });
     await waitForCluster([A, B], NAMESPACES);
     // a1 and b1 start on HTTP long-polling and upgrade; a2 and b2 are WebSocket-only
     [a1, a2, b1, b2] = await Promise.all([
@@ -51,7 +49,7 @@ describe("@socket.io/redis-adapter with a real redis-server" + (impl.REFERENCE ?
   afterEach(async () => {
     await Promise.all([A && A.close(), B && B.close()]);
     for (const node of [A, B]) {
-      if (node) expect(node.redisErrors).to.eql([]);
+      if (node) expect(node.adapterErrors).to.eql([]);
     }
     A = B = null;
   });

@@ -1,31 +1,84 @@
 "use strict";
 
-// Two (or more) of our Socket.IO servers sharing one Redis through the published
-// @socket.io/redis-adapter, each on its own HTTP server, as a user deploys them.
+// Several Socket.IO servers (ours or, with REFERENCE=1, the reference) in this
+// process, each on its own HTTP server and sharing a backend through a published
+// adapter, as a user deploys them: @socket.io/redis-adapter (plain or sharded),
+// @socket.io/redis-streams-adapter or @socket.io/postgres-adapter.
 const { createServer } = require("http");
-const { createClient } = require("redis");
-const { createAdapter } = require("@socket.io/redis-adapter");
 const { io: ioc } = require("socket.io-client");
-const { waitFor } = require("./peers");
+const { connected, waitFor } = require("./peers");
 
 const { Server } = require("../../support/impl").sio();
 
 /**
- * Starts one server node wired to Redis. `viaMethod` plugs the adapter with
- * `io.adapter(...)` after construction instead of the `adapter` option.
- * @example const a = await startNode("A", redis.url, { namespaces: ["/", "/custom"] });
+ * A backend makes one adapter per node with its own connections:
+ * `() => Promise<{ adapter, errors: Error[], close: () => Promise<void> }>`.
+ * `sharded` uses createShardedAdapter (Redis 7 sharded pub/sub) instead of createAdapter.
+ * @example const A = await startNode("A", redisBackend(redis.url));
  */
-async function startNode(name, redisUrl, { namespaces = ["/"], viaMethod = false, setup } = {}) {
-  const pub = createClient({ url: redisUrl });
-  const sub = pub.duplicate();
-  const redisErrors = [];
-  pub.on("error", (err) => redisErrors.push(err));
-  sub.on("error", (err) => redisErrors.push(err));
-  await Promise.all([pub.connect(), sub.connect()]);
+function redisBackend(redisUrl, { sharded = false, adapterOptions = {} } = {}) {
+  return async () => {
+    const { createClient } = require("redis");
+    const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
+    const pub = createClient({ url: redisUrl });
+    const sub = pub.duplicate();
+    const errors = [];
+    pub.on("error", (err) => errors.push(err));
+    sub.on("error", (err) => errors.push(err));
+    await Promise.all([pub.connect(), sub.connect()]);
+    const adapter = sharded
+      ? createShardedAdapter(pub, sub, adapterOptions)
+      : createAdapter(pub, sub, { requestsTimeout: 2000, ...adapterOptions });
+    return { adapter, errors, close: () => Promise.allSettled([pub.quit(), sub.quit()]) };
+  };
+}
 
-  const adapter = createAdapter(pub, sub, { requestsTimeout: 2000 });
+/**
+ * @socket.io/redis-streams-adapter on one client per node. A short XREAD block
+ * keeps closing fast: the client's quit waits for the pending blocking read.
+ * @example const A = await startNode("A", redisStreamsBackend(redis.url), { serverOptions });
+ */
+function redisStreamsBackend(redisUrl, adapterOptions = {}) {
+  return async () => {
+    const { createClient } = require("redis");
+    const { createAdapter } = require("@socket.io/redis-streams-adapter");
+    const client = createClient({ url: redisUrl });
+    const errors = [];
+    client.on("error", (err) => errors.push(err));
+    await client.connect();
+    const adapter = createAdapter(client, { blockTimeInMs: 200, ...adapterOptions });
+    return { adapter, errors, close: () => Promise.allSettled([client.quit()]) };
+  };
+}
+
+/**
+ * @socket.io/postgres-adapter on a pg.Pool per node (LISTEN/NOTIFY, and the
+ * attachments table for binary or large payloads, created once by the caller).
+ * @example const A = await startNode("A", postgresBackend(pg.config));
+ */
+function postgresBackend(poolConfig, adapterOptions = {}) {
+  return async () => {
+    const { Pool } = require("pg");
+    const { createAdapter } = require("@socket.io/postgres-adapter");
+    const pool = new Pool(poolConfig);
+    const errors = [];
+    pool.on("error", (err) => errors.push(err));
+    const adapter = createAdapter(pool, { heartbeatInterval: 500, ...adapterOptions });
+    return { adapter, errors, close: () => pool.end() };
+  };
+}
+
+/**
+ * Starts one server node on its own HTTP server with the adapter the backend makes.
+ * `viaMethod` plugs it with `io.adapter(...)` after construction instead of the
+ * `adapter` option. Every namespace gets a "broadcast" and a "join" handler, and
+ * `socket.data` = { name: auth.name, node: name }.
+ * @example const a = await startNode("A", redisBackend(redis.url), { namespaces: ["/", "/custom"] });
+ */
+async function startNode(name, backend, { namespaces = ["/"], viaMethod = false, setup, serverOptions = {} } = {}) {
+  const { adapter, errors, close: closeBackend } = await backend();
   const httpServer = createServer();
-  const io = viaMethod ? new Server(httpServer) : new Server(httpServer, { adapter });
+  const io = viaMethod ? new Server(httpServer, serverOptions) : new Server(httpServer, { ...serverOptions, adapter });
   if (viaMethod) io.adapter(adapter);
 
   for (const nspName of namespaces) {
@@ -44,15 +97,17 @@ async function startNode(name, redisUrl, { namespaces = ["/"], viaMethod = false
     });
   }
   await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
-  const url = "http://127.0.0.1:" + httpServer.address().port;
+  const port = httpServer.address().port;
+  const url = "http://127.0.0.1:" + port;
   const clients = [];
   let closed;
 
   return {
     name,
     io,
+    port,
     url,
-    redisErrors,
+    adapterErrors: errors,
     /**
      * Connects a real client to this node and resolves once it is connected.
      * @example const c = await node.connect("a1", "/custom", { transports: ["websocket"] });
@@ -65,19 +120,16 @@ async function startNode(name, redisUrl, { namespaces = ["/"], viaMethod = false
         ...opts,
       });
       clients.push(client);
-      await new Promise((resolve, reject) => {
-        client.once("connect", resolve);
-        client.once("connect_error", reject);
-      });
+      await connected(client);
       return client;
     },
-    /** Disconnects this node's clients, closes the server, then its Redis clients. Idempotent. */
+    /** Disconnects this node's clients, closes the server, then the backend's connections. Idempotent. */
     close() {
       if (!closed) {
         closed = (async () => {
           for (const client of clients) client.disconnect();
           await new Promise((resolve) => io.close(() => resolve()));
-          await Promise.allSettled([pub.quit(), sub.quit()]);
+          await closeBackend();
         })();
       }
       return closed;
@@ -86,10 +138,11 @@ async function startNode(name, redisUrl, { namespaces = ["/"], viaMethod = false
 }
 
 /**
- * Resolves once every node's adapter of each namespace sees `count` servers on
- * Redis: until then a publish could be missed by a node still subscribing.
+ * Resolves once every node's adapter of each namespace counts all the nodes:
+ * until then a message could be missed by a node still subscribing.
+ * @example await waitForCluster([A, B], ["/", "/custom"]);
  */
-async function waitForCluster(nodes, namespaces = ["/"]) {
+async function waitForCluster(nodes, namespaces = ["/"], ms = 3000) {
   await waitFor(
     async () => {
       for (const node of nodes) {
@@ -99,9 +152,9 @@ async function waitForCluster(nodes, namespaces = ["/"]) {
       }
       return true;
     },
-    3000,
-    "every node to subscribe to Redis"
+    ms,
+    "every node to see the " + nodes.length + " nodes"
   );
 }
 
-module.exports = { startNode, waitForCluster };
+module.exports = { startNode, waitForCluster, redisBackend, redisStreamsBackend, postgresBackend };

@@ -22,6 +22,28 @@ function once(emitter, event, ms = 3000) {
 }
 
 /**
+ * Resolves once a socket.io-client socket is connected; rejects with its connect_error,
+ * or after `ms`.
+ * @example await connected(ioc(url));
+ */
+function connected(client, ms = 3000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error("not connected after " + ms + " ms")), ms);
+    const onConnect = () => done();
+    const onError = (err) => done(err);
+    function done(err) {
+      clearTimeout(timer);
+      client.off("connect", onConnect);
+      client.off("connect_error", onError);
+      if (err) reject(err);
+      else resolve(client);
+    }
+    client.once("connect", onConnect);
+    client.once("connect_error", onError);
+  });
+}
+
+/**
  * Polls `predicate` every 10 ms until it is truthy; rejects after `ms`.
  * @example await waitFor(() => received.length === 4);
  */
@@ -51,4 +73,4 @@ function record(client) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-module.exports = { once, waitFor, record, sleep };
+module.exports = { once, connected, waitFor, record, sleep };
