@@ -95,6 +95,15 @@ function emitEvent(socket: Socket<any, any, any, any>, args: any[]): void {
   socket._dispatchEvent(args);
 }
 
+// The client names the events it sends, "error" included (CVE-2024-38355): without a
+// listener, an "error" event throws ERR_UNHANDLED_ERROR out of the packet handler and ends
+// the process. So every socket listens to its own "error" from its creation, as the
+// reference does; middleware and parse errors are reported through debug and reach the
+// application's own listeners, never stderr.
+function onOwnError(this: Socket<any, any, any, any>, err: unknown): void {
+  debug("socket %s error: %s", this.id, err instanceof Error ? err.message : err);
+}
+
 /**
  * The link between a client and one namespace. A client connected to several
  * namespaces has one Socket per namespace, all over the same connection.
@@ -178,6 +187,7 @@ export class Socket<
       }
     }
     this.handshake = this.buildHandshake(auth);
+    super.on("error", onOwnError);
   }
 
   private buildHandshake(auth: Record<string, unknown>): Handshake {
@@ -441,10 +451,13 @@ export class Socket<
 
   /** Emits a received event to the listeners, unless the socket is gone. */
   _dispatchEvent(args: any[]): void {
-    if (this.connected) {
-      this.emitUntyped.apply(this, args as [string, ...any[]]);
-    } else {
+    if (!this.connected) {
       debug("ignore packet received after disconnection");
+    } else if (args[0] === "error" && this.listenerCount("error") === 0) {
+      // the application removed every "error" listener, ours included
+      debug("ignore 'error' event without listener");
+    } else {
+      this.emitUntyped.apply(this, args as [string, ...any[]]);
     }
   }
 
@@ -473,11 +486,10 @@ export class Socket<
 
   /** Reports an error to the "error" listeners (middleware or parse errors). */
   _onerror(err: Error): void {
-    if (this.listeners("error").length) {
+    if (this.listenerCount("error") > 0) {
       this.emitReserved("error", err);
     } else {
-      console.error("Missing error handler on `socket`.");
-      console.error(err.stack);
+      debug("socket %s error: %s", this.id, err.message);
     }
   }
 
