@@ -64,6 +64,16 @@ export interface ServerOptions {
   upgradeTimeout?: number;
   /** max bytes of a message (WebSocket) or a POST body (polling); default 1e6 */
   maxHttpBufferSize?: number;
+  /**
+   * max pieces a polling POST body may arrive in: over it the request gets 413, the
+   * session is closed and the request destroyed; default 10000
+   */
+  maxBufferedChunks?: number;
+  /**
+   * ms a polling POST body may take to arrive: past it the request gets 408, the
+   * session is closed and the request destroyed; default 30000
+   */
+  httpRequestBodyTimeout?: number;
   allowRequest?: AllowRequest;
   /** allowed transports; default ["polling", "websocket"] */
   transports?: string[];
@@ -104,6 +114,8 @@ export interface ResolvedServerOptions
   pingInterval: number;
   upgradeTimeout: number;
   maxHttpBufferSize: number;
+  maxBufferedChunks: number;
+  httpRequestBodyTimeout: number;
   transports: string[];
   allowUpgrades: boolean;
   perMessageDeflate: false | PerMessageDeflateOptions;
@@ -135,6 +147,8 @@ function resolveOptions(opts: ServerOptions): ResolvedServerOptions {
     pingInterval: 25000,
     upgradeTimeout: 10000,
     maxHttpBufferSize: 1e6,
+    maxBufferedChunks: 10000,
+    httpRequestBodyTimeout: 30000,
     transports: ["polling", "websocket"],
     allowUpgrades: true,
     cors: false,
@@ -158,6 +172,10 @@ function resolveOptions(opts: ServerOptions): ResolvedServerOptions {
       : false,
   };
   return resolved;
+}
+
+function onForeignUpgradeError(err: Error): void {
+  debug("error on an upgrade request for another path: %s", err.message);
 }
 
 /** Parses the query string into plain string values (the last one wins on repeats). */
@@ -551,6 +569,8 @@ export class Server extends EventEmitter {
     }
     if (transportName === "polling") {
       (transport as Polling).maxHttpBufferSize = this.opts.maxHttpBufferSize;
+      (transport as Polling).maxBufferedChunks = this.opts.maxBufferedChunks;
+      (transport as Polling).httpRequestBodyTimeout = this.opts.httpRequestBodyTimeout;
       (transport as Polling).httpCompression = this.opts.httpCompression;
     } else if (transportName === "websocket") {
       (transport as WebSocket).perMessageDeflate = this.opts.perMessageDeflate;
@@ -633,12 +653,17 @@ export class Server extends EventEmitter {
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (check(req)) {
         this.handleUpgrade(req, socket, head);
-      } else if (options.destroyUpgrade !== false) {
+        return;
+      }
+      // node stops watching the socket of an upgrade request as soon as it emits "upgrade":
+      // a peer resetting it before anyone answers must not raise an uncaught error
+      // (CVE-2022-41940), whether or not another listener takes the request
+      socket.on("error", onForeignUpgradeError);
+      if (options.destroyUpgrade !== false) {
         // other upgrade listeners get a chance to answer before the socket is dropped
         setTimeout(() => {
           const net = socket as Duplex & { bytesWritten?: number };
           if (socket.writable && (net.bytesWritten || 0) <= 0) {
-            socket.on("error", (err) => debug("error while destroying upgrade: %s", err.message));
             socket.end();
           }
         }, destroyUpgradeTimeout);
