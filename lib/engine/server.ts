@@ -353,10 +353,19 @@ export class Server extends EventEmitter {
         debug('unknown sid "%s"', sid);
         return fn(errors.UNKNOWN_SID, { sid });
       }
-      const previousTransport = this.clients[sid].transport.name;
+      const client = this.clients[sid];
+      const previousTransport = client.transport.name;
       if (!upgrade && previousTransport !== transport) {
         debug("bad request: unexpected transport without upgrade");
         return fn(errors.BAD_REQUEST, { name: "TRANSPORT_MISMATCH", transport, previousTransport });
+      }
+      // a session speaks the revision of its handshake: a request in the other one would
+      // reach a codec the session never negotiated (and bypass allowEIO3)
+      const protocol = req._query.EIO === "4" ? 4 : 3;
+      const previousProtocol = client.protocol;
+      if (protocol !== previousProtocol) {
+        debug("bad request: unexpected protocol revision");
+        return fn(errors.BAD_REQUEST, { name: "PROTOCOL_MISMATCH", protocol, previousProtocol });
       }
       return fn();
     }

@@ -362,6 +362,49 @@ describe("engine bad input", () => {
     });
   });
 
+  describe("a session used with the other protocol revision", () => {
+    const BAD_REQUEST = { code: 3, message: "Bad request" };
+
+    /** Every way a request of the other revision can reach a session: 400 code 3, session left as it was. */
+    async function expectRefused(sid, eio, previousProtocol) {
+      const messages = [];
+      const closed = [];
+      engine.clients[sid].on("message", (m) => messages.push(m));
+      engine.clients[sid].on("close", (r) => closed.push(r));
+      const get = await request(port, { path: `${PATH}?EIO=${eio}&transport=polling&sid=${sid}` });
+      expect([get.status, JSON.parse(get.body)]).to.eql([400, BAD_REQUEST]);
+      const post = await request(port, { method: "POST", path: `${PATH}?EIO=${eio}&transport=polling&sid=${sid}`, body: "6:4hello" });
+      expect([post.status, JSON.parse(post.body)]).to.eql([400, BAD_REQUEST]);
+      expect(await refusedUpgrade(port, `EIO=${eio}&transport=websocket&sid=${sid}`)).to.eql({ status: 400, body: "Bad request" });
+      const protocol = Number(eio) === 4 ? 4 : 3;
+      expect(errors.map((e) => [e.code, e.message, e.context])).to.eql(
+        new Array(3).fill([3, "Bad request", { name: "PROTOCOL_MISMATCH", protocol, previousProtocol }])
+      );
+      expect(messages).to.eql([]);
+      expect(closed).to.eql([]);
+      expect(engine.clients[sid].upgrading).to.be(false);
+    }
+
+    it("a v4 session's sid with EIO=3 (allowEIO3 off): 400, code 3", async () => {
+      await start();
+      const sid = await handshake();
+      await expectRefused(sid, "3", 4);
+    });
+
+    it("a v4 session's sid with EIO=3 (allowEIO3 on): 400, code 3", async () => {
+      await start({ allowEIO3: true });
+      const sid = await handshake();
+      await expectRefused(sid, "3", 4);
+    });
+
+    it("a v3 session's sid with EIO=4 (allowEIO3 on): 400, code 3", async () => {
+      await start({ allowEIO3: true });
+      const res = await request(port, { path: `${PATH}?EIO=3&transport=polling` });
+      const sid = JSON.parse(/\{.*\}/.exec(res.body)[0]).sid;
+      await expectRefused(sid, "4", 3);
+    });
+  });
+
   describe("polling POST bodies: maxBufferedChunks and httpRequestBodyTimeout", () => {
     beforeEach(() => start({ maxHttpBufferSize: 1000, maxBufferedChunks: 10, httpRequestBodyTimeout: 300 }));
 
