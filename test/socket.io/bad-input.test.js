@@ -154,6 +154,27 @@ describe("bad input at the Socket.IO layer", () => {
       await expectGoodClientWorks(io, good);
     });
 
+    it("invalid packets with no 'error' listener on the socket write nothing to stderr", async () => {
+      const [io, good, events] = await setup(h, false);
+      const written = [];
+      const write = process.stderr.write;
+      process.stderr.write = function (chunk, ...rest) {
+        written.push(String(chunk));
+        return write.call(this, chunk, ...rest);
+      };
+      try {
+        const peers = await Promise.all(CLOSING.map(() => rawWsConnected(h)));
+        peers.forEach((peer, i) => CLOSING[i].send.forEach((d) => peer.send(d)));
+        await Promise.all(peers.map((p) => p.closedWithin(2000)));
+        await sleep(20);
+      } finally {
+        process.stderr.write = write;
+      }
+      expect(events.map((e) => e.reasons.length)).to.eql(CLOSING.map(() => 1));
+      expect(written).to.eql([]);
+      await expectGoodClientWorks(io, good);
+    });
+
     it("an invalid Engine.IO packet closes with 'parse error'", async () => {
       const [io, good, events] = await setup(h);
       const peer = await rawWsConnected(h);
