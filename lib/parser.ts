@@ -6,7 +6,9 @@
  */
 import { EventEmitter } from "events";
 import debugModule from "debug";
-import { BinaryData, deconstruct, hasBinary, isBinary, reconstruct } from "./binary";
+import { BinaryData, MAX_DEPTH, deconstruct, hasBinary, isBinary, reconstruct, tooDeepError } from "./binary";
+
+export { MAX_DEPTH };
 
 const debug = debugModule("socket.io-parser");
 
@@ -61,6 +63,12 @@ const CHAR_0 = 48;
 const CHAR_9 = 57;
 const CHAR_DASH = 45;
 const CHAR_SLASH = 47;
+const CHAR_QUOTE = 34;
+const CHAR_BACKSLASH = 92;
+const CHAR_OPEN_BRACKET = 91;
+const CHAR_CLOSE_BRACKET = 93;
+const CHAR_OPEN_BRACE = 123;
+const CHAR_CLOSE_BRACE = 125;
 
 export class Encoder {
   /**
@@ -75,6 +83,8 @@ export class Encoder {
    * BINARY_EVENT or BINARY_ACK: placeholders in the text, the binary values as the
    * following chunks.
    *
+   * @throws Error when the data is nested deeper than {@link MAX_DEPTH} levels (or is
+   * circular): `socket.emit()`, `io.emit()` and acknowledgements throw it to their caller
    * @example
    * encoder.encode({ type: PacketType.EVENT, nsp: "/", data: ["hi"], id: 1 }); // ['21["hi"]']
    * encoder.encode({ type: PacketType.EVENT, nsp: "/", data: ["f", buf] });
@@ -125,7 +135,7 @@ export class Encoder {
       str += id;
     }
     if (data != null) {
-      const json = JSON.stringify(data, this.replacer);
+      const json = stringify(data, this.replacer);
       if (json !== undefined) {
         str += json;
       }
@@ -135,9 +145,23 @@ export class Encoder {
 }
 
 /**
+ * JSON.stringify recurses natively: a value the depth walk did not see (the data of a
+ * CONNECT_ERROR, or what a replacer builds) may still overflow the stack, reported as
+ * the same error as any too deep value.
+ */
+function stringify(data: unknown, replacer: Replacer | undefined): string | undefined {
+  try {
+    return JSON.stringify(data, replacer);
+  } catch (err) {
+    throw err instanceof RangeError ? tooDeepError() : err;
+  }
+}
+
+/**
  * Decodes packets chunk by chunk. Emits "decoded" with each complete packet; BINARY_EVENT
  * and BINARY_ACK packets are emitted once all their attachments arrived, with the binary
- * values back in place and their type reported as EVENT / ACK.
+ * values back in place and their type reported as EVENT / ACK. A payload nested deeper
+ * than {@link MAX_DEPTH} levels is rejected ("payload too deep") before it is parsed.
  */
 export class Decoder extends EventEmitter {
   private readonly reviver?: Reviver;
@@ -266,6 +290,10 @@ export class Decoder extends EventEmitter {
 
     let payload: unknown;
     if (i < len) {
+      // a JSON text needs two characters per level: shorter ones cannot be too deep
+      if (len - i > 2 * MAX_DEPTH && exceedsDepth(str, i, MAX_DEPTH)) {
+        throw new Error("payload too deep");
+      }
       try {
         payload = JSON.parse(str.slice(i), this.reviver);
       } catch {
@@ -280,6 +308,47 @@ export class Decoder extends EventEmitter {
     }
     debug("decoded %s as %j", str, packet);
     return packet;
+  }
+}
+
+/**
+ * Whether the JSON text starting at `start` opens more than `max` nested arrays or
+ * objects. One pass over the characters, jumping over string contents; its answer only
+ * matters for valid JSON, anything else is rejected by JSON.parse afterwards.
+ */
+function exceedsDepth(str: string, start: number, max: number): boolean {
+  let depth = 0;
+  for (let i = start; i < str.length; i++) {
+    const code = str.charCodeAt(i);
+    if (code === CHAR_QUOTE) {
+      i = closingQuote(str, i + 1);
+    } else if (code === CHAR_OPEN_BRACKET || code === CHAR_OPEN_BRACE) {
+      if (++depth > max) {
+        return true;
+      }
+    } else if (code === CHAR_CLOSE_BRACKET || code === CHAR_CLOSE_BRACE) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** Index of the quote closing the JSON string whose contents start at `i` (or the end). */
+function closingQuote(str: string, i: number): number {
+  for (;;) {
+    const quote = str.indexOf('"', i);
+    if (quote === -1) {
+      return str.length;
+    }
+    // escaped when preceded by an odd number of backslashes
+    let backslashes = 0;
+    while (quote - backslashes - 1 >= i && str.charCodeAt(quote - backslashes - 1) === CHAR_BACKSLASH) {
+      backslashes++;
+    }
+    if (backslashes % 2 === 0) {
+      return quote;
+    }
+    i = quote + 1;
   }
 }
 
