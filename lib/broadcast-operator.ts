@@ -209,19 +209,25 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData>
       }
     };
 
-    this.adapter.broadcastWithAck(
-      packet,
-      opts,
-      (clientCount: number) => {
-        expectedClientCount += clientCount;
-        actualServerCount++;
-        checkCompleteness();
-      },
-      (clientResponse: unknown) => {
-        responses.push(clientResponse);
-        checkCompleteness();
-      },
-    );
+    try {
+      this.adapter.broadcastWithAck(
+        packet,
+        opts,
+        (clientCount: number) => {
+          expectedClientCount += clientCount;
+          actualServerCount++;
+          checkCompleteness();
+        },
+        (clientResponse: unknown) => {
+          responses.push(clientResponse);
+          checkCompleteness();
+        },
+      );
+    } catch (err) {
+      // nothing was sent (data that cannot be encoded): no timeout to report later
+      clearTimeout(timer);
+      throw err;
+    }
 
     this.adapter.serverCount().then((serverCount: number) => {
       expectedServerCount = serverCount;

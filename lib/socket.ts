@@ -233,17 +233,26 @@ export class Socket<
     const flags = this.flags;
     this.flags = {};
 
-    if (this.server._opts.connectionStateRecovery) {
-      // through the adapter, so that the packet gets an offset and is kept for
-      // a recovering client
-      this.adapter.broadcast(packet, {
-        rooms: new Set([this.id]),
-        except: new Set(),
-        flags,
-      });
-    } else {
-      this.notifyOutgoingListeners(packet);
-      this.packet(packet, flags);
+    try {
+      if (this.server._opts.connectionStateRecovery) {
+        // through the adapter, so that the packet gets an offset and is kept for
+        // a recovering client
+        this.adapter.broadcast(packet, {
+          rooms: new Set([this.id]),
+          except: new Set(),
+          flags,
+        });
+      } else {
+        this.notifyOutgoingListeners(packet);
+        this.packet(packet, flags);
+      }
+    } catch (err) {
+      // data that cannot be encoded (too deep, circular) never left: its acknowledgement
+      // will not come, and a timeout must not report it later
+      if (packet.id !== undefined) {
+        this.acks.delete(packet.id);
+      }
+      throw err;
     }
     return true;
   }
@@ -277,8 +286,9 @@ export class Socket<
       return;
     }
     const timer = setTimeout(() => {
+      // gone when the emit failed, or answered in the meantime
+      if (!this.acks.delete(id)) return;
       debug("event with ack id %d has timed out after %d ms", id, timeout);
-      this.acks.delete(id);
       ack.call(this, new Error("operation has timed out"));
     }, timeout);
     this.acks.set(id, (...args: unknown[]) => {
@@ -467,8 +477,10 @@ export class Socket<
     return (...args: unknown[]) => {
       if (sent) return;
       debug("sending ack %j", args);
-      sent = true;
+      // marked as sent once encoded: data that cannot be encoded throws, and the
+      // handler may still answer
       this.packet({ id, type: PacketType.ACK, data: args, nsp: "" });
+      sent = true;
     };
   }
 
