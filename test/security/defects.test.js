@@ -137,6 +137,169 @@ describe("issue 6 defects", function () {
     });
   });
 
+  describe("deeply nested data crashes neither the decoder nor the encoder", () => {
+    const MAX_DEPTH = 1000;
+    const TOO_DEEP = /^data nested deeper than 1000 levels \(or circular\) cannot be sent$/;
+    // an echo event whose payload is `levels` arrays deep, the payload array included
+    const deepEcho = (levels) => '421["echo",' + "[".repeat(levels - 1) + "]".repeat(levels - 1) + "]";
+    const nested = (levels) => {
+      let v = [];
+      for (let i = 1; i < levels; i++) v = [v];
+      return v;
+    };
+
+    async function wsConnected() {
+      const peer = await h.rawWs();
+      peer.send("40");
+      expect(await peer.next()).to.match(/^40\{"sid":/);
+      return peer;
+    }
+
+    it(`a packet exactly ${MAX_DEPTH} levels deep is echoed through its ack`, async () => {
+      await echoServer(h);
+      const peer = await wsConnected();
+      peer.send(deepEcho(MAX_DEPTH));
+      expect(await peer.next()).to.be("431[" + "[".repeat(MAX_DEPTH - 1) + "]".repeat(MAX_DEPTH - 1) + "]");
+      watch.assertClean();
+    });
+
+    it(`a packet ${MAX_DEPTH + 1} levels deep: a parse error for us, echoed by the reference`, async () => {
+      const { sockets } = await echoServer(h, {}, { errorListener: true });
+      const peer = await wsConnected();
+      const reason = waitFor(sockets[0], "disconnect");
+      peer.send(deepEcho(MAX_DEPTH + 1));
+      if (REFERENCE) {
+        expect(await peer.next()).to.match(/^431\[\[/);
+      } else {
+        await peer.closedWithin(2000);
+        expect((await reason)[0]).to.be("parse error");
+        expect(sockets[0].errors.map(([err]) => err.message)).to.eql(["payload too deep"]);
+      }
+      watch.assertClean();
+    });
+
+    for (const transport of ["WebSocket", "HTTP long-polling"]) {
+      beyondReference(`a packet 100,000 levels deep with an ack the handler echoes, over ${transport}: parse error, server up`, async () => {
+        const { io, sockets } = await echoServer(h);
+        const bystanders = await connectBystanders(h, io);
+        const text = deepEcho(100000);
+        if (transport === "WebSocket") {
+          const peer = await wsConnected();
+          const socket = sockets[sockets.length - 1];
+          const reason = waitFor(socket, "disconnect");
+          peer.send(text);
+          await peer.closedWithin(3000);
+          expect((await reason)[0]).to.be("parse error");
+        } else {
+          const peer = await h.rawPolling();
+          await peer.post("40");
+          await peer.get();
+          const socket = sockets[sockets.length - 1];
+          const reason = waitFor(socket, "disconnect");
+          expect((await peer.post(text)).status).to.be(200);
+          expect((await reason)[0]).to.be("parse error");
+        }
+        watch.assertClean();
+        await bystanders.assertAlive();
+      });
+    }
+
+    it("an emit of data too deep or circular throws to its caller; the socket and the server go on", async () => {
+      const { io, sockets } = await echoServer(h);
+      const bystanders = await connectBystanders(h, io);
+      const client = await h.connect("/", { transports: ["websocket"] });
+      const socket = sockets[sockets.length - 1];
+      const circular = { name: "loop" };
+      circular.self = circular;
+      const received = [];
+      client.onAny((...args) => received.push(args[0]));
+      const attempts = [
+        () => socket.emit("deep", nested(100000)),
+        () => socket.emit("circular", circular),
+        () => io.emit("deep", nested(100000)),
+        () => io.to(socket.id).emit("deep", { buf: Buffer.from([1]), deep: nested(100000) }),
+      ];
+      if (!REFERENCE) {
+        // one level over the limit (the reference has none)
+        attempts.push(() => socket.emit("deep", nested(MAX_DEPTH)));
+      }
+      for (const attempt of attempts) {
+        let error;
+        try {
+          attempt();
+        } catch (e) {
+          error = e;
+        }
+        expect(error).to.be.an(Error);
+        if (REFERENCE) expect(error).to.be.a(RangeError);
+        else expect(error.message).to.match(TOO_DEEP);
+      }
+      socket.emit("fine", nested(MAX_DEPTH - 1));
+      await waitFor(client, "fine");
+      expect(received).to.eql(["fine"]);
+      expect(socket.connected).to.be(true);
+      watch.assertClean();
+      await bystanders.assertAlive();
+    });
+
+    beyondReference("a failed emit with an ack: emitWithAck rejects, a timeout never reports it", async () => {
+      const { sockets } = await echoServer(h);
+      await h.connect("/", { transports: ["websocket"] });
+      const socket = sockets[0];
+      const calls = [];
+      expect(() => socket.timeout(50).emit("deep", nested(100000), (...args) => calls.push(args))).to.throwException(TOO_DEEP);
+      expect(() => io_emitWithAck()).to.throwException();
+      let rejection;
+      await socket.timeout(50).emitWithAck("deep", nested(100000)).catch((e) => (rejection = e));
+      expect(rejection.message).to.match(TOO_DEEP);
+      await sleep(150);
+      expect(calls).to.eql([]);
+      expect(socket.acks.size).to.be(0);
+      function io_emitWithAck() {
+        socket.nsp.timeout(50).emit("deep", nested(100000), (...args) => calls.push(args));
+      }
+    });
+
+    it("an ack with data too deep throws to the handler that calls it, which may answer again", async () => {
+      const io = await h.server();
+      const caught = [];
+      io.on("connection", (socket) => {
+        socket.on("ask", (cb) => {
+          try {
+            cb(nested(100000));
+          } catch (e) {
+            caught.push(e);
+            cb("fallback");
+          }
+        });
+      });
+      const client = await h.connect("/", { transports: ["websocket"] });
+      const answer = await client.timeout(500).emitWithAck("ask").catch((e) => e);
+      expect(caught).to.have.length(1);
+      if (REFERENCE) expect(caught[0]).to.be.a(RangeError);
+      else expect(caught[0].message).to.match(TOO_DEEP);
+      expect(answer).to.be("fallback");
+      watch.assertClean();
+    });
+
+    beyondReference("with connection state recovery, a failed emit is not replayed to a recovering client", async () => {
+      const io = await h.server({ connectionStateRecovery: {} });
+      let socket;
+      io.on("connection", (s) => (socket = s));
+      const client = h.client("/", { transports: ["websocket"], reconnection: true, reconnectionDelay: 50 });
+      await waitFor(client, "connect");
+      socket.emit("first", 1);
+      await waitFor(client, "first");
+      expect(() => socket.emit("deep", nested(100000))).to.throwException(TOO_DEEP);
+      client.io.engine.close();
+      await waitFor(client, "connect");
+      expect(client.recovered).to.be(true);
+      socket.emit("after", 2);
+      expect((await waitFor(client, "after"))[0]).to.be(2);
+      watch.assertClean();
+    });
+  });
+
   describe("chunked polling POST bodies use memory proportional to maxHttpBufferSize", () => {
     const CHUNKS = 600000;
 
