@@ -63,12 +63,6 @@ const CHAR_0 = 48;
 const CHAR_9 = 57;
 const CHAR_DASH = 45;
 const CHAR_SLASH = 47;
-const CHAR_QUOTE = 34;
-const CHAR_BACKSLASH = 92;
-const CHAR_OPEN_BRACKET = 91;
-const CHAR_CLOSE_BRACKET = 93;
-const CHAR_OPEN_BRACE = 123;
-const CHAR_CLOSE_BRACE = 125;
 
 export class Encoder {
   /**
@@ -161,7 +155,7 @@ function stringify(data: unknown, replacer: Replacer | undefined): string | unde
  * Decodes packets chunk by chunk. Emits "decoded" with each complete packet; BINARY_EVENT
  * and BINARY_ACK packets are emitted once all their attachments arrived, with the binary
  * values back in place and their type reported as EVENT / ACK. A payload nested deeper
- * than {@link MAX_DEPTH} levels is rejected ("payload too deep") before it is parsed.
+ * than {@link MAX_DEPTH} levels is rejected ("payload too deep").
  */
 export class Decoder extends EventEmitter {
   private readonly reviver?: Reviver;
@@ -290,14 +284,14 @@ export class Decoder extends EventEmitter {
 
     let payload: unknown;
     if (i < len) {
-      // a JSON text needs two characters per level: shorter ones cannot be too deep
-      if (len - i > 2 * MAX_DEPTH && exceedsDepth(str, i, MAX_DEPTH)) {
-        throw new Error("payload too deep");
-      }
       try {
         payload = JSON.parse(str.slice(i), this.reviver);
       } catch {
         throw new Error("invalid payload");
+      }
+      // a JSON text needs two characters per level: shorter ones cannot be too deep
+      if (len - i > 2 * MAX_DEPTH && deeperThan(payload, MAX_DEPTH)) {
+        throw new Error("payload too deep");
       }
     }
     if (!isPayloadValid(type, payload)) {
@@ -312,43 +306,42 @@ export class Decoder extends EventEmitter {
 }
 
 /**
- * Whether the JSON text starting at `start` opens more than `max` nested arrays or
- * objects. One pass over the characters, jumping over string contents; its answer only
- * matters for valid JSON, anything else is rejected by JSON.parse afterwards.
+ * Whether `value` (freshly parsed JSON) nests more than `max` arrays or objects. Walks
+ * one level at a time, without recursion: JSON.parse itself builds any depth without
+ * overflowing the stack, so the check runs on its result. Flat data allocates nothing.
  */
-function exceedsDepth(str: string, start: number, max: number): boolean {
-  let depth = 0;
-  for (let i = start; i < str.length; i++) {
-    const code = str.charCodeAt(i);
-    if (code === CHAR_QUOTE) {
-      i = closingQuote(str, i + 1);
-    } else if (code === CHAR_OPEN_BRACKET || code === CHAR_OPEN_BRACE) {
-      if (++depth > max) {
-        return true;
-      }
-    } else if (code === CHAR_CLOSE_BRACKET || code === CHAR_CLOSE_BRACE) {
-      depth--;
-    }
+function deeperThan(value: unknown, max: number): boolean {
+  if (value === null || typeof value !== "object") {
+    return false;
   }
-  return false;
-}
-
-/** Index of the quote closing the JSON string whose contents start at `i` (or the end). */
-function closingQuote(str: string, i: number): number {
-  for (;;) {
-    const quote = str.indexOf('"', i);
-    if (quote === -1) {
-      return str.length;
+  let level: object[] = [value];
+  for (let depth = 1; ; depth++) {
+    let next: object[] | null = null;
+    for (let n = 0; n < level.length; n++) {
+      const node = level[n] as Record<string, unknown>;
+      if (Array.isArray(node)) {
+        for (let i = 0; i < node.length; i++) {
+          const child: unknown = node[i];
+          if (child !== null && typeof child === "object") {
+            (next || (next = [])).push(child);
+          }
+        }
+      } else {
+        for (const key in node) {
+          const child = node[key];
+          if (child !== null && typeof child === "object") {
+            (next || (next = [])).push(child);
+          }
+        }
+      }
     }
-    // escaped when preceded by an odd number of backslashes
-    let backslashes = 0;
-    while (quote - backslashes - 1 >= i && str.charCodeAt(quote - backslashes - 1) === CHAR_BACKSLASH) {
-      backslashes++;
+    if (next === null) {
+      return false;
     }
-    if (backslashes % 2 === 0) {
-      return quote;
+    if (depth === max) {
+      return true;
     }
-    i = quote + 1;
+    level = next;
   }
 }
 
