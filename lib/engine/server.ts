@@ -174,6 +174,10 @@ function resolveOptions(opts: ServerOptions): ResolvedServerOptions {
   return resolved;
 }
 
+function onWebSocketError(err: Error): void {
+  debug("websocket error: %s", err.message);
+}
+
 function onForeignUpgradeError(err: Error): void {
   debug("error on an upgrade request for another path: %s", err.message);
 }
@@ -489,8 +493,10 @@ export class Server extends EventEmitter {
   }
 
   private onWebSocket(req: EngineRequest, websocket: WsSocket): void {
-    const onUpgradeError = (err: Error): void => debug("websocket error before upgrade: %s", err.message);
-    websocket.on("error", onUpgradeError);
+    // A frame the client sent along with its upgrade request can fail as soon as ws reads
+    // it (CVE-2022-21676), possibly before the transport exists: an asynchronous
+    // generateId() leaves that window open. This listener stays for the socket's life.
+    websocket.on("error", onWebSocketError);
     const transportName = req._query.transport;
     const constructor = transports[transportName];
     if (!constructor || !constructor.prototype || !(constructor.prototype as Transport).handlesUpgrades) {
@@ -503,7 +509,6 @@ export class Server extends EventEmitter {
     if (!sid) {
       const protocol: 3 | 4 = req._query.EIO === "4" ? 4 : 3;
       const closeConnection: CloseConnection = () => websocket.close();
-      websocket.removeListener("error", onUpgradeError);
       this.handshake(transportName, req, protocol, closeConnection);
       return;
     }
@@ -519,7 +524,6 @@ export class Server extends EventEmitter {
       websocket.close();
     } else {
       debug("upgrading existing transport");
-      websocket.removeListener("error", onUpgradeError);
       const transport = this.createTransport(transportName, req);
       (transport as WebSocket).perMessageDeflate = this.opts.perMessageDeflate;
       client._maybeUpgrade(transport);

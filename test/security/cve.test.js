@@ -82,6 +82,25 @@ describe("CVE regressions", function () {
       await bystanders.assertAlive();
     });
 
+    it("while an asynchronous generateId() is pending: 101, then a 1002 close frame", async () => {
+      io.engine.generateId = () => new Promise((resolve) => setTimeout(() => resolve(`slow-${Date.now()}`), 100));
+      const socket = net.connect(h.port, "127.0.0.1");
+      const received = [];
+      socket.on("data", (d) => received.push(d));
+      socket.on("error", () => {});
+      const closed = new Promise((resolve) => socket.on("close", resolve));
+      socket.write(UPGRADE_HEAD("/socket.io/?EIO=4&transport=websocket"));
+      await waitFor(socket, "data");
+      // the frame arrives before the session (and its transport) exists
+      socket.write(INVALID_FRAME);
+      await closed;
+      const bytes = Buffer.concat(received);
+      expect(bytes.subarray(bytes.length - 4).equals(CLOSE_1002)).to.be(true);
+      await sleep(150);
+      watch.assertClean();
+      await bystanders.assertAlive();
+    });
+
     it("on the upgrade of a polling session: 101, then a 1002 close frame; the session stays on polling", async () => {
       const { peer, socket } = await pollingSession(h, sockets);
       const head = UPGRADE_HEAD(`/socket.io/?EIO=4&transport=websocket&sid=${peer.sid}`);
