@@ -117,6 +117,9 @@ export class Polling extends Transport {
     return "polling";
   }
 
+  // Error paths of the HTTP objects: an IncomingMessage emits "error" only when it has
+  // listeners, and the errors of its socket belong to the http server ("clientError");
+  // a ServerResponse emits "error" if ended twice, so every path below ends it once.
   override onRequest(req: EngineRequest): void {
     const res = req.res as ServerResponse;
     req.res = null;
