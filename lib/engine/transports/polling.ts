@@ -44,17 +44,16 @@ const EMPTY = Buffer.alloc(0);
 /**
  * The bytes of one POST body. Node hands a body over in as many chunks as the client
  * cut it into, each a Buffer of its own (about 100 bytes of heap even for one byte):
- * from the second chunk on, the bytes are copied into one buffer, sized from the
- * declared length or grown by doubling up to the limit, so that memory stays within
- * twice the size of the body whatever its chunking. A body in one chunk (the usual
- * case) is used as it is.
+ * from the second chunk on, the bytes are copied into one buffer grown by doubling up
+ * to the limit, so that memory stays within twice what was received, whatever the
+ * chunking (never sized from the declared length: a client announcing a large body
+ * and trickling it would get memory reserved for nothing). A body in one chunk (the
+ * usual case) is used as it is.
  */
 class RequestBody {
   length = 0;
   private first: Buffer | null = null;
   private buffer: Buffer | null = null;
-
-  constructor(private readonly declared: number) {}
 
   /** Appends a chunk; the caller has checked that `limit` is not exceeded. */
   push(chunk: Buffer, limit: number): void {
@@ -66,7 +65,7 @@ class RequestBody {
     const needed = this.length + chunk.length;
     if (this.buffer === null || needed > this.buffer.length) {
       const current = this.buffer === null ? this.length : this.buffer.length;
-      const grown = Buffer.allocUnsafe(Math.min(limit, Math.max(needed, this.declared, 2 * current)));
+      const grown = Buffer.allocUnsafe(Math.min(limit, Math.max(needed, 2 * current)));
       const previous = this.buffer || this.first;
       if (previous !== null) {
         previous.copy(grown, 0, 0, this.length);
@@ -176,7 +175,7 @@ export class Polling extends Transport {
     }
     this.dataReq = req;
     this.dataRes = res;
-    const body = new RequestBody(declared > 0 ? declared : 0);
+    const body = new RequestBody();
     let chunks = 0;
     const cleanup = (): void => {
       req.removeListener("data", onData);
