@@ -88,17 +88,16 @@ class RequestBody {
 export class Polling extends Transport {
   /** bytes a single POST may carry before it is refused with 413 */
   maxHttpBufferSize = 1e6;
+  /** pieces a POST body may arrive in before it is refused with 413 */
+  maxBufferedChunks = 10000;
+  /** ms a POST body may take to arrive before it is refused with 408 */
+  httpRequestBodyTimeout = 30000;
   httpCompression: HttpCompressionOptions | false = false;
   /** how long a close waits for the client's next GET before giving up */
   closeTimeout = 30 * 1000;
 
   protected pollReq: EngineRequest | null = null;
   protected pollRes: ServerResponse | null = null;
-  /** pieces a POST body may arrive in before it is refused with 413 */
-  maxBufferedChunks = 10000;
-  /** ms a POST body may take to arrive before it is refused with 408 */
-  httpRequestBodyTimeout = 30000;
-
   private dataReq: EngineRequest | null = null;
   private dataRes: ServerResponse | null = null;
   private dataCleanup: (() => void) | null = null;
