@@ -308,7 +308,8 @@ export class Decoder extends EventEmitter {
 /**
  * Whether `value` (freshly parsed JSON) nests more than `max` arrays or objects. Walks
  * one level at a time, without recursion: JSON.parse itself builds any depth without
- * overflowing the stack, so the check runs on its result. Flat data allocates nothing.
+ * overflowing the stack, so the check runs on its result. Each level collects the
+ * containers of the next one: flat data costs one pass and no list at all.
  */
 function deeperThan(value: unknown, max: number): boolean {
   if (value === null || typeof value !== "object") {
