@@ -18,6 +18,21 @@ export interface Placeholder {
 const hasOwn = Object.prototype.hasOwnProperty;
 
 /**
+ * Deepest nesting of arrays and objects the data of a packet may have, both ways:
+ * `["event", { a: [1] }]` is 3 levels deep. Deeper incoming packets are parse errors;
+ * deeper (or circular) outgoing data makes the emit throw. Native JSON serialization
+ * recurses and overflows the stack a few thousand levels down (fewer with a replacer
+ * or from a deep call stack); 1000 keeps a wide margin while being far beyond any
+ * structure an application sends on purpose.
+ */
+export const MAX_DEPTH = 1000;
+
+/** The error of an outgoing value nested deeper than {@link MAX_DEPTH} levels. */
+export function tooDeepError(): Error {
+  return new Error(`data nested deeper than ${MAX_DEPTH} levels (or circular) cannot be sent`);
+}
+
+/**
  * Whether `value` is a Buffer, an ArrayBuffer or any ArrayBufferView (typed array, DataView).
  *
  * @example
@@ -33,26 +48,32 @@ export function isBinary(value: unknown): value is BinaryData {
  * Whether `value` holds a binary value anywhere inside it, looking through arrays,
  * own enumerable keys and `toJSON()` results the way `JSON.stringify` would.
  * Returns as soon as one binary value is found, and walks nothing for primitives,
- * so it is cheap on the emit hot path.
+ * so it is cheap on the emit hot path. A value without binary is walked whole, which
+ * also bounds its depth before it is serialized.
  *
+ * @throws Error when the walk goes deeper than {@link MAX_DEPTH} levels (or the value is circular)
  * @example
  * hasBinary(["event", { file: Buffer.from([1]) }]); // true
  * hasBinary(["event", { n: 1 }]); // false
  */
 export function hasBinary(value: unknown): boolean {
-  return hasBinaryIn(value, false);
+  return hasBinaryIn(value, false, 0);
 }
 
-function hasBinaryIn(value: unknown, isToJSONResult: boolean): boolean {
+// `depth` counts the arrays and objects above `value`: the recursion is bounded by MAX_DEPTH
+function hasBinaryIn(value: unknown, isToJSONResult: boolean, depth: number): boolean {
   if (value === null || typeof value !== "object") {
     return false;
   }
   if (isBinary(value)) {
     return true;
   }
+  if (depth >= MAX_DEPTH) {
+    throw tooDeepError();
+  }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      if (hasBinaryIn(value[i], false)) {
+      if (hasBinaryIn(value[i], false, depth + 1)) {
         return true;
       }
     }
@@ -61,10 +82,10 @@ function hasBinaryIn(value: unknown, isToJSONResult: boolean): boolean {
   const obj = value as Record<string, unknown>;
   // JSON.stringify calls toJSON once and serializes its result as is, so do the same
   if (!isToJSONResult && typeof obj.toJSON === "function") {
-    return hasBinaryIn(obj.toJSON(), true);
+    return hasBinaryIn(obj.toJSON(), true, depth);
   }
   for (const key in obj) {
-    if (hasOwn.call(obj, key) && hasBinaryIn(obj[key], false)) {
+    if (hasOwn.call(obj, key) && hasBinaryIn(obj[key], false, depth + 1)) {
       return true;
     }
   }
@@ -75,20 +96,23 @@ function hasBinaryIn(value: unknown, isToJSONResult: boolean): boolean {
  * Copies `data`, replacing each binary value with a placeholder and collecting the
  * binary values in placeholder order. `data` itself is left untouched.
  *
+ * @throws Error when `data` is nested deeper than {@link MAX_DEPTH} levels (or is circular)
  * @example
  * const { data, buffers } = deconstruct(["file", Buffer.from([1, 2])]);
  * // data: ["file", { _placeholder: true, num: 0 }], buffers: [<Buffer 01 02>]
  */
 export function deconstruct(data: unknown): { data: unknown; buffers: BinaryData[] } {
   const buffers: BinaryData[] = [];
-  return { data: deconstructValue(data, "", buffers, false), buffers };
+  return { data: deconstructValue(data, "", buffers, false, 0), buffers };
 }
 
+// `depth` counts the arrays and objects above `value`: the recursion is bounded by MAX_DEPTH
 function deconstructValue(
   value: unknown,
   key: string,
   buffers: BinaryData[],
-  isToJSONResult: boolean
+  isToJSONResult: boolean,
+  depth: number
 ): unknown {
   if (value === null || typeof value !== "object") {
     return value;
@@ -98,22 +122,25 @@ function deconstructValue(
     buffers.push(value);
     return placeholder;
   }
+  if (depth >= MAX_DEPTH) {
+    throw tooDeepError();
+  }
   if (Array.isArray(value)) {
     const copy = new Array<unknown>(value.length);
     for (let i = 0; i < value.length; i++) {
-      copy[i] = deconstructValue(value[i], String(i), buffers, false);
+      copy[i] = deconstructValue(value[i], String(i), buffers, false, depth + 1);
     }
     return copy;
   }
   const obj = value as Record<string, unknown>;
   // resolve toJSON here so that a binary value it returns becomes an attachment
   if (!isToJSONResult && typeof obj.toJSON === "function") {
-    return deconstructValue(obj.toJSON(key), key, buffers, true);
+    return deconstructValue(obj.toJSON(key), key, buffers, true, depth);
   }
   const copy: Record<string, unknown> = {};
   for (const k in obj) {
     if (hasOwn.call(obj, k)) {
-      setOwn(copy, k, deconstructValue(obj[k], k, buffers, false));
+      setOwn(copy, k, deconstructValue(obj[k], k, buffers, false, depth + 1));
     }
   }
   return copy;

@@ -219,16 +219,22 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData>
       }
     };
 
-    this.adapter.broadcastWithAck(
-      packet,
-      opts,
-      (clientCount: number) => {
-        expectedClientCount += clientCount;
-        actualServerCount++;
-        checkCompleteness();
-      },
-      onClientResponse,
-    );
+    try {
+      this.adapter.broadcastWithAck(
+        packet,
+        opts,
+        (clientCount: number) => {
+          expectedClientCount += clientCount;
+          actualServerCount++;
+          checkCompleteness();
+        },
+        onClientResponse,
+      );
+    } catch (err) {
+      // nothing was sent (data that cannot be encoded): no timeout to report later
+      clearTimeout(timer);
+      throw err;
+    }
 
     this.adapter.serverCount().then((serverCount: number) => {
       expectedServerCount = serverCount;

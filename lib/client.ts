@@ -190,7 +190,10 @@ export class Client<
   }
 
   private ondata(data: unknown): void {
-    // a malformed packet must not reach any listener: the client is closed
+    // a malformed packet must not reach any listener: the client is closed. Whatever the
+    // decoder throws (or what runs synchronously on "decoded": connecting to a namespace)
+    // is caught here; events reach the application's handlers on a later tick, where a
+    // throwing handler ends the process as with the reference.
     try {
       this.decoder.add(data);
     } catch (e) {

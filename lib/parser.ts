@@ -6,7 +6,9 @@
  */
 import { EventEmitter } from "events";
 import debugModule from "debug";
-import { BinaryData, deconstruct, hasBinary, isBinary, reconstruct } from "./binary";
+import { BinaryData, MAX_DEPTH, deconstruct, hasBinary, isBinary, reconstruct, tooDeepError } from "./binary";
+
+export { MAX_DEPTH };
 
 const debug = debugModule("socket.io-parser");
 
@@ -75,6 +77,8 @@ export class Encoder {
    * BINARY_EVENT or BINARY_ACK: placeholders in the text, the binary values as the
    * following chunks.
    *
+   * @throws Error when the data is nested deeper than {@link MAX_DEPTH} levels (or is
+   * circular): `socket.emit()`, `io.emit()` and acknowledgements throw it to their caller
    * @example
    * encoder.encode({ type: PacketType.EVENT, nsp: "/", data: ["hi"], id: 1 }); // ['21["hi"]']
    * encoder.encode({ type: PacketType.EVENT, nsp: "/", data: ["f", buf] });
@@ -125,7 +129,7 @@ export class Encoder {
       str += id;
     }
     if (data != null) {
-      const json = JSON.stringify(data, this.replacer);
+      const json = stringify(data, this.replacer);
       if (json !== undefined) {
         str += json;
       }
@@ -135,9 +139,23 @@ export class Encoder {
 }
 
 /**
+ * JSON.stringify recurses natively: a value the depth walk did not see (the data of a
+ * CONNECT_ERROR, or what a replacer builds) may still overflow the stack, reported as
+ * the same error as any too deep value.
+ */
+function stringify(data: unknown, replacer: Replacer | undefined): string | undefined {
+  try {
+    return JSON.stringify(data, replacer);
+  } catch (err) {
+    throw err instanceof RangeError ? tooDeepError() : err;
+  }
+}
+
+/**
  * Decodes packets chunk by chunk. Emits "decoded" with each complete packet; BINARY_EVENT
  * and BINARY_ACK packets are emitted once all their attachments arrived, with the binary
- * values back in place and their type reported as EVENT / ACK.
+ * values back in place and their type reported as EVENT / ACK. A payload nested deeper
+ * than {@link MAX_DEPTH} levels is rejected ("payload too deep").
  */
 export class Decoder extends EventEmitter {
   private readonly reviver?: Reviver;
@@ -271,6 +289,10 @@ export class Decoder extends EventEmitter {
       } catch {
         throw new Error("invalid payload");
       }
+      // a JSON text needs two characters per level: shorter ones cannot be too deep
+      if (len - i > 2 * MAX_DEPTH && deeperThan(payload, MAX_DEPTH)) {
+        throw new Error("payload too deep");
+      }
     }
     if (!isPayloadValid(type, payload)) {
       throw new Error("invalid payload");
@@ -280,6 +302,47 @@ export class Decoder extends EventEmitter {
     }
     debug("decoded %s as %j", str, packet);
     return packet;
+  }
+}
+
+/**
+ * Whether `value` (freshly parsed JSON) nests more than `max` arrays or objects. Walks
+ * one level at a time, without recursion: JSON.parse itself builds any depth without
+ * overflowing the stack, so the check runs on its result. Each level collects the
+ * containers of the next one: flat data costs one pass and no list at all.
+ */
+function deeperThan(value: unknown, max: number): boolean {
+  if (value === null || typeof value !== "object") {
+    return false;
+  }
+  let level: object[] = [value];
+  for (let depth = 1; ; depth++) {
+    let next: object[] | null = null;
+    for (let n = 0; n < level.length; n++) {
+      const node = level[n] as Record<string, unknown>;
+      if (Array.isArray(node)) {
+        for (let i = 0; i < node.length; i++) {
+          const child: unknown = node[i];
+          if (child !== null && typeof child === "object") {
+            (next || (next = [])).push(child);
+          }
+        }
+      } else {
+        for (const key in node) {
+          const child = node[key];
+          if (child !== null && typeof child === "object") {
+            (next || (next = [])).push(child);
+          }
+        }
+      }
+    }
+    if (next === null) {
+      return false;
+    }
+    if (depth === max) {
+      return true;
+    }
+    level = next;
   }
 }
 

@@ -95,6 +95,15 @@ function emitEvent(socket: Socket<any, any, any, any>, args: any[]): void {
   socket._dispatchEvent(args);
 }
 
+// The client names the events it sends, "error" included (CVE-2024-38355): without a
+// listener, an "error" event throws ERR_UNHANDLED_ERROR out of the packet handler and ends
+// the process. So every socket listens to its own "error" from its creation, as the
+// reference does; middleware and parse errors are reported through debug and reach the
+// application's own listeners, never stderr.
+function onOwnError(this: Socket<any, any, any, any>, err: unknown): void {
+  debug("socket %s error: %s", this.id, err instanceof Error ? err.message : err);
+}
+
 /**
  * The link between a client and one namespace. A client connected to several
  * namespaces has one Socket per namespace, all over the same connection.
@@ -178,6 +187,7 @@ export class Socket<
       }
     }
     this.handshake = this.buildHandshake(auth);
+    super.on("error", onOwnError);
   }
 
   private buildHandshake(auth: Record<string, unknown>): Handshake {
@@ -226,17 +236,26 @@ export class Socket<
     const flags = this.flags;
     this.flags = {};
 
-    if (this.server._opts.connectionStateRecovery) {
-      // through the adapter, so that the packet gets an offset and is kept for
-      // a recovering client
-      this.adapter.broadcast(packet, {
-        rooms: new Set([this.id]),
-        except: new Set(),
-        flags,
-      });
-    } else {
-      this.notifyOutgoingListeners(packet);
-      this.packet(packet, flags);
+    try {
+      if (this.server._opts.connectionStateRecovery) {
+        // through the adapter, so that the packet gets an offset and is kept for
+        // a recovering client
+        this.adapter.broadcast(packet, {
+          rooms: new Set([this.id]),
+          except: new Set(),
+          flags,
+        });
+      } else {
+        this.notifyOutgoingListeners(packet);
+        this.packet(packet, flags);
+      }
+    } catch (err) {
+      // data that cannot be encoded (too deep, circular) never left: its acknowledgement
+      // will not come, and a timeout must not report it later
+      if (packet.id !== undefined) {
+        this.acks.delete(packet.id);
+      }
+      throw err;
     }
     return true;
   }
@@ -270,8 +289,9 @@ export class Socket<
       return;
     }
     const timer = setTimeout(() => {
+      // gone when the emit failed, or answered in the meantime
+      if (!this.acks.delete(id)) return;
       debug("event with ack id %d has timed out after %d ms", id, timeout);
-      this.acks.delete(id);
       ack.call(this, new Error("operation has timed out"));
     }, timeout);
     this.acks.set(id, (...args: unknown[]) => {
@@ -444,10 +464,13 @@ export class Socket<
 
   /** Emits a received event to the listeners, unless the socket is gone. */
   _dispatchEvent(args: any[]): void {
-    if (this.connected) {
-      this.emitUntyped.apply(this, args as [string, ...any[]]);
-    } else {
+    if (!this.connected) {
       debug("ignore packet received after disconnection");
+    } else if (args[0] === "error" && this.listenerCount("error") === 0) {
+      // the application removed every "error" listener, ours included
+      debug("ignore 'error' event without listener");
+    } else {
+      this.emitUntyped.apply(this, args as [string, ...any[]]);
     }
   }
 
@@ -457,8 +480,10 @@ export class Socket<
     return (...args: unknown[]) => {
       if (sent) return;
       debug("sending ack %j", args);
-      sent = true;
+      // marked as sent once encoded: data that cannot be encoded throws, and the
+      // handler may still answer
       this.packet({ id, type: PacketType.ACK, data: args, nsp: "" });
+      sent = true;
     };
   }
 
@@ -476,11 +501,10 @@ export class Socket<
 
   /** Reports an error to the "error" listeners (middleware or parse errors). */
   _onerror(err: Error): void {
-    if (this.listeners("error").length) {
+    if (this.listenerCount("error") > 0) {
       this.emitReserved("error", err);
     } else {
-      console.error("Missing error handler on `socket`.");
-      console.error(err.stack);
+      debug("socket %s error: %s", this.id, err.message);
     }
   }
 

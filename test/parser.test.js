@@ -229,10 +229,14 @@ describe("parser", () => {
       expect(decodeOne(['2/a,7["x",1,{"b":2}]'], { reviver })).to.eql(expected);
     });
 
-    it("decodes deeply nested data", () => {
+    it("decodes deeply nested data: the reference whatever the depth, ours up to MAX_DEPTH", () => {
       const depth = 100000;
-      const packet = decodeOne([`2["a",${"[".repeat(depth)}${"]".repeat(depth)}]`]);
-      let node = packet.data[1];
+      const text = `2["a",${"[".repeat(depth)}${"]".repeat(depth)}]`;
+      if (!REFERENCE) {
+        expectError(() => decode([text]), "payload too deep");
+        return;
+      }
+      let node = decodeOne([text]).data[1];
       let levels = 0;
       while (Array.isArray(node) && node.length) {
         node = node[0];
@@ -349,8 +353,8 @@ describe("parser", () => {
       expect({}.polluted).to.be(undefined);
     });
 
-    strict("reconstructs attachments at any depth", () => {
-      const depth = 100000;
+    strict("reconstructs attachments at the deepest level allowed", () => {
+      const depth = impl.MAX_DEPTH - 2;
       const buf = bytes(1);
       const text = `51-["a",${"[".repeat(depth)}{"_placeholder":true,"num":0}${"]".repeat(depth)}]`;
       let node = decodeOne([text, buf]).data[1];
@@ -434,10 +438,12 @@ describe("parser", () => {
       }
     });
 
-    strict("turns a reviver overflowing the stack on deep nesting into a plain Error", () => {
-      // the reviver walk recurses: overflowing the stack must still surface as a plain Error
+    strict("with a reviver, data deep enough to overflow its walk is a plain parse error", () => {
+      // JSON.parse walks the result recursively for the reviver: the overflow surfaces as an Error
       const reviver = (key, value) => value;
       expectError(() => decode([`2["a",${"[".repeat(200000)}${"]".repeat(200000)}]`], reviver), "invalid payload");
+      const depth = impl.MAX_DEPTH - 1;
+      expect(decodeOne([`2["a",${"[".repeat(depth)}${"]".repeat(depth)}]`], reviver).data[0]).to.be("a");
     });
 
     it("stays usable after an error", () => {
@@ -480,6 +486,79 @@ describe("parser", () => {
           }
         }
       }
+    });
+  });
+
+  describe("nesting depth", () => {
+    const LIMIT = 1000;
+    // data `levels` arrays deep, the payload array included
+    const nested = (levels, leaf = 1) => {
+      let v = leaf;
+      for (let i = 1; i < levels; i++) v = [v];
+      return ["e", v];
+    };
+    const text = (levels) => '2["e",' + "[".repeat(levels - 1) + "]".repeat(levels - 1) + "]";
+
+    strict("exports the limit", () => {
+      expect(impl.MAX_DEPTH).to.be(LIMIT);
+    });
+
+    it(`a packet ${LIMIT} levels deep round-trips`, () => {
+      const packet = { type: PacketType.EVENT, nsp: "/", data: nested(LIMIT) };
+      expect(decodeOne(encode(packet)).data).to.eql(packet.data);
+      const binary = { type: PacketType.EVENT, nsp: "/", data: nested(LIMIT - 1, Buffer.from([1])) };
+      const decoded = decodeOne(encode(binary));
+      let leaf = decoded.data[1];
+      for (let i = 2; i < LIMIT - 1; i++) leaf = leaf[0];
+      expect(Buffer.isBuffer(leaf[0])).to.be(true);
+    });
+
+    strict(`a packet ${LIMIT + 1} levels deep is rejected`, () => {
+      expectError(() => decode([text(LIMIT + 1)]), "payload too deep");
+      expectError(() => decode(["2" + '[{"a":'.repeat(100000) + "1" + "}]".repeat(100000)]), "payload too deep");
+      const wide = '2["e",' + Array.from({ length: 50 }, () => "[1,{}]").join(",") + "," + "[".repeat(LIMIT) + "]".repeat(LIMIT) + "]";
+      expectError(() => decode([wide]), "payload too deep");
+      expectError(() => decode(["51-" + "[".repeat(LIMIT + 1) + '{"_placeholder":true,"num":0}' + "]".repeat(LIMIT + 1)]), "payload too deep");
+      expect(decodeOne([text(LIMIT)]).type).to.be(PacketType.EVENT);
+    });
+
+    it("brackets inside strings do not count, escaped quotes included", () => {
+      const brackets = "[{".repeat(3000);
+      for (const str of [brackets, `\\"${brackets}`, `${brackets}\\`, `\\\\`, `a\\\\"[[`]) {
+        const data = ["e", str, { k: str }, [str]];
+        expect(decodeOne(encode({ type: PacketType.EVENT, nsp: "/", data })).data).to.eql(data);
+      }
+    });
+
+    strict("a decoder stays usable after a too deep packet", () => {
+      const decoder = new Decoder();
+      const out = [];
+      decoder.on("decoded", (p) => out.push(p));
+      expect(() => decoder.add(text(100000))).to.throwException();
+      decoder.add('2["ok"]');
+      expect(out.map((p) => p.data)).to.eql([["ok"]]);
+    });
+
+    strict(`encoding data deeper than ${LIMIT} levels or circular throws a clear error, whatever the depth`, () => {
+      const circular = { a: 1 };
+      circular.self = circular;
+      const cyclicArray = [];
+      cyclicArray.push(cyclicArray);
+      const withBinary = nested(100000);
+      withBinary.push(Buffer.from([1]));
+      withBinary.reverse();
+      for (const data of [nested(LIMIT + 1), nested(100000), ["e", circular], ["e", cyclicArray], withBinary]) {
+        for (const type of [PacketType.EVENT, PacketType.ACK]) {
+          expectError(() => encode({ type, nsp: "/", data, id: 1 }), `data nested deeper than ${LIMIT} levels (or circular) cannot be sent`);
+        }
+      }
+      // toJSON results count like the values they stand for
+      const deepToJSON = { toJSON: () => nested(LIMIT) };
+      expectError(() => encode({ type: PacketType.EVENT, nsp: "/", data: ["e", deepToJSON] }), `data nested deeper than ${LIMIT} levels (or circular) cannot be sent`);
+      // a CONNECT_ERROR carries data the depth walk does not see
+      let deep = {};
+      for (let i = 0; i < 100000; i++) deep = { d: deep };
+      expectError(() => encode({ type: PacketType.CONNECT_ERROR, nsp: "/", data: deep }), `data nested deeper than ${LIMIT} levels (or circular) cannot be sent`);
     });
   });
 

@@ -144,11 +144,15 @@ export class SessionAwareAdapter extends Adapter {
    */
   public override broadcast(packet: any, opts: BroadcastOptions): void {
     const recoverable = packet.type === EVENT && packet.id === undefined && opts.flags?.volatile === undefined;
-    if (recoverable) {
-      const id = nextOffset();
-      packet.data.push(id);
-      this.packets.push({ id, opts, data: packet.data, emittedAt: Date.now() });
+    if (!recoverable) {
+      super.broadcast(packet, opts);
+      return;
     }
+    const id = nextOffset();
+    packet.data.push(id);
+    // stored once encoded: data that cannot be encoded throws to the emitter and must not
+    // be replayed (and throw again) when a client recovers its session
     super.broadcast(packet, opts);
+    this.packets.push({ id, opts, data: packet.data, emittedAt: Date.now() });
   }
 }

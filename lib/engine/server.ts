@@ -97,6 +97,16 @@ export interface ServerOptions {
   upgradeTimeout?: number;
   /** max bytes of a message (WebSocket) or a POST body (polling); default 1e6 */
   maxHttpBufferSize?: number;
+  /**
+   * max pieces a polling POST body may arrive in: over it the request gets 413, the
+   * session is closed and the request destroyed; default 10000
+   */
+  maxBufferedChunks?: number;
+  /**
+   * ms a polling POST body may take to arrive: past it the request gets 408, the
+   * session is closed and the request destroyed; default 30000
+   */
+  httpRequestBodyTimeout?: number;
   allowRequest?: AllowRequest;
   /** allowed transports; default ["polling", "websocket"] */
   transports?: string[];
@@ -137,6 +147,8 @@ export interface ResolvedServerOptions
   pingInterval: number;
   upgradeTimeout: number;
   maxHttpBufferSize: number;
+  maxBufferedChunks: number;
+  httpRequestBodyTimeout: number;
   transports: string[];
   allowUpgrades: boolean;
   perMessageDeflate: false | PerMessageDeflateOptions;
@@ -168,6 +180,8 @@ function resolveOptions(opts: ServerOptions): ResolvedServerOptions {
     pingInterval: 25000,
     upgradeTimeout: 10000,
     maxHttpBufferSize: 1e6,
+    maxBufferedChunks: 10000,
+    httpRequestBodyTimeout: 30000,
     transports: ["polling", "websocket"],
     allowUpgrades: true,
     cors: false,
@@ -191,6 +205,14 @@ function resolveOptions(opts: ServerOptions): ResolvedServerOptions {
       : false,
   };
   return resolved;
+}
+
+function onWebSocketError(err: Error): void {
+  debug("websocket error: %s", err.message);
+}
+
+function onForeignUpgradeError(err: Error): void {
+  debug("error on an upgrade request for another path: %s", err.message);
 }
 
 /** Parses the query string into plain string values (the last one wins on repeats). */
@@ -380,10 +402,19 @@ export class Server extends EventEmitter {
         debug('unknown sid "%s"', sid);
         return fn(errors.UNKNOWN_SID, { sid });
       }
-      const previousTransport = this.clients[sid].transport.name;
+      const client = this.clients[sid];
+      const previousTransport = client.transport.name;
       if (!upgrade && previousTransport !== transport) {
         debug("bad request: unexpected transport without upgrade");
         return fn(errors.BAD_REQUEST, { name: "TRANSPORT_MISMATCH", transport, previousTransport });
+      }
+      // a session speaks the revision of its handshake: a request in the other one would
+      // reach a codec the session never negotiated (and bypass allowEIO3)
+      const protocol = req._query.EIO === "4" ? 4 : 3;
+      const previousProtocol = client.protocol;
+      if (protocol !== previousProtocol) {
+        debug("bad request: unexpected protocol revision");
+        return fn(errors.BAD_REQUEST, { name: "PROTOCOL_MISMATCH", protocol, previousProtocol });
       }
       return fn();
     }
@@ -526,8 +557,10 @@ export class Server extends EventEmitter {
 
   /** `id` is the id generated for a new session, before the upgrade. */
   private onWebSocket(req: EngineRequest, websocket: WsSocket, id: string | undefined): void {
-    const onUpgradeError = (err: Error): void => debug("websocket error before upgrade: %s", err.message);
-    websocket.on("error", onUpgradeError);
+    // A frame the client sent along with its upgrade request can fail as soon as ws reads
+    // it (CVE-2022-21676), before any transport listens, or after a refused upgrade's
+    // close: this listener stays for the socket's life.
+    websocket.on("error", onWebSocketError);
     const transportName = req._query.transport;
     const constructor = transports[transportName];
     if (!constructor || !constructor.prototype || !(constructor.prototype as Transport).handlesUpgrades) {
@@ -540,7 +573,6 @@ export class Server extends EventEmitter {
     if (id !== undefined) {
       const protocol: 3 | 4 = req._query.EIO === "4" ? 4 : 3;
       const closeConnection: CloseConnection = () => websocket.close();
-      websocket.removeListener("error", onUpgradeError);
       this.open(id, transportName, req, protocol, closeConnection);
       return;
     }
@@ -556,7 +588,6 @@ export class Server extends EventEmitter {
       websocket.close();
     } else {
       debug("upgrading existing transport");
-      websocket.removeListener("error", onUpgradeError);
       const transport = this.createTransport(transportName, req);
       (transport as WebSocket).perMessageDeflate = this.opts.perMessageDeflate;
       client._maybeUpgrade(transport);
@@ -618,6 +649,8 @@ export class Server extends EventEmitter {
     }
     if (transportName === "polling") {
       (transport as Polling).maxHttpBufferSize = this.opts.maxHttpBufferSize;
+      (transport as Polling).maxBufferedChunks = this.opts.maxBufferedChunks;
+      (transport as Polling).httpRequestBodyTimeout = this.opts.httpRequestBodyTimeout;
       (transport as Polling).httpCompression = this.opts.httpCompression;
     } else if (transportName === "websocket") {
       (transport as WebSocket).perMessageDeflate = this.opts.perMessageDeflate;
@@ -700,12 +733,17 @@ export class Server extends EventEmitter {
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (check(req)) {
         this.handleUpgrade(req, socket, head);
-      } else if (options.destroyUpgrade !== false) {
+        return;
+      }
+      // node stops watching the socket of an upgrade request as soon as it emits "upgrade":
+      // a peer resetting it before anyone answers must not raise an uncaught error
+      // (CVE-2022-41940), whether or not another listener takes the request
+      socket.on("error", onForeignUpgradeError);
+      if (options.destroyUpgrade !== false) {
         // other upgrade listeners get a chance to answer before the socket is dropped
         setTimeout(() => {
           const net = socket as Duplex & { bytesWritten?: number };
           if (socket.writable && (net.bytesWritten || 0) <= 0) {
-            socket.on("error", (err) => debug("error while destroying upgrade: %s", err.message));
             socket.end();
           }
         }, destroyUpgradeTimeout);

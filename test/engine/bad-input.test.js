@@ -39,6 +39,50 @@ function refusedUpgrade(port, query) {
 
 const wait = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * A POST written by hand on a raw TCP socket, the body cut into the given pieces
+ * (each one an HTTP chunk when no Content-Length is given). Resolves
+ * { status, body, closedByServer } once the server answered and the connection
+ * closed, or after `ms`.
+ */
+function rawPost(port, path, { pieces, contentLength, ms = 3000, contentType = "text/plain" }) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    let received = "";
+    let closedByServer = false;
+    const done = () => {
+      clearTimeout(timer);
+      const m = /^HTTP\/1\.1 (\d+)/.exec(received);
+      const body = received.slice(received.indexOf("\r\n\r\n") + 4);
+      resolve({ status: m ? Number(m[1]) : null, body, closedByServer });
+    };
+    const timer = setTimeout(() => {
+      socket.removeListener("close", onClose);
+      socket.destroy();
+      done();
+    }, ms);
+    const onClose = () => {
+      closedByServer = true;
+      done();
+    };
+    socket.on("data", (d) => (received += d));
+    socket.on("error", () => {});
+    socket.on("close", onClose);
+    const length = contentLength === undefined ? "Transfer-Encoding: chunked" : `Content-Length: ${contentLength}`;
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${contentType}\r\n${length}\r\n\r\n`);
+    for (const piece of pieces) {
+      if (contentLength === undefined) {
+        socket.write(`${Buffer.byteLength(piece).toString(16)}\r\n`);
+        socket.write(piece);
+        socket.write("\r\n");
+      } else {
+        socket.write(piece);
+      }
+    }
+    if (contentLength === undefined) socket.write("0\r\n\r\n");
+  });
+}
+
 describe("engine bad input", () => {
   let engine;
   let port;
@@ -227,16 +271,28 @@ describe("engine bad input", () => {
       expect(res.status).to.be(500);
     });
 
-    it("a POST over maxHttpBufferSize: 413, nothing delivered", async () => {
-      const other = await bystander();
-      const sid = await handshake();
-      const messages = [];
-      engine.clients[sid].on("message", (m) => messages.push(m));
-      const res = await request(port, { method: "POST", path: `${PATH}?${EIO4}&sid=${sid}`, body: "4" + "a".repeat(200) });
-      expect(res.status).to.be(413);
-      expect(messages).to.eql([]);
-      await other.assertAlive();
-    });
+    for (const [label, contentLength] of [
+      ["with a Content-Length", 201],
+      ["in HTTP chunks", undefined],
+    ]) {
+      it(`a POST over maxHttpBufferSize ${label}: 413, session closed with "payload too large", request destroyed`, async () => {
+        const other = await bystander();
+        const sid = await handshake();
+        const messages = [];
+        engine.clients[sid].on("message", (m) => messages.push(m));
+        const reason = closeReason(sid);
+        const pieces = ["4" + "a".repeat(99), "a".repeat(101)];
+        const res = await rawPost(port, `${PATH}?${EIO4}&sid=${sid}`, { pieces, contentLength });
+        expect(res.status).to.be(413);
+        expect(res.closedByServer).to.be(true);
+        const [why, desc] = await reason;
+        expect(why).to.be("transport error");
+        expect(desc.message).to.be("payload too large");
+        expect(messages).to.eql([]);
+        expect(engine.clients[sid]).to.be(undefined);
+        await other.assertAlive();
+      });
+    }
 
     it("a WebSocket message over maxHttpBufferSize closes the session", async () => {
       const other = await bystander();
@@ -304,6 +360,173 @@ describe("engine bad input", () => {
       expect(res.status).to.be(400);
       expect((await reason)[0]).to.be("transport error");
     });
+  });
+
+  describe("a session used with the other protocol revision", () => {
+    const BAD_REQUEST = { code: 3, message: "Bad request" };
+
+    /** Every way a request of the other revision can reach a session: 400 code 3, session left as it was. */
+    async function expectRefused(sid, eio, previousProtocol) {
+      const messages = [];
+      const closed = [];
+      engine.clients[sid].on("message", (m) => messages.push(m));
+      engine.clients[sid].on("close", (r) => closed.push(r));
+      const get = await request(port, { path: `${PATH}?EIO=${eio}&transport=polling&sid=${sid}` });
+      expect([get.status, JSON.parse(get.body)]).to.eql([400, BAD_REQUEST]);
+      const post = await request(port, { method: "POST", path: `${PATH}?EIO=${eio}&transport=polling&sid=${sid}`, body: "6:4hello" });
+      expect([post.status, JSON.parse(post.body)]).to.eql([400, BAD_REQUEST]);
+      expect(await refusedUpgrade(port, `EIO=${eio}&transport=websocket&sid=${sid}`)).to.eql({ status: 400, body: "Bad request" });
+      const protocol = Number(eio) === 4 ? 4 : 3;
+      expect(errors.map((e) => [e.code, e.message, e.context])).to.eql(
+        new Array(3).fill([3, "Bad request", { name: "PROTOCOL_MISMATCH", protocol, previousProtocol }])
+      );
+      expect(messages).to.eql([]);
+      expect(closed).to.eql([]);
+      expect(engine.clients[sid].upgrading).to.be(false);
+    }
+
+    it("a v4 session's sid with EIO=3 (allowEIO3 off): 400, code 3", async () => {
+      await start();
+      const sid = await handshake();
+      await expectRefused(sid, "3", 4);
+    });
+
+    it("a v4 session's sid with EIO=3 (allowEIO3 on): 400, code 3", async () => {
+      await start({ allowEIO3: true });
+      const sid = await handshake();
+      await expectRefused(sid, "3", 4);
+    });
+
+    it("a v3 session's sid with EIO=4 (allowEIO3 on): 400, code 3", async () => {
+      await start({ allowEIO3: true });
+      const res = await request(port, { path: `${PATH}?EIO=3&transport=polling` });
+      const sid = JSON.parse(/\{.*\}/.exec(res.body)[0]).sid;
+      await expectRefused(sid, "4", 3);
+    });
+  });
+
+  describe("polling POST bodies: maxBufferedChunks and httpRequestBodyTimeout", () => {
+    beforeEach(() => start({ maxHttpBufferSize: 1000, maxBufferedChunks: 10, httpRequestBodyTimeout: 300 }));
+
+    it("a body in exactly maxBufferedChunks chunks is accepted", async () => {
+      const sid = await handshake();
+      const messages = [];
+      engine.clients[sid].on("message", (m) => messages.push(m));
+      const pieces = ["4hel", "l", "o\x1e", "4", "w", "o", "r", "l", "d", "!"];
+      const res = await rawPost(port, `${PATH}?${EIO4}&sid=${sid}`, { pieces, ms: 500 });
+      expect(res.status).to.be(200);
+      expect(res.body).to.contain("ok");
+      expect(messages).to.eql(["hello", "world!"]);
+      expect(engine.clients[sid].readyState).to.be("open");
+    });
+
+    it('one chunk more: 413, session closed with "too many chunks", request destroyed', async () => {
+      const other = await bystander();
+      const sid = await handshake();
+      const messages = [];
+      engine.clients[sid].on("message", (m) => messages.push(m));
+      const reason = closeReason(sid);
+      const pieces = ["4hel", "l", "o\x1e", "4", "w", "o", "r", "l", "d", "!", "?"];
+      const res = await rawPost(port, `${PATH}?${EIO4}&sid=${sid}`, { pieces });
+      expect(res.status).to.be(413);
+      expect(res.closedByServer).to.be(true);
+      const [why, desc] = await reason;
+      expect(why).to.be("transport error");
+      expect(desc.message).to.be("too many chunks");
+      expect(messages).to.eql([]);
+      await other.assertAlive();
+    });
+
+    it("the TCP segments of a body with a Content-Length count as chunks too", async () => {
+      const sid = await handshake();
+      const reason = closeReason(sid);
+      const socket = net.connect(port, "127.0.0.1");
+      socket.setNoDelay(true);
+      socket.on("error", () => {});
+      const closed = new Promise((resolve) => socket.on("close", resolve));
+      socket.write(`POST ${PATH}?${EIO4}&sid=${sid} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n4`);
+      for (let i = 0; i < 20 && !socket.destroyed; i++) {
+        await wait(5);
+        socket.write("x");
+      }
+      const [why, desc] = await reason;
+      expect(why).to.be("transport error");
+      expect(desc.message).to.be("too many chunks");
+      await closed;
+    });
+
+    it('a body slower than httpRequestBodyTimeout: 408, session closed with "http request timeout"', async () => {
+      const other = await bystander();
+      const sid = await handshake();
+      const reason = closeReason(sid);
+      const socket = net.connect(port, "127.0.0.1");
+      socket.on("error", () => {});
+      let received = "";
+      socket.on("data", (d) => (received += d));
+      const closed = new Promise((resolve) => socket.on("close", resolve));
+      const started = Date.now();
+      socket.write(`POST ${PATH}?${EIO4}&sid=${sid} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 50\r\n\r\n4`);
+      // one byte every 100 ms: never idle, yet never done in time
+      const trickle = setInterval(() => socket.writable && socket.write("x"), 100);
+      try {
+        const [why, desc] = await reason;
+        expect(why).to.be("transport error");
+        expect(desc.message).to.be("http request timeout");
+        await closed;
+      } finally {
+        clearInterval(trickle);
+      }
+      expect(Date.now() - started).to.be.within(250, 1500);
+      expect(received).to.match(/^HTTP\/1\.1 408 /);
+      await other.assertAlive();
+    });
+
+    it("bodies sent in time on the same session are not affected by the timeout", async () => {
+      const sid = await handshake();
+      const messages = [];
+      engine.clients[sid].on("message", (m) => messages.push(m));
+      for (let i = 0; i < 4; i++) {
+        const res = await request(port, { method: "POST", path: `${PATH}?${EIO4}&sid=${sid}`, body: `4m${i}` });
+        expect(res.body).to.be("ok");
+        await wait(100);
+      }
+      expect(messages).to.eql(["m0", "m1", "m2", "m3"]);
+      expect(engine.clients[sid].readyState).to.be("open");
+    });
+  });
+
+  describe("polling POST bodies in many pieces", () => {
+    beforeEach(() => start({ maxHttpBufferSize: 100000, maxBufferedChunks: 1e9 }));
+
+    // one message per packet, so that a byte misplaced by the reassembly shows
+    const payload = Array.from({ length: 500 }, (_, i) => `4message number ${i} é€`).join("\x1e");
+    const expected = Array.from({ length: 500 }, (_, i) => `message number ${i} é€`);
+    const bytes = Buffer.from(payload);
+    // cuts the payload into pieces of the given sizes, in turn
+    const cut = (...sizes) => {
+      const pieces = [];
+      for (let i = 0, k = 0; i < bytes.length; k++) {
+        const size = sizes[k % sizes.length];
+        pieces.push(bytes.subarray(i, i + size));
+        i += size;
+      }
+      return pieces;
+    };
+
+    for (const [label, pieces, contentLength] of [
+      ["1-byte HTTP chunks", cut(1), undefined],
+      ["HTTP chunks of mixed sizes", cut(1, 2, 3, 500, 7, 4000, 1, 9000), undefined],
+      ["pieces of a body with a Content-Length", cut(3000, 1, 5), bytes.length],
+    ]) {
+      it(`is reassembled exactly from ${label}`, async () => {
+        const sid = await handshake();
+        const messages = [];
+        engine.clients[sid].on("message", (m) => messages.push(m));
+        const res = await rawPost(port, `${PATH}?${EIO4}&sid=${sid}`, { pieces, contentLength, ms: 5000 });
+        expect(res.status).to.be(200);
+        expect(messages).to.eql(expected);
+      }).timeout(15000);
+    }
   });
 
   describe("clients vanishing", () => {

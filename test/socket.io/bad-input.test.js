@@ -29,6 +29,9 @@ const CLOSING = [
   { name: "the reserved event 'disconnecting'", send: ['42["disconnecting"]'], error: "invalid payload" },
   { name: "the reserved event 'connect_error'", send: ['42["connect_error"]'], error: "invalid payload" },
   { name: "the reserved event 'newListener'", send: ['42["newListener"]'], error: "invalid payload" },
+  { name: "the reserved event 'removeListener'", send: ['42["removeListener","x"]'], error: "invalid payload" },
+  { name: "the reserved event 'connect'", send: ['42["connect"]'], error: "invalid payload" },
+  { name: "the reserved event 'disconnect'", send: ['421["disconnect","x"]'], error: "invalid payload" },
   { name: "an ack that is not an array", send: ['431{"a":1}'], error: "invalid payload" },
   { name: "a CONNECT payload that is a string", send: ['40"str"'], error: "invalid payload" },
   { name: "a namespace that does not start with '/'", send: ["40nope,"], error: "invalid payload" },
@@ -151,6 +154,27 @@ describe("bad input at the Socket.IO layer", () => {
       await peer.closedWithin(2000);
       await sleep(20);
       expect(events[0].reasons).to.eql([DECODE_ERROR_REASON]);
+      await expectGoodClientWorks(io, good);
+    });
+
+    it("invalid packets with no 'error' listener on the socket write nothing to stderr", async () => {
+      const [io, good, events] = await setup(h, false);
+      const written = [];
+      const write = process.stderr.write;
+      process.stderr.write = function (chunk, ...rest) {
+        written.push(String(chunk));
+        return write.call(this, chunk, ...rest);
+      };
+      try {
+        const peers = await Promise.all(CLOSING.map(() => rawWsConnected(h)));
+        peers.forEach((peer, i) => CLOSING[i].send.forEach((d) => peer.send(d)));
+        await Promise.all(peers.map((p) => p.closedWithin(2000)));
+        await sleep(20);
+      } finally {
+        process.stderr.write = write;
+      }
+      expect(events.map((e) => e.reasons.length)).to.eql(CLOSING.map(() => 1));
+      expect(written).to.eql([]);
       await expectGoodClientWorks(io, good);
     });
 

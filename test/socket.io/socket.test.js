@@ -228,7 +228,8 @@ describe("socket", () => {
           cb(2);
         });
         const calls = [];
-        socket.emit("q", (v) => calls.push(v));
+        await new Promise((resolve) => socket.emit("q", (v) => calls.push(v) && resolve()));
+        // the second answer travels right behind the first: give it the time to arrive
         await sleep(150);
         expect(calls).to.eql([1]);
       });

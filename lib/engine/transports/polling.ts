@@ -39,9 +39,59 @@ function shouldCompress(packets: Packet[]): boolean {
   return false;
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The bytes of one POST body. Node hands a body over in as many chunks as the client
+ * cut it into, each a Buffer of its own (about 100 bytes of heap even for one byte):
+ * from the second chunk on, the bytes are copied into one buffer grown by doubling up
+ * to the limit, so that memory stays within twice what was received, whatever the
+ * chunking (never sized from the declared length: a client announcing a large body
+ * and trickling it would get memory reserved for nothing). A body in one chunk (the
+ * usual case) is used as it is.
+ */
+class RequestBody {
+  length = 0;
+  private first: Buffer | null = null;
+  private buffer: Buffer | null = null;
+
+  /** Appends a chunk; the caller has checked that `limit` is not exceeded. */
+  push(chunk: Buffer, limit: number): void {
+    if (this.length === 0 && this.buffer === null) {
+      this.first = chunk;
+      this.length = chunk.length;
+      return;
+    }
+    const needed = this.length + chunk.length;
+    if (this.buffer === null || needed > this.buffer.length) {
+      const current = this.buffer === null ? this.length : this.buffer.length;
+      const grown = Buffer.allocUnsafe(Math.min(limit, Math.max(needed, 2 * current)));
+      const previous = this.buffer || this.first;
+      if (previous !== null) {
+        previous.copy(grown, 0, 0, this.length);
+      }
+      this.buffer = grown;
+      this.first = null;
+    }
+    chunk.copy(this.buffer, this.length);
+    this.length = needed;
+  }
+
+  bytes(): Buffer {
+    if (this.buffer !== null) {
+      return this.buffer.subarray(0, this.length);
+    }
+    return this.first || EMPTY;
+  }
+}
+
 export class Polling extends Transport {
   /** bytes a single POST may carry before it is refused with 413 */
   maxHttpBufferSize = 1e6;
+  /** pieces a POST body may arrive in before it is refused with 413 */
+  maxBufferedChunks = 10000;
+  /** ms a POST body may take to arrive before it is refused with 408 */
+  httpRequestBodyTimeout = 30000;
   httpCompression: HttpCompressionOptions | false = false;
   /** how long a close waits for the client's next GET before giving up */
   closeTimeout = 30 * 1000;
@@ -49,6 +99,9 @@ export class Polling extends Transport {
   protected pollReq: EngineRequest | null = null;
   protected pollRes: ServerResponse | null = null;
   private dataReq: EngineRequest | null = null;
+  private dataRes: ServerResponse | null = null;
+  private dataCleanup: (() => void) | null = null;
+  private bodyTimer: NodeJS.Timeout | null = null;
   private shouldClose: (() => void) | null = null;
 
   // created once per session and reused by every poll
@@ -62,6 +115,9 @@ export class Polling extends Transport {
     return "polling";
   }
 
+  // Error paths of the HTTP objects: an IncomingMessage emits "error" only when it has
+  // listeners, and the errors of its socket belong to the http server ("clientError");
+  // a ServerResponse emits "error" if ended twice, so every path below ends it once.
   override onRequest(req: EngineRequest): void {
     const res = req.res as ServerResponse;
     req.res = null;
@@ -104,46 +160,91 @@ export class Polling extends Transport {
     }
     const isBinary = req.headers["content-type"] === "application/octet-stream";
     if (isBinary && this.protocol === 4) {
+      // answered at once: a request left hanging would hold a connection (CVE-2026-59725)
       this.onError("invalid content");
       res.writeHead(400);
       res.end();
       return;
     }
+    // a declared length over the limit is refused before a byte of the body is read
+    const declared = Number(req.headers["content-length"]);
+    if (declared > this.maxHttpBufferSize) {
+      this.refuseData(req, res, 413, "payload too large");
+      return;
+    }
     this.dataReq = req;
-    const chunks: Buffer[] = [];
-    let length = 0;
+    this.dataRes = res;
+    const body = new RequestBody();
+    let chunks = 0;
     const cleanup = (): void => {
       req.removeListener("data", onData);
       req.removeListener("end", onEnd);
       req.removeListener("close", onClose);
       this.dataReq = null;
+      this.dataRes = null;
+      this.dataCleanup = null;
     };
     const onClose = (): void => {
       cleanup();
       this.onError("data request connection closed prematurely");
     };
     const onData = (chunk: Buffer): void => {
-      length += chunk.length;
-      if (length > this.maxHttpBufferSize) {
-        debug("payload too large (%d bytes)", length);
+      // each chunk costs heap of its own whatever its size: their number is bounded too
+      if (++chunks > this.maxBufferedChunks) {
+        debug("too many chunks (%d)", chunks);
         cleanup();
-        // the connection is closed once answered, so the rest of the body is dropped
-        res.writeHead(413, { Connection: "close" });
-        res.end();
+        this.refuseData(req, res, 413, "too many chunks");
         return;
       }
-      chunks.push(chunk);
+      if (body.length + chunk.length > this.maxHttpBufferSize) {
+        debug("payload too large (%d bytes)", body.length + chunk.length);
+        cleanup();
+        this.refuseData(req, res, 413, "payload too large");
+        return;
+      }
+      body.push(chunk, this.maxHttpBufferSize);
     };
     const onEnd = (): void => {
       cleanup();
-      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length);
-      this.onData(isBinary ? body : body.toString("utf8"));
+      const bytes = body.bytes();
+      this.onData(isBinary ? bytes : bytes.toString("utf8"));
       res.writeHead(200, this.headers(req, { "Content-Type": "text/html", "Content-Length": 2 }));
       res.end("ok");
     };
+    this.dataCleanup = cleanup;
     req.on("close", onClose);
     req.on("data", onData);
     req.on("end", onEnd);
+    // one timer per session, re-armed for each body: it only acts on a body still pending
+    if (this.bodyTimer) {
+      this.bodyTimer.refresh();
+    } else {
+      this.bodyTimer = setTimeout(this.onBodyTimeout, this.httpRequestBodyTimeout);
+      this.bodyTimer.unref();
+    }
+  }
+
+  private readonly onBodyTimeout = (): void => {
+    const req = this.dataReq;
+    const res = this.dataRes;
+    const cleanup = this.dataCleanup;
+    if (req === null || res === null || cleanup === null) {
+      return;
+    }
+    debug("the body of the data request took too long");
+    cleanup();
+    this.refuseData(req, res, 408, "http request timeout");
+  };
+
+  /**
+   * Answers a POST whose body is refused, drops the rest of the body with the
+   * connection, and closes the session, as the reference does.
+   */
+  private refuseData(req: EngineRequest, res: ServerResponse, status: number, message: string): void {
+    res.writeHead(status, { Connection: "close" });
+    res.end();
+    req.destroy();
+    this.onError(message);
   }
 
   /** Decodes a POST body: a payload of packets. */
@@ -290,6 +391,10 @@ export class Polling extends Transport {
 
   protected override doClose(fn: () => void): void {
     let closeTimeoutTimer: NodeJS.Timeout | undefined;
+    if (this.bodyTimer) {
+      clearTimeout(this.bodyTimer);
+      this.bodyTimer = null;
+    }
     if (this.dataReq) {
       debug("aborting ongoing data request");
       this.dataReq.destroy();
