@@ -64,6 +64,13 @@ export interface ServerOptions {
   upgradeTimeout?: number;
   /** max bytes of a message (WebSocket) or a POST body (polling); default 1e6 */
   maxHttpBufferSize?: number;
+  /**
+   * max bytes queued for one client (its write buffer plus what the transport has
+   * not flushed), not counting its largest message; over it, volatile packets are
+   * dropped and the client is closed with "write buffer full". Default 1e7;
+   * 0 or Infinity disables the bound.
+   */
+  maxBufferedAmount?: number;
   allowRequest?: AllowRequest;
   /** allowed transports; default ["polling", "websocket"] */
   transports?: string[];
@@ -104,6 +111,7 @@ export interface ResolvedServerOptions
   pingInterval: number;
   upgradeTimeout: number;
   maxHttpBufferSize: number;
+  maxBufferedAmount: number;
   transports: string[];
   allowUpgrades: boolean;
   perMessageDeflate: false | PerMessageDeflateOptions;
@@ -135,6 +143,7 @@ function resolveOptions(opts: ServerOptions): ResolvedServerOptions {
     pingInterval: 25000,
     upgradeTimeout: 10000,
     maxHttpBufferSize: 1e6,
+    maxBufferedAmount: 1e7,
     transports: ["polling", "websocket"],
     allowUpgrades: true,
     cors: false,
@@ -183,6 +192,14 @@ export class Server extends EventEmitter {
   /** open sessions by id */
   clients: Record<string, Socket> = {};
   clientsCount = 0;
+  /**
+   * Volatile packets not sent: Socket.IO volatile emits skipped because the
+   * client's transport was busy, and packets sent with `{ volatile: true }` to a
+   * client over `maxBufferedAmount`.
+   */
+  droppedPacketsCount = 0;
+  /** Clients closed with "write buffer full" (over `maxBufferedAmount`). */
+  slowClientsClosedCount = 0;
   /** the WebSocket server (undefined when websocket is not an allowed transport) */
   ws: WsServerLike | undefined;
   /** the http server created by `listen()` */

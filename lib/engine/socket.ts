@@ -10,12 +10,43 @@ import type { Server } from "./server";
 
 const debug = debugModule("engine:socket");
 
+/** The close reason of a client over `maxBufferedAmount`. */
+const WRITE_BUFFER_FULL = "write buffer full";
+
+/** Bytes a packet takes on the wire, near enough: its data plus the type character. */
+function packetSize(data: RawData | undefined, options: SendOptions | undefined): number {
+  const frame = options !== undefined ? options.wsPreEncodedFrame : undefined;
+  if (frame !== undefined) {
+    // a ready ws frame: one buffer, or the [header, payload] pair of ws's Sender.frame
+    if (Array.isArray(frame)) {
+      let length = 0;
+      for (let i = 0; i < frame.length; i++) {
+        length += (frame[i] as Buffer).length;
+      }
+      return length;
+    }
+    return (frame as Buffer).length;
+  }
+  if (data === undefined) {
+    return 1;
+  }
+  return 1 + (typeof data === "string" ? Buffer.byteLength(data) : data.byteLength);
+}
+
+// the close of a slow client runs on the next tick, outside of the write that
+// found it over the bound (that write may be one step of a broadcast loop)
+function closeSlowClient(socket: Socket): void {
+  socket._closeSlowClient();
+}
+
 export type SocketReadyState = "opening" | "open" | "closing" | "closed";
 
 /** Options of `socket.write()` / `socket.send()`. */
 export interface SendOptions {
   /** compress the data (HTTP compression / permessage-deflate); default true */
   compress?: boolean;
+  /** drop the message rather than queue it when the client is over `maxBufferedAmount` */
+  volatile?: boolean;
   /** a complete ws frame sent as it is when the transport is the ws WebSocket */
   wsPreEncodedFrame?: unknown;
 }
@@ -41,6 +72,11 @@ export class Socket extends EventEmitter {
   upgraded = false;
 
   private writeBuffer: Packet[] = [];
+  // running totals, so that the bound costs no scan of the buffer: the bytes of
+  // writeBuffer, its largest packet, and the largest packet of the flush being written
+  private writeBufferBytes = 0;
+  private largestWaiting = 0;
+  private largestInFlight = 0;
   // callbacks of the packets in writeBuffer, then one entry per flush in flight
   private packetsFn: SendCallback[] = [];
   private sentCallbackFn: (SendCallback[] | null)[] = [];
@@ -167,18 +203,23 @@ export class Socket extends EventEmitter {
     transport.once("close", this.onTransportClose);
   }
 
-  /** Detaches from the current transport and closes it. */
-  private clearTransport(): void {
+  /** Detaches from the current transport and closes it (at once, dropping what it buffers, with `abort`). */
+  private clearTransport(abort = false): void {
     const transport = this.transport;
     transport.removeListener("error", this.onTransportError);
     transport.removeListener("ready", this.onTransportReady);
     transport.removeListener("packet", this.onTransportPacket);
     transport.removeListener("drain", this.onTransportDrain);
     transport.removeListener("close", this.onTransportClose);
-    transport.close();
+    if (abort) {
+      transport.abort();
+    } else {
+      transport.close();
+    }
   }
 
   private onDrain(): void {
+    this.largestInFlight = 0;
     const callbacks = this.sentCallbackFn.shift();
     if (callbacks) {
       debug("executing batch send callback");
@@ -275,9 +316,60 @@ export class Socket extends EventEmitter {
     // the callbacks of packets that will never be written are dropped
     this.packetsFn = [];
     this.sentCallbackFn = [];
-    this.clearTransport();
+    this.clearTransport(reason === WRITE_BUFFER_FULL);
     this.emit("close", reason, description);
     this.writeBuffer = [];
+    this.writeBufferBytes = 0;
+    this.largestWaiting = 0;
+  }
+
+  /**
+   * Bytes queued for this client: the packets waiting in the write buffer plus
+   * what the transport has not flushed to the network yet.
+   *
+   * @example
+   * if (socket.bufferedAmount > 1e6) console.log(`${socket.id} is reading slowly`);
+   */
+  get bufferedAmount(): number {
+    return this.writeBufferBytes + this.transport.bufferedAmount;
+  }
+
+  /**
+   * Whether a packet of `size` bytes would leave the client over `maxBufferedAmount`.
+   * The largest single packet queued (waiting, or being written) is not counted:
+   * the bound is about a backlog that does not drain, and one big message on its
+   * way to a healthy client is not one.
+   */
+  private overBound(size: number): boolean {
+    const max = this.server.opts.maxBufferedAmount;
+    if (!(max > 0 && max < Infinity)) {
+      return false;
+    }
+    const unflushed = this.transport.bufferedAmount;
+    const inFlight = this.largestInFlight < unflushed ? this.largestInFlight : unflushed;
+    let largest = size > this.largestWaiting ? size : this.largestWaiting;
+    if (inFlight > largest) {
+      largest = inFlight;
+    }
+    return this.writeBufferBytes + size + unflushed - largest > max;
+  }
+
+  private onOverBound(options: SendOptions | undefined): void {
+    if (options !== undefined && options.volatile) {
+      debug("client over maxBufferedAmount - dropping volatile packet");
+      this.server.droppedPacketsCount++;
+      return;
+    }
+    debug("client over maxBufferedAmount (%d bytes queued) - closing", this.bufferedAmount);
+    // nothing more is queued from here on; the close itself follows on the next tick
+    this.readyState = "closing";
+    this.server.slowClientsClosedCount++;
+    process.nextTick(closeSlowClient, this);
+  }
+
+  /** Drops what is queued for a client over the bound and closes it. */
+  _closeSlowClient(): void {
+    this.onClose(WRITE_BUFFER_FULL);
   }
 
   /**
@@ -316,6 +408,13 @@ export class Socket extends EventEmitter {
     if (this.readyState === "closing" || this.readyState === "closed") {
       return;
     }
+    const size = packetSize(data, options);
+    // a writable transport takes the packet at once: only a client that is still
+    // writing earlier packets can be behind
+    if (!this.transport.writable && this.overBound(size)) {
+      this.onOverBound(options);
+      return;
+    }
     debug('sending packet "%s" (%s)', type, data);
     const packet: Packet = { type };
     if (options) {
@@ -326,6 +425,10 @@ export class Socket extends EventEmitter {
     }
     this.emit("packetCreate", packet);
     this.writeBuffer.push(packet);
+    this.writeBufferBytes += size;
+    if (size > this.largestWaiting) {
+      this.largestWaiting = size;
+    }
     if (typeof callback === "function") {
       this.packetsFn.push(callback);
     }
@@ -341,6 +444,9 @@ export class Socket extends EventEmitter {
     this.emit("flush", buffer);
     this.server.emit("flush", this, buffer);
     this.writeBuffer = [];
+    this.writeBufferBytes = 0;
+    this.largestInFlight = this.largestWaiting;
+    this.largestWaiting = 0;
     if (this.packetsFn.length) {
       this.sentCallbackFn.push(this.packetsFn);
       this.packetsFn = [];
