@@ -66,9 +66,9 @@ export interface ServerOptions {
   maxHttpBufferSize?: number;
   /**
    * max bytes queued for one client (its write buffer plus what the transport has
-   * not flushed), not counting its largest message; over it, volatile packets are
-   * dropped and the client is closed with "write buffer full". Default 1e7;
-   * 0 or Infinity disables the bound.
+   * not flushed), not counting a burst written in one go while it kept up; over it,
+   * volatile packets are dropped and the client is closed with "write buffer full".
+   * Default 1e7; 0 or Infinity disables the bound.
    */
   maxBufferedAmount?: number;
   allowRequest?: AllowRequest;

@@ -33,6 +33,24 @@ function packetSize(data: RawData | undefined, options: SendOptions | undefined)
   return 1 + (typeof data === "string" ? Buffer.byteLength(data) : data.byteLength);
 }
 
+// Writes made in one synchronous run of code form one burst. The run is told apart by a
+// counter that advances on the next tick: one process.nextTick per run, shared by all sockets.
+let runId = 0;
+let runEndPending = false;
+
+function endRun(): void {
+  runId++;
+  runEndPending = false;
+}
+
+function currentRun(): number {
+  if (!runEndPending) {
+    runEndPending = true;
+    process.nextTick(endRun);
+  }
+  return runId;
+}
+
 // the close of a slow client runs on the next tick, outside of the write that
 // found it over the bound (that write may be one step of a broadcast loop)
 function closeSlowClient(socket: Socket): void {
@@ -72,11 +90,13 @@ export class Socket extends EventEmitter {
   upgraded = false;
 
   private writeBuffer: Packet[] = [];
-  // running totals, so that the bound costs no scan of the buffer: the bytes of
-  // writeBuffer, its largest packet, and the largest packet of the flush being written
+  // running totals, so that the bound costs no scan of the buffer: the bytes in
+  // writeBuffer, the bytes ever queued, where the last burst ended among them, and
+  // the synchronous run that burst belongs to
   private writeBufferBytes = 0;
-  private largestWaiting = 0;
-  private largestInFlight = 0;
+  private queuedTotal = 0;
+  private burstEnd = 0;
+  private burstRun = -1;
   // callbacks of the packets in writeBuffer, then one entry per flush in flight
   private packetsFn: SendCallback[] = [];
   private sentCallbackFn: (SendCallback[] | null)[] = [];
@@ -219,7 +239,6 @@ export class Socket extends EventEmitter {
   }
 
   private onDrain(): void {
-    this.largestInFlight = 0;
     const callbacks = this.sentCallbackFn.shift();
     if (callbacks) {
       debug("executing batch send callback");
@@ -320,7 +339,6 @@ export class Socket extends EventEmitter {
     this.emit("close", reason, description);
     this.writeBuffer = [];
     this.writeBufferBytes = 0;
-    this.largestWaiting = 0;
   }
 
   /**
@@ -335,23 +353,27 @@ export class Socket extends EventEmitter {
   }
 
   /**
-   * Whether a packet of `size` bytes would leave the client over `maxBufferedAmount`.
-   * The largest single packet queued (waiting, or being written) is not counted:
-   * the bound is about a backlog that does not drain, and one big message on its
-   * way to a healthy client is not one.
+   * Whether a packet of `size` bytes keeps the client within `max` queued bytes.
+   *
+   * The bound is about a backlog that does not drain, not about what is written in
+   * one go: the writes of one synchronous run to a client that keeps up (at most half
+   * the bound queued) form a burst that is not counted, e.g. one big message, the
+   * state sent on connection, or the missed packets replayed on recovery. What is
+   * queued after the last burst counts, for as long as it is not flushed.
    */
-  private overBound(size: number): boolean {
-    const max = this.server.opts.maxBufferedAmount;
-    if (!(max > 0 && max < Infinity)) {
-      return false;
+  private withinBound(size: number, max: number): boolean {
+    const run = currentRun();
+    if (this.burstRun !== run) {
+      const buffered = this.bufferedAmount;
+      if (buffered > max / 2) {
+        // bursts drain first (the queue is in order): what is left of the rest is the backlog
+        const sinceBurst = this.queuedTotal - this.burstEnd;
+        return (sinceBurst < buffered ? sinceBurst : buffered) + size <= max;
+      }
+      this.burstRun = run;
     }
-    const unflushed = this.transport.bufferedAmount;
-    const inFlight = this.largestInFlight < unflushed ? this.largestInFlight : unflushed;
-    let largest = size > this.largestWaiting ? size : this.largestWaiting;
-    if (inFlight > largest) {
-      largest = inFlight;
-    }
-    return this.writeBufferBytes + size + unflushed - largest > max;
+    this.burstEnd = this.queuedTotal + size;
+    return true;
   }
 
   private onOverBound(options: SendOptions | undefined): void {
@@ -409,9 +431,8 @@ export class Socket extends EventEmitter {
       return;
     }
     const size = packetSize(data, options);
-    // a writable transport takes the packet at once: only a client that is still
-    // writing earlier packets can be behind
-    if (!this.transport.writable && this.overBound(size)) {
+    const max = this.server.opts.maxBufferedAmount;
+    if (max > 0 && max < Infinity && !this.withinBound(size, max)) {
       this.onOverBound(options);
       return;
     }
@@ -426,9 +447,7 @@ export class Socket extends EventEmitter {
     this.emit("packetCreate", packet);
     this.writeBuffer.push(packet);
     this.writeBufferBytes += size;
-    if (size > this.largestWaiting) {
-      this.largestWaiting = size;
-    }
+    this.queuedTotal += size;
     if (typeof callback === "function") {
       this.packetsFn.push(callback);
     }
@@ -445,8 +464,6 @@ export class Socket extends EventEmitter {
     this.server.emit("flush", this, buffer);
     this.writeBuffer = [];
     this.writeBufferBytes = 0;
-    this.largestInFlight = this.largestWaiting;
-    this.largestWaiting = 0;
     if (this.packetsFn.length) {
       this.sentCallbackFn.push(this.packetsFn);
       this.packetsFn = [];
