@@ -3,8 +3,8 @@
 // Soak: many WebSocket sessions held for minutes with the default heartbeat and a trickle
 // of broadcasts. Reports, for each target in turn (fresh processes each): unexpected
 // disconnects (seen by the server and by the clients), broadcasts delivered, the server's
-// heap over time (after a full gc at each sample) and its event-loop delay (p99 of
-// perf_hooks.monitorEventLoopDelay, the forced gc of the samples left out).
+// heap over time (after a full gc at each sample), its event-loop delay (p99 of
+// perf_hooks.monitorEventLoopDelay, the forced gc of the samples left out) and CPU use.
 // Not part of `npm test` nor of `npm run bench`: it takes (duration + ramp) per target.
 //
 //   node bench/soak.js [--sessions=10000] [--duration=300] [--procs=4] [--interval=1000]
@@ -88,7 +88,8 @@ async function soak(target) {
       samples.push(s);
       console.log(
         `  ${s.t.toFixed(0).padStart(4)} s  heap ${(s.heapUsed / MB).toFixed(1)} MB  rss ${(s.rss / MB).toFixed(0)} MB  ` +
-          `loop delay p99 ${s.p99.toFixed(1)} ms (max ${s.max.toFixed(1)})  sessions ${s.clients}  disconnects ${s.disconnects}`
+          `loop delay p99 ${s.p99.toFixed(1)} ms (max ${s.max.toFixed(1)})  CPU ${s.cpu.toFixed(1)} %  ` +
+          `sessions ${s.clients}  disconnects ${s.disconnects}`
       );
     }
     const stopped = await server.request("stopTrickle");
@@ -116,7 +117,8 @@ async function soak(target) {
       p99MaxMs: Math.max(...samples.map((s) => s.p99)),
       p99MedianMs: median(samples.map((s) => s.p99)),
       delayMaxMs: Math.max(...samples.map((s) => s.max)),
-      samples: samples.map((s) => ({ t: s.t, heapMb: s.heapUsed / MB, p99: s.p99 })),
+      cpuPercent: samples.reduce((sum, s) => sum + s.cpu, 0) / samples.length,
+      samples: samples.map((s) => ({ t: s.t, heapMb: s.heapUsed / MB, p99: s.p99, cpu: s.cpu })),
     };
   } finally {
     for (const c of clients) c.kill();
@@ -137,6 +139,7 @@ function print(rows) {
     ["RSS MB", (r) => r.rssEndMb.toFixed(0)],
     ["loop p99 ms (max/median)", (r) => `${r.p99MaxMs.toFixed(1)}/${r.p99MedianMs.toFixed(1)}`],
     ["loop max ms", (r) => r.delayMaxMs.toFixed(1)],
+    ["server CPU %", (r) => r.cpuPercent.toFixed(1)],
   ];
   const cells = rows.map((r) => (r.error ? [TARGETS[r.target].label, `error: ${r.error}`] : columns.map(([, f]) => f(r))));
   const widths = columns.map(([title], i) => Math.max(title.length, ...cells.map((c) => (c[i] || "").length)));

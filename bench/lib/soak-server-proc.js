@@ -13,6 +13,8 @@ let trickle = null;
 let sent = 0;
 let disconnects = 0;
 const reasons = {};
+let cpuMark = null;
+let timeMark = 0;
 // one window of event-loop delay per sample: the forced gc of a sample is left out
 const delay = monitorEventLoopDelay({ resolution: 10 });
 
@@ -41,16 +43,20 @@ serve({
     trickle = setInterval(() => io.emit("tick", sent++, payload), intervalMs);
     delay.reset();
     delay.enable();
+    cpuMark = process.cpuUsage();
+    timeMark = Date.now();
     return null;
   },
 
-  /** The event-loop delay since the last sample (ms), then the heap after a full gc. */
+  /** Since the last sample: event-loop delay (ms) and CPU use (%); then the heap after a full gc. */
   async sample() {
     delay.disable();
+    const cpu = process.cpuUsage(cpuMark || undefined);
     const window = {
       p50: delay.percentile(50) / 1e6,
       p99: delay.percentile(99) / 1e6,
       max: delay.max / 1e6,
+      cpu: cpuMark ? ((cpu.user + cpu.system) / 1000 / (Date.now() - timeMark)) * 100 : 0,
     };
     global.gc();
     await nextTurn();
@@ -58,6 +64,8 @@ serve({
     const { heapUsed, rss, external } = process.memoryUsage();
     delay.reset();
     delay.enable();
+    cpuMark = process.cpuUsage();
+    timeMark = Date.now();
     return { ...window, heapUsed, rss, external, clients: io.engine.clientsCount, disconnects, reasons };
   },
 
