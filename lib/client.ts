@@ -20,11 +20,15 @@ export interface WriteOptions {
 
 type EncodedPacket = string | Buffer | ArrayBuffer | ArrayBufferView;
 
+const ATTACHMENT: WriteOptions = Object.freeze({ compress: true });
+const ATTACHMENT_UNCOMPRESSED: WriteOptions = Object.freeze({ compress: false });
+
 interface EngineSocket {
   id: string;
   protocol: number;
   readyState: string;
   request: IncomingMessage;
+  server?: { droppedPacketsCount?: number };
   remoteAddress: string;
   transport: { name: string; writable: boolean };
   write(data: EncodedPacket, opts?: WriteOptions, cb?: () => void): unknown;
@@ -178,11 +182,17 @@ export class Client<
   writeToEngine(encodedPackets: EncodedPacket | EncodedPacket[], opts: WriteOptions): void {
     if (opts.volatile && !this.conn.transport.writable) {
       debug("volatile packet is discarded since the transport is not currently writable");
+      const engine = this.conn.server;
+      if (engine !== undefined && typeof engine.droppedPacketsCount === "number") {
+        engine.droppedPacketsCount++;
+      }
       return;
     }
     if (Array.isArray(encodedPackets)) {
+      // the attachments of a binary packet go with its first chunk: never dropped on their own
+      const rest = opts.volatile ? (opts.compress === false ? ATTACHMENT_UNCOMPRESSED : ATTACHMENT) : opts;
       for (let i = 0; i < encodedPackets.length; i++) {
-        this.conn.write(encodedPackets[i], opts);
+        this.conn.write(encodedPackets[i], i === 0 ? opts : rest);
       }
     } else {
       this.conn.write(encodedPackets, opts);

@@ -33,6 +33,7 @@ export type DisconnectReason =
   | "transport close"
   | "forced close"
   | "ping timeout"
+  | "write buffer full"
   | "parse error"
   | "server shutting down"
   | "forced server close"
@@ -45,6 +46,7 @@ const RECOVERABLE_DISCONNECT_REASONS: ReadonlySet<DisconnectReason> = new Set([
   "transport close",
   "forced close",
   "ping timeout",
+  "write buffer full",
   "server shutting down",
   "forced server close",
 ]);

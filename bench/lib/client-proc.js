@@ -31,6 +31,12 @@ serve({
     return clients.length;
   },
 
+  /** Every client stops reading (its TCP stream is paused). */
+  pauseAll() {
+    clients.forEach((client) => client.pause());
+    return null;
+  },
+
   closeAll() {
     clients.forEach((client) => client.close());
     clients = [];

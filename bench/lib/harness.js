@@ -19,13 +19,13 @@ function withTimeout(promise, ms, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-async function runOne(name, measure, timeoutMs, cpuProf) {
+async function runOne(name, measure, timeoutMs, cpuProf, serverOptions) {
   // --cpu-prof=DIR writes a V8 CPU profile of each server process (open it in Chrome DevTools)
   const execArgv = cpuProf ? ["--expose-gc", "--cpu-prof", `--cpu-prof-dir=${cpuProf}`, `--cpu-prof-name=${name}.cpuprofile`] : ["--expose-gc"];
   const server = spawn(SERVER_PROC, execArgv);
   const clients = spawn(CLIENT_PROC);
   try {
-    const { port } = await server.request("start", { target: name });
+    const { port } = await server.request("start", { target: name, options: serverOptions });
     const result = await withTimeout(measure({ target: name, port, server, clients }), timeoutMs, name);
     await server.request("close", {}, 5000);
     if (cpuProf) await server.end();
@@ -69,6 +69,8 @@ function printTable(title, columns, rows) {
  * @param {Function} bench.measure async ({ target, port, server, clients }) => row fields
  * @param {{ key: string, title: string, digits: number }[]} bench.columns
  * @param {{ key: string, title: string }} [bench.compare] row field to divide by the reference's
+ * @param {object} [bench.serverOptions] options given to every socket.io / engine server
+ * @param {string[]} [bench.targets] the targets run without --targets; default all
  *
  * The settings every bench shares come from the command line: --targets (names from
  * targets.js), --timeout (seconds for one target), --json (also print the rows as one
@@ -77,8 +79,8 @@ function printTable(title, columns, rows) {
  * @example
  * await runBench({ title: "emit", measure, columns });
  */
-async function runBench({ title, measure, columns, compare }) {
-  const targets = args.list("targets", NAMES);
+async function runBench({ title, measure, columns, compare, serverOptions, targets: defaultTargets = NAMES }) {
+  const targets = args.list("targets", defaultTargets);
   const timeoutMs = args.int("timeout", 60) * 1000;
   const json = args.flag("json");
   const cpuProf = args.str("cpu-prof");
@@ -95,7 +97,7 @@ async function runBench({ title, measure, columns, compare }) {
       const runs = results.get(target);
       if (!Array.isArray(runs)) continue;
       try {
-        runs.push({ target, ...(await runOne(target, measure, timeoutMs, cpuProf)) });
+        runs.push({ target, ...(await runOne(target, measure, timeoutMs, cpuProf, serverOptions)) });
       } catch (err) {
         results.set(target, { target, error: err.message });
         process.exitCode = 1;

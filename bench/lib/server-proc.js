@@ -20,8 +20,8 @@ async function collectGarbage() {
 }
 
 serve({
-  async start({ target }) {
-    server = await startServer(target);
+  async start({ target, options }) {
+    server = await startServer(target, options);
     return { port: server.port };
   },
 

@@ -48,9 +48,9 @@ function listen(httpServer) {
 const closeHttp = (httpServer) => new Promise((resolve) => httpServer.close(() => resolve()));
 
 const SERVERS = {
-  async sio(Server) {
+  async sio(Server, options) {
     const httpServer = http.createServer();
-    const io = new Server(httpServer, { serveClient: false });
+    const io = new Server(httpServer, { serveClient: false, ...options });
     io.on("connection", (socket) => socket.on("echo", (payload, ack) => ack(payload)));
     const port = await listen(httpServer);
     return {
@@ -61,9 +61,9 @@ const SERVERS = {
     };
   },
 
-  async engine(engine) {
+  async engine(engine, options) {
     const httpServer = http.createServer();
-    const server = engine.attach(httpServer);
+    const server = engine.attach(httpServer, options);
     server.on("connection", (socket) => socket.on("message", (data) => socket.send(data)));
     const port = await listen(httpServer);
     return {
@@ -101,10 +101,10 @@ const SERVERS = {
   },
 };
 
-/** Starts the named target's server on a free loopback port. */
-function startServer(name) {
+/** Starts the named target's server on a free loopback port (options: socket.io / engine ones). */
+function startServer(name, options = {}) {
   const target = TARGETS[name];
-  return SERVERS[target.kind](target.load());
+  return SERVERS[target.kind](target.load(), options);
 }
 
 // Raw echoes carry no id: they come back in order, so a FIFO of resolvers matches them.
@@ -130,6 +130,8 @@ const CLIENTS = {
       socket.once("connect", () =>
         resolve({
           echo: (payload) => new Promise((done) => socket.emit("echo", payload, () => done())),
+          // stops reading from the TCP stream: the server's writes back up, as with a stalled client
+          pause: () => socket.io.engine.transport.ws._socket.pause(),
           close: () => socket.disconnect(),
         })
       );
@@ -149,6 +151,7 @@ const CLIENTS = {
             echoes.push(done);
             socket.send(sioFrame(payload));
           }),
+          pause: () => socket.transport.ws._socket.pause(),
           close: () => socket.close(),
         })
       );
@@ -168,6 +171,7 @@ const CLIENTS = {
             echoes.push(done);
             ws.send(sioFrame(payload));
           }),
+          pause: () => ws._socket.pause(),
           close: () => ws.close(),
         })
       );

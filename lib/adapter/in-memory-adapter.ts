@@ -1,5 +1,4 @@
 import { EventEmitter } from "events";
-import WebSocket from "ws";
 
 /** The id of a Socket.IO socket (also the name of its own room). */
 export type SocketId = string;
@@ -58,23 +57,36 @@ interface LocalSocket {
   disconnect(close?: boolean): unknown;
 }
 
-interface FrameOptions {
-  readOnly: boolean;
-  mask: boolean;
-  rsv1: boolean;
-  opcode: number;
-  fin: boolean;
-}
-
-// `Sender` is a runtime export of ws that @types/ws does not declare.
-const Sender = (WebSocket as unknown as {
-  Sender?: { frame?(data: Buffer, options: FrameOptions): Buffer[] };
-}).Sender;
-
-const TEXT_FRAME: FrameOptions = { readOnly: false, mask: false, rsv1: false, opcode: 1, fin: true };
+// First byte of a WebSocket frame carrying a whole text message: FIN bit and opcode 1.
+const FIN_TEXT = 0x81;
 
 // Engine.IO "message" packet type, prefixed to the Socket.IO payload inside the frame.
-const ENGINE_MESSAGE = "4";
+const ENGINE_MESSAGE = 0x34; // "4"
+
+/**
+ * The unmasked WebSocket text frame of the Engine.IO message "4" + `payload`, as a
+ * server sends it. One buffer sized exactly and filled in place: no intermediate
+ * copy whose pool slice would stay pinned as long as a slow client holds the frame.
+ */
+function textFrame(payload: string): Buffer {
+  const length = Buffer.byteLength(payload) + 1;
+  const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + length);
+  frame[0] = FIN_TEXT;
+  if (header === 2) {
+    frame[1] = length;
+  } else if (header === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(length / 0x100000000), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  frame[header] = ENGINE_MESSAGE;
+  frame.write(payload, header + 1);
+  return frame;
+}
 
 // Shared by every broadcast without `except` rooms; never mutated.
 const NO_SIDS: ReadonlySet<SocketId> = new Set<SocketId>();
@@ -313,10 +325,9 @@ export class Adapter extends EventEmitter implements NamespaceAdapter {
    */
   protected _encode(packet: unknown, writeOpts: EncodedWriteOptions): unknown[] {
     const encoded: unknown[] = this.encoder.encode(packet);
-    if (encoded.length === 1 && typeof encoded[0] === "string" && Sender?.frame) {
-      const data = Buffer.from(ENGINE_MESSAGE + encoded[0]);
+    if (encoded.length === 1 && typeof encoded[0] === "string") {
       // header and payload in one buffer: each target then costs one stream write, not two
-      writeOpts.wsPreEncodedFrame = [Buffer.concat(Sender.frame(data, TEXT_FRAME))];
+      writeOpts.wsPreEncodedFrame = [textFrame(encoded[0])];
     }
     return encoded;
   }

@@ -37,6 +37,8 @@ export type RawData = string | Buffer | ArrayBuffer | ArrayBufferView;
 
 export interface PacketOptions {
   compress?: boolean;
+  /** may be dropped rather than queued when the client is over `maxBufferedAmount` */
+  volatile?: boolean;
   wsPreEncodedFrame?: unknown;
 }
 

@@ -107,6 +107,13 @@ export interface ServerOptions {
    * session is closed and the request destroyed; default 30000
    */
   httpRequestBodyTimeout?: number;
+  /**
+   * max bytes queued for one client (its write buffer plus what the transport has
+   * not flushed), not counting a burst written in one go while it kept up; over it,
+   * volatile packets are dropped and the client is closed with "write buffer full".
+   * Default 1e7; 0 or Infinity disables the bound.
+   */
+  maxBufferedAmount?: number;
   allowRequest?: AllowRequest;
   /** allowed transports; default ["polling", "websocket"] */
   transports?: string[];
@@ -149,6 +156,7 @@ export interface ResolvedServerOptions
   maxHttpBufferSize: number;
   maxBufferedChunks: number;
   httpRequestBodyTimeout: number;
+  maxBufferedAmount: number;
   transports: string[];
   allowUpgrades: boolean;
   perMessageDeflate: false | PerMessageDeflateOptions;
@@ -182,6 +190,7 @@ function resolveOptions(opts: ServerOptions): ResolvedServerOptions {
     maxHttpBufferSize: 1e6,
     maxBufferedChunks: 10000,
     httpRequestBodyTimeout: 30000,
+    maxBufferedAmount: 1e7,
     transports: ["polling", "websocket"],
     allowUpgrades: true,
     cors: false,
@@ -238,6 +247,14 @@ export class Server extends EventEmitter {
   /** open sessions by id */
   clients: Record<string, Socket> = {};
   clientsCount = 0;
+  /**
+   * Volatile packets not sent: Socket.IO volatile emits skipped because the
+   * client's transport was busy, and packets sent with `{ volatile: true }` to a
+   * client over `maxBufferedAmount`.
+   */
+  droppedPacketsCount = 0;
+  /** Clients closed with "write buffer full" (over `maxBufferedAmount`). */
+  slowClientsClosedCount = 0;
   /** the WebSocket server (undefined when websocket is not an allowed transport) */
   ws: WsServerLike | undefined;
   /** the http server created by `listen()` */

@@ -10,12 +10,61 @@ import type { Server } from "./server";
 
 const debug = debugModule("engine:socket");
 
+/** The close reason of a client over `maxBufferedAmount`. */
+const WRITE_BUFFER_FULL = "write buffer full";
+
+/** Bytes a packet takes on the wire, near enough: its data plus the type character. */
+function packetSize(data: RawData | undefined, options: SendOptions | undefined): number {
+  const frame = options !== undefined ? options.wsPreEncodedFrame : undefined;
+  if (frame !== undefined) {
+    // a ready ws frame: one buffer, or the [header, payload] pair of ws's Sender.frame
+    if (Array.isArray(frame)) {
+      let length = 0;
+      for (let i = 0; i < frame.length; i++) {
+        length += (frame[i] as Buffer).length;
+      }
+      return length;
+    }
+    return (frame as Buffer).length;
+  }
+  if (data === undefined) {
+    return 1;
+  }
+  return 1 + (typeof data === "string" ? Buffer.byteLength(data) : data.byteLength);
+}
+
+// Writes made in one synchronous run of code form one burst. The run is told apart by a
+// counter that advances on the next tick: one process.nextTick per run, shared by all sockets.
+let runId = 0;
+let runEndPending = false;
+
+function endRun(): void {
+  runId++;
+  runEndPending = false;
+}
+
+function currentRun(): number {
+  if (!runEndPending) {
+    runEndPending = true;
+    process.nextTick(endRun);
+  }
+  return runId;
+}
+
+// the close of a slow client runs on the next tick, outside of the write that
+// found it over the bound (that write may be one step of a broadcast loop)
+function closeSlowClient(socket: Socket): void {
+  socket._closeSlowClient();
+}
+
 export type SocketReadyState = "opening" | "open" | "closing" | "closed";
 
 /** Options of `socket.write()` / `socket.send()`. */
 export interface SendOptions {
   /** compress the data (HTTP compression / permessage-deflate); default true */
   compress?: boolean;
+  /** drop the message rather than queue it when the client is over `maxBufferedAmount` */
+  volatile?: boolean;
   /** a complete ws frame sent as it is when the transport is the ws WebSocket */
   wsPreEncodedFrame?: unknown;
 }
@@ -64,6 +113,13 @@ export class Socket extends EventEmitter {
   upgraded = false;
 
   private writeBuffer: Packet[] = [];
+  // running totals, so that the bound costs no scan of the buffer: the bytes in
+  // writeBuffer, the bytes ever queued, where the last burst ended among them, and
+  // the synchronous run that burst belongs to
+  private writeBufferBytes = 0;
+  private queuedTotal = 0;
+  private burstEnd = 0;
+  private burstRun = -1;
   // callbacks of the packets in writeBuffer, then one entry per flush in flight
   private packetsFn: SendCallback[] = [];
   private sentCallbackFn: (SendCallback[] | null)[] = [];
@@ -190,15 +246,19 @@ export class Socket extends EventEmitter {
     transport.once("close", this.onTransportClose);
   }
 
-  /** Detaches from the current transport and closes it. */
-  private clearTransport(): void {
+  /** Detaches from the current transport and closes it (at once, dropping what it buffers, with `abort`). */
+  private clearTransport(abort = false): void {
     const transport = this.transport;
     transport.removeListener("error", this.onTransportError);
     transport.removeListener("ready", this.onTransportReady);
     transport.removeListener("packet", this.onTransportPacket);
     transport.removeListener("drain", this.onTransportDrain);
     transport.removeListener("close", this.onTransportClose);
-    transport.close();
+    if (abort) {
+      transport.abort();
+    } else {
+      transport.close();
+    }
   }
 
   private onDrain(): void {
@@ -298,9 +358,63 @@ export class Socket extends EventEmitter {
     // the callbacks of packets that will never be written are dropped
     this.packetsFn = [];
     this.sentCallbackFn = [];
-    this.clearTransport();
+    this.clearTransport(reason === WRITE_BUFFER_FULL);
     this.emit("close", reason, description);
     this.writeBuffer = [];
+    this.writeBufferBytes = 0;
+  }
+
+  /**
+   * Bytes queued for this client: the packets waiting in the write buffer plus
+   * what the transport has not flushed to the network yet.
+   *
+   * @example
+   * if (socket.bufferedAmount > 1e6) console.log(`${socket.id} is reading slowly`);
+   */
+  get bufferedAmount(): number {
+    return this.writeBufferBytes + this.transport.bufferedAmount;
+  }
+
+  /**
+   * Whether a packet of `size` bytes keeps the client within `max` queued bytes.
+   *
+   * The bound is about a backlog that does not drain, not about what is written in
+   * one go: the writes of one synchronous run to a client that keeps up (at most half
+   * the bound queued) form a burst that is not counted, e.g. one big message, the
+   * state sent on connection, or the missed packets replayed on recovery. What is
+   * queued after the last burst counts, for as long as it is not flushed.
+   */
+  private withinBound(size: number, max: number): boolean {
+    const run = currentRun();
+    if (this.burstRun !== run) {
+      const buffered = this.bufferedAmount;
+      if (buffered > max / 2) {
+        // bursts drain first (the queue is in order): what is left of the rest is the backlog
+        const sinceBurst = this.queuedTotal - this.burstEnd;
+        return (sinceBurst < buffered ? sinceBurst : buffered) + size <= max;
+      }
+      this.burstRun = run;
+    }
+    this.burstEnd = this.queuedTotal + size;
+    return true;
+  }
+
+  private onOverBound(options: SendOptions | undefined): void {
+    if (options !== undefined && options.volatile) {
+      debug("client over maxBufferedAmount - dropping volatile packet");
+      this.server.droppedPacketsCount++;
+      return;
+    }
+    debug("client over maxBufferedAmount (%d bytes queued) - closing", this.bufferedAmount);
+    // nothing more is queued from here on; the close itself follows on the next tick
+    this.readyState = "closing";
+    this.server.slowClientsClosedCount++;
+    process.nextTick(closeSlowClient, this);
+  }
+
+  /** Drops what is queued for a client over the bound and closes it. */
+  _closeSlowClient(): void {
+    this.onClose(WRITE_BUFFER_FULL);
   }
 
   /**
@@ -339,6 +453,12 @@ export class Socket extends EventEmitter {
     if (this.readyState === "closing" || this.readyState === "closed") {
       return;
     }
+    const size = packetSize(data, options);
+    const max = this.server.opts.maxBufferedAmount;
+    if (max > 0 && max < Infinity && !this.withinBound(size, max)) {
+      this.onOverBound(options);
+      return;
+    }
     debug('sending packet "%s" (%s)', type, data);
     const packet: Packet = { type, options: withCompress(options) };
     if (data !== undefined) {
@@ -346,6 +466,8 @@ export class Socket extends EventEmitter {
     }
     this.emit("packetCreate", packet);
     this.writeBuffer.push(packet);
+    this.writeBufferBytes += size;
+    this.queuedTotal += size;
     if (typeof callback === "function") {
       this.packetsFn.push(callback);
     }
@@ -361,6 +483,7 @@ export class Socket extends EventEmitter {
     this.emit("flush", buffer);
     this.server.emit("flush", this, buffer);
     this.writeBuffer = [];
+    this.writeBufferBytes = 0;
     if (this.packetsFn.length) {
       this.sentCallbackFn.push(this.packetsFn);
       this.packetsFn = [];

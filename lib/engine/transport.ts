@@ -59,6 +59,15 @@ export abstract class Transport extends EventEmitter {
   /** "polling" or "websocket" */
   abstract get name(): string;
 
+  /**
+   * Bytes handed to this transport and not yet flushed to the network: nothing
+   * for polling (a payload leaves with its response), what `ws` and the TCP
+   * stream still hold for WebSocket.
+   */
+  get bufferedAmount(): number {
+    return 0;
+  }
+
   /** Writes packets to the wire; only valid while `writable`. */
   abstract send(packets: Packet[]): void;
 
@@ -72,6 +81,18 @@ export abstract class Transport extends EventEmitter {
   /** Marks the transport as replaced, so closing it does not wait for the client. */
   discard(): void {
     this.discarded = true;
+  }
+
+  /**
+   * Closes the transport at once, dropping whatever it still buffers: used for a
+   * client that does not read what is sent to it.
+   *
+   * @example
+   * transport.abort();
+   */
+  abort(): void {
+    this.discard();
+    this.close();
   }
 
   /** Handles a new HTTP request of this session (polling only). */

@@ -47,6 +47,17 @@ describe("broadcasting", () => {
       expect(received(clients)).to.eql([[[1, "two"]], [[1, "two"]], [[1, "two"]]]);
     });
 
+    it("broadcasts of every frame header size arrive intact, multibyte text included", async () => {
+      const [io, , clients] = await setup(h, 2);
+      // the frame of '2["msg","…"]' with the Engine.IO type: lengths around 125 and 65535 bytes
+      const overhead = '42["msg",""]'.length;
+      const texts = [125, 126, 127, 65535, 65536, 70000].map((n) => "x".repeat(n - overhead));
+      texts.push("é€😀".repeat(30), "é€😀".repeat(9000));
+      for (const text of texts) io.emit("msg", text);
+      await flush(io, clients);
+      expect(received(clients)).to.eql([texts, texts]);
+    });
+
     it("io.to(room) / io.in(room) reach the room members only", async () => {
       const [io, sockets, clients] = await setup(h, 3);
       sockets[0].join("r");

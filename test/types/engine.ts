@@ -20,6 +20,7 @@ const opts: ServerOptions = {
   cookie: { name: "io", httpOnly: true, sameSite: "strict" },
   allowEIO3: true,
   allowRequest: (req, fn) => fn(null, req.headers.origin !== undefined),
+  maxBufferedAmount: 5e6,
 };
 
 const engine: Server = attach(createServer(), { ...opts, path: "/engine.io" });
@@ -31,6 +32,8 @@ engine.on("connection", (socket: Socket) => {
   const p: 3 | 4 = socket.protocol;
   socket.send("utf 8 string", { compress: false }, () => {});
   socket.send(Buffer.from([0, 1, 2]));
+  socket.send("may be dropped", { volatile: true });
+  const queued: number = socket.bufferedAmount;
   socket.on("message", (data) => {});
   socket.on("close", (reason, description) => {});
   socket.close();
@@ -45,6 +48,8 @@ engine.use((req, res, next) => next());
 engine.generateId = () => Promise.resolve("custom-id");
 
 const n: number = engine.clientsCount;
+const dropped: number = engine.droppedPacketsCount;
+const slow: number = engine.slowClientsClosedCount;
 parser.encodePacket({ type: "message", data: "x" }, true, (encoded) => {});
 const decoded = parser.decodePacket("4hello");
 const t: string = decoded.type;

@@ -62,6 +62,9 @@ io.on("connection", (socket) => {
 
   socket.on("disconnect", (reason) => {
     const r: string = reason;
+    if (reason === "write buffer full") {
+      const queued: number = socket.conn.bufferedAmount;
+    }
   });
   socket.on("disconnecting", (reason) => {});
 

@@ -82,6 +82,23 @@ export class WebSocket extends Transport {
     return true;
   }
 
+  override get bufferedAmount(): number {
+    // ws counts what its sender queues plus what the TCP (or TLS) stream has not flushed
+    const amount = this.socket.bufferedAmount;
+    return typeof amount === "number" ? amount : 0;
+  }
+
+  /** Destroys the TCP stream: what the client did not read is released now, not after a close handshake. */
+  override abort(): void {
+    if (this.readyState === "closed") {
+      return;
+    }
+    this.discard();
+    this.readyState = "closing";
+    this.writable = false;
+    this.socket.terminate();
+  }
+
   override send(packets: Packet[]): void {
     this.writable = false;
     // Several packets leave in one writev (one syscall) instead of one write each: the

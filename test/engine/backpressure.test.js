@@ -1,0 +1,246 @@
+"use strict";
+
+// The bound on what one client may have queued (maxBufferedAmount): the bytes it
+// counts (socket.bufferedAmount), volatile packets dropped first, then the close with
+// "write buffer full", the counters on the server, and one big message to a healthy
+// client going through as with the reference. The reference has no bound: where we
+// differ, each implementation's behaviour is asserted through impl.REFERENCE.
+const expect = require("expect.js");
+const http = require("http");
+const WebSocket = require("ws");
+const { Socket: ClientSocket } = require("engine.io-client");
+const impl = require("../support/impl");
+
+const eio = impl.engine();
+
+function request(port, path) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ port, path, agent: false }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("engine: bounded write buffer (maxBufferedAmount)", () => {
+  let engine;
+  let port;
+
+  function start(opts) {
+    return new Promise((resolve) => {
+      engine = eio.listen(0, opts, () => {
+        port = engine.httpServer.address().port;
+        resolve();
+      });
+    });
+  }
+
+  afterEach((done) => {
+    engine.close();
+    engine.httpServer.close(() => done());
+  });
+
+  /** A polling client that makes its handshake and never polls again: resolves [server socket, sid]. */
+  async function idlePollingClient() {
+    const connection = new Promise((resolve) => engine.once("connection", resolve));
+    const res = await request(port, "/engine.io/?EIO=4&transport=polling");
+    expect(res.status).to.be(200);
+    const sid = JSON.parse(res.body.slice(1)).sid;
+    return [await connection, sid];
+  }
+
+  const poll = (sid) => request(port, `/engine.io/?EIO=4&transport=polling&sid=${sid}`);
+
+  it("is on by default, at 1e7 bytes", async () => {
+    await start({});
+    expect(engine.opts.maxBufferedAmount).to.be(impl.REFERENCE ? undefined : 1e7);
+    expect(engine.droppedPacketsCount).to.be(impl.REFERENCE ? undefined : 0);
+    expect(engine.slowClientsClosedCount).to.be(impl.REFERENCE ? undefined : 0);
+  });
+
+  it("counts the bytes queued for a client (socket.bufferedAmount) until they are flushed", async () => {
+    await start({ transports: ["polling"] });
+    const [socket, sid] = await idlePollingClient();
+    socket.send("hello");
+    socket.send("héllo"); // 6 bytes of UTF-8
+    socket.send(Buffer.alloc(10));
+    // each packet counts its data plus the packet type
+    expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 6 + 7 + 11);
+    const res = await poll(sid);
+    expect(res.body).to.contain("4hello");
+    expect(res.body).to.contain("4héllo");
+    expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 0);
+  });
+
+  const nextRun = () => new Promise((resolve) => setImmediate(resolve));
+
+  it("drops volatile packets first, then closes the client with 'write buffer full'", async () => {
+    await start({ transports: ["polling"], maxBufferedAmount: 1000 });
+    const [socket, sid] = await idlePollingClient();
+    const reasons = [];
+    socket.on("close", (reason) => reasons.push(reason));
+    const chunk = "x".repeat(99); // 100 bytes with the packet type
+    // one run of writes to a client that keeps up is a burst: not counted
+    for (let i = 0; i < 15; i++) socket.send(chunk);
+    await nextRun();
+    // from here on, with more than half the bound queued, every byte counts
+    for (let i = 0; i < 10; i++) socket.send(chunk, { volatile: i % 2 === 0 });
+    expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 2500);
+    socket.send(chunk, { volatile: true }); // 1100 bytes after the burst: dropped
+    socket.send(chunk, { volatile: true });
+    expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 2500);
+    expect(engine.droppedPacketsCount).to.be(impl.REFERENCE ? undefined : 2);
+    expect(socket.readyState).to.be("open");
+
+    socket.send(chunk); // not volatile: the client is closed
+    await sleep(20);
+    if (impl.REFERENCE) {
+      expect(reasons).to.eql([]);
+      const res = await poll(sid);
+      expect(res.body.split("\x1e")).to.have.length(28);
+      return;
+    }
+    expect(reasons).to.eql(["write buffer full"]);
+    expect(engine.slowClientsClosedCount).to.be(1);
+    expect(engine.clientsCount).to.be(0);
+    expect(socket.bufferedAmount).to.be(0);
+    // the session is gone: the client's next poll gets "Session ID unknown"
+    const res = await poll(sid);
+    expect(res.status).to.be(400);
+    expect(JSON.parse(res.body).code).to.be(1);
+  });
+
+  it("does not count a burst written in one go to a client that keeps up", async () => {
+    await start({ transports: ["polling"], maxBufferedAmount: 1000 });
+    const [socket, sid] = await idlePollingClient();
+    const reasons = [];
+    socket.on("close", (reason) => reasons.push(reason));
+    for (let round = 0; round < 3; round++) {
+      // far more than the bound, in one run: one big message and small ones around it
+      socket.send("before");
+      socket.send("y".repeat(5000));
+      for (let i = 0; i < 9; i++) socket.send("x".repeat(99));
+      expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 7 + 5001 + 900);
+      await nextRun();
+      // behind by more than half the bound: small writes count, and stay within it
+      for (let i = 0; i < 5; i++) socket.send("z".repeat(99));
+      await sleep(20);
+      expect(reasons).to.eql([]);
+      const res = await poll(sid);
+      expect(res.body.split("\x1e")).to.have.length(16);
+      expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 0);
+    }
+  });
+
+  for (const disabled of [0, Infinity]) {
+    it(`is disabled by maxBufferedAmount: ${disabled}`, async () => {
+      await start({ transports: ["polling"], maxBufferedAmount: disabled });
+      const [socket, sid] = await idlePollingClient();
+      const reasons = [];
+      socket.on("close", (reason) => reasons.push(reason));
+      const chunk = "x".repeat(1023);
+      for (let i = 0; i < 2048; i++) socket.send(chunk); // 2 MB
+      socket.send("z", { volatile: true });
+      await sleep(20);
+      expect(reasons).to.eql([]);
+      expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 2 * 1024 * 1024 + 2);
+      const res = await poll(sid);
+      expect(res.body.split("\x1e")).to.have.length(2049);
+    });
+  }
+
+  it("closes a websocket client that stopped reading, once the kernel and the bound are full", async function () {
+    this.timeout(20000);
+    await start({ transports: ["websocket"], maxBufferedAmount: 1e6 });
+    const connection = new Promise((resolve) => engine.once("connection", resolve));
+    const ws = new WebSocket(`ws://localhost:${port}/engine.io/?EIO=4&transport=websocket`);
+    ws.on("error", () => {});
+    await new Promise((resolve) => ws.once("message", resolve)); // the open packet
+    ws._socket.pause(); // the client reads no more
+    const socket = await connection;
+    let closed = null;
+    socket.on("close", (reason) => (closed = reason));
+    const chunk = "x".repeat(64 * 1024);
+    let sent = 0;
+    let maxQueued = 0;
+    // 40 MB at most: far more than the kernel buffers plus the bound
+    while (closed === null && sent < 40 * 1024 * 1024) {
+      for (let i = 0; i < 16 && socket.readyState === "open"; i++) {
+        socket.send(chunk);
+        sent += chunk.length;
+      }
+      if (!impl.REFERENCE) maxQueued = Math.max(maxQueued, socket.bufferedAmount);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await sleep(20);
+    ws.terminate();
+    if (impl.REFERENCE) {
+      expect(closed).to.be(null);
+      return;
+    }
+    expect(closed).to.be("write buffer full");
+    expect(engine.slowClientsClosedCount).to.be(1);
+    // what stayed in the server: half the bound before the last burst, that burst, then the bound
+    expect(maxQueued).to.be.greaterThan(1e6);
+    expect(maxQueued).to.be.lessThan(1.5e6 + 17 * chunk.length + 100);
+  });
+
+  const big = "b".repeat(50 * 1024 * 1024);
+  const afters = Array.from({ length: 10 }, (_, i) => `after-${i}`);
+  const summary = (data) => (data.length > 100 ? `big:${data.length}` : data);
+
+  it("delivers one 50 MB message to a healthy websocket client, with the bound 50 times smaller", async function () {
+    this.timeout(20000);
+    await start({ transports: ["websocket"], maxBufferedAmount: 1e6 });
+    const connection = new Promise((resolve) => engine.once("connection", resolve));
+    const client = new ClientSocket(`http://localhost:${port}`, { transports: ["websocket"] });
+    try {
+      const socket = await connection;
+      await new Promise((resolve) => client.once("open", resolve));
+      const reasons = [];
+      socket.on("close", (reason) => reasons.push(reason));
+      const received = [];
+      const done = new Promise((resolve) =>
+        client.on("message", (data) => {
+          received.push(summary(data));
+          if (data === "after-9") resolve();
+        })
+      );
+      // something in flight before it and a stream of small messages behind it
+      socket.send("before");
+      socket.send(big);
+      for (const text of afters) socket.send(text);
+      await done;
+      expect(received).to.eql(["before", `big:${big.length}`, ...afters]);
+      expect(reasons).to.eql([]);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("delivers one 50 MB message to a healthy polling client, with the bound 50 times smaller", async function () {
+    this.timeout(20000);
+    await start({ transports: ["polling"], maxBufferedAmount: 1e6 });
+    const [socket, sid] = await idlePollingClient();
+    const reasons = [];
+    socket.on("close", (reason) => reasons.push(reason));
+    // a poll is pending: "before" leaves at once, the rest waits for the next poll
+    const first = poll(sid);
+    await sleep(20);
+    socket.send("before");
+    socket.send(big);
+    for (const text of afters) socket.send(text);
+    const received = [];
+    for (const res of [await first, await poll(sid)]) {
+      expect(res.status).to.be(200);
+      for (const packet of res.body.split("\x1e")) received.push(summary(packet.slice(1)));
+    }
+    expect(received).to.eql(["before", `big:${big.length}`, ...afters]);
+    expect(reasons).to.eql([]);
+  });
+});
