@@ -229,6 +229,13 @@ export class Namespace<
       } catch (e) {
         debug("error while restoring session: %s", e);
       }
+      // A client back before the server noticed it left may present a session that an
+      // earlier reconnection already restored: two sockets with one id would each
+      // remove the other's rooms and map entry when they close, so it starts afresh.
+      if (session && this.sockets.has(session.sid)) {
+        debug("session of %s is already restored and live", session.sid);
+        session = null;
+      }
       if (session) {
         debug("connection state recovered for sid %s", session.sid);
         return new Socket(this, client, auth, session);
