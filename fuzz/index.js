@@ -47,6 +47,8 @@ function options() {
     target,
     skip,
     rtt: num("rtt"),
+    pingInterval: num("ping-interval"),
+    pingTimeout: num("ping-timeout"),
     heapMargin: num("heap-margin"),
     heapLimit: num("heap-limit"),
     settle: num("settle"),

@@ -30,6 +30,11 @@ const SCALARS = [
 ];
 const KEYS = ['"a"', '"__proto__"', '"constructor"', '"_placeholder"', '"num"', '"toJSON"', '"pid"', '""'];
 const PLACEHOLDER_NUMS = ["0", "0", "1", "-1", '"0"', "1e9", "null", "1.5"];
+/** A few valid Socket.IO packets, seeds for mutation. */
+const SAMPLES = [
+  "40", '40{"token":"x"}', "40/admin,", '42["echo",1]', '421["echo",{"a":[1,2,3]}]', '431["ok"]',
+  '451-["echo",{"_placeholder":true,"num":0}]', '461-[{"_placeholder":true,"num":0}]', "41", '44{"message":"x"}',
+];
 // characters that matter to one of the parsers, for single-character edits
 const ALPHABET = '0123456789[]{}",:-/_abcxyz#?\u00e9\u{1f600}\x1e\x00 ';
 const BIG_NUMBERS = ["99999999999999999999", "-1", "1e3", "NaN", "0x10", "007", "4294967296", ""];
@@ -226,4 +231,4 @@ function pollingBody(r, v, items, m) {
   return { body: parts.join(""), contentType: "text/plain;charset=UTF-8" };
 }
 
-module.exports = { CLASSES, sioPacket, validPacket, mutateText, mutateBytes, engineStep, pollingBody, json };
+module.exports = { CLASSES, SAMPLES, sioPacket, validPacket, mutateText, mutateBytes, engineStep, pollingBody, json };

@@ -21,7 +21,7 @@ const PATTERNS = {
 };
 
 // op name -> Session method
-const METHODS = { ws: "openWs", send: "send", close: "closeWs", http: "http", tcp: "tcp" };
+const METHODS = { ws: "openWs", send: "send", close: "closeWs", http: "http", tcp: "tcp", wait: "wait" };
 
 const agent = new http.Agent({ keepAlive: true });
 
@@ -129,6 +129,11 @@ class Session {
     else if (how === "reset") handle.reset();
     else handle.ws.terminate();
     return Promise.resolve(true);
+  }
+
+  /** Lets the server answer (a pause sends nothing, so it is no frame). */
+  wait({ ms }) {
+    return new Promise((resolve) => setTimeout(() => resolve(false), ms));
   }
 
   http({ conn, srv, method, path, headers, body, chunks, wait, background }) {

@@ -28,6 +28,10 @@ const DEFAULTS = {
   target: "ours",
   skip: [],
   rtt: 3000, // ms
+  // the servers' heartbeat: an abandoned polling session ends after interval + timeout,
+  // which a bystander must also survive when the machine is busy
+  pingInterval: 2500, // ms
+  pingTimeout: 5000, // ms
   heapMargin: 4, // MB
   heapLimit: 1024, // MB, the server's --max-old-space-size
   settle: 70, // seconds: sessions kept for recovery are swept every minute
@@ -70,20 +74,25 @@ class Processes {
     this.expectedExit = false;
     this.dying = false;
     const execArgv = ["--expose-gc", `--max-old-space-size=${this.o.heapLimit}`];
-    this.server = spawn(path.join(__dirname, "server.js"), execArgv, {
+    // a process being replaced may still have messages on their way: they are not the new one's
+    const server = spawn(path.join(__dirname, "server.js"), execArgv, {
       stderr: "pipe",
       onEvent: (msg) => {
+        if (this.server !== server) return;
         this.dying = true;
         this.onViolation({ kind: msg.kind, message: msg.message });
       },
     });
-    this.server.child.stderr.setEncoding("utf8");
-    this.server.child.stderr.on("data", (text) => this.onStderr(text));
-    this.server.child.on("exit", (code, signal) => this.onExit(code, signal));
-    ({ ports: this.ports } = await this.server.request("start", { target: this.o.target, ports: this.ports }));
-    this.bystanders = spawn(path.join(__dirname, "bystanders.js"), [], {
-      onEvent: (msg) => this.dying || this.onViolation({ kind: msg.kind, message: msg.message }),
+    this.server = server;
+    server.child.stderr.setEncoding("utf8");
+    server.child.stderr.on("data", (text) => this.server === server && this.onStderr(text));
+    server.child.on("exit", (code, signal) => this.server === server && this.onExit(code, signal));
+    const { target, pingInterval, pingTimeout } = this.o;
+    ({ ports: this.ports } = await this.server.request("start", { target, ports: this.ports, pingInterval, pingTimeout }));
+    const bystanders = spawn(path.join(__dirname, "bystanders.js"), [], {
+      onEvent: (msg) => this.bystanders === bystanders && !this.dying && this.onViolation({ kind: msg.kind, message: msg.message }),
     });
+    this.bystanders = bystanders;
     ({ counts: this.bystanderCounts } = await this.bystanders.request("start", { ports: this.ports, interval: 250, bound: this.o.rtt }));
   }
 

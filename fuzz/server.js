@@ -93,14 +93,14 @@ async function collectGarbage() {
 
 serve({
   /** Starts both servers, on `ports` when given (a restart keeps the ports), else on free ones. */
-  async start({ target, ports = [0, 0] }) {
+  async start({ target, ports = [0, 0], pingInterval, pingTimeout }) {
     const { Server } = target === "reference" ? require("socket.io-reference") : require(path.join(__dirname, ".."));
     const options = [
       {
         allowEIO3: true,
         maxHttpBufferSize: 1e5,
-        pingInterval: 2500,
-        pingTimeout: 2500,
+        pingInterval,
+        pingTimeout,
         upgradeTimeout: 1000,
         cookie: true,
         connectionStateRecovery: { maxDisconnectionDuration: 2000 },
@@ -108,8 +108,8 @@ serve({
       {
         path: "/live",
         maxHttpBufferSize: 1e4,
-        pingInterval: 2500,
-        pingTimeout: 2500,
+        pingInterval,
+        pingTimeout,
         upgradeTimeout: 1000,
         serveClient: false,
         cors: { origin: "http://ok.example", credentials: true },

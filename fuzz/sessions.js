@@ -12,6 +12,7 @@
 //                                                         `chunks` pieces; aborted after `wait` ms
 //   { op: "tcp", conn, srv, data, end, wait }             raw bytes on a TCP connection, then
 //                                                         end, reset or hold it
+//   { op: "wait", ms }                                    a pause, for the server to answer
 //
 // Strings may hold "{sid}", "{pid}", "{offset}" and "{ackid}": the executor fills them in with
 // what the server sent earlier in the same session. Everything else comes from the generator,
@@ -119,14 +120,23 @@ const SESSIONS = {
   /** A WebSocket from the first request, then frames. */
   websocket(r, s) {
     const ops = [{ op: "ws", conn: 0, srv: s.srv, path: query(r, s, "websocket", false), headers: headers(r, s), deflate: r.chance(0.3) }];
-    if (r.chance(0.9)) ops.push(...connectPackets(s).map((data) => ({ op: "send", conn: 0, data })));
-    ops.push(...wsSends(r, s, 0, r.between(1, 40)));
+    if (r.chance(0.9)) {
+      ops.push(...connectPackets(s).map((data) => ({ op: "send", conn: 0, data })));
+      // as a client does, wait for the CONNECT answers: a packet for a namespace still connecting ends the connection
+      ops.push({ op: "wait", ms: 20 });
+    }
+    // some sessions lose their connection and recover it: short ones, which odd input spares more often
+    const recover = r.chance(0.3);
+    ops.push(...wsSends(r, s, 0, recover ? r.between(1, 6) : r.between(1, 40)));
+    // the session id (pid) and an offset must have arrived before the connection is lost
+    if (recover) ops.push({ op: "wait", ms: 50 });
     ops.push({ op: "close", conn: 0, how: r.pick(["close", "terminate", "reset"]) });
-    if (r.chance(0.3)) {
+    if (recover) {
       // the connection is lost; a new one asks to recover the session with what it saw
       const auth = (nsp) => `{"pid":"{pid}","offset":"{offset}"${nsp === "/admin" ? ',"token":"ok"' : ""}}`;
-      ops.push({ op: "ws", conn: 1, srv: s.srv, path: query(r, s, "websocket", false), headers: {} });
+      ops.push({ op: "ws", conn: 1, srv: s.srv, path: `${SERVERS[s.srv].path}?EIO=${s.v}&transport=websocket`, headers: {} });
       for (const nsp of s.nsps) ops.push({ op: "send", conn: 1, data: `40${nsp === "/" ? "" : `${nsp},`}${auth(nsp)}` });
+      ops.push({ op: "wait", ms: 20 });
       ops.push(...wsSends(r, s, 1, r.between(1, 5)));
     }
     return ops;
