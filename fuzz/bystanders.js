@@ -14,16 +14,22 @@ const clients = [];
 let maxRtt = 0;
 let rounds = 0;
 
-// what the client library says about a transport error: an Error, a status code or an event
-const describe = (d) => (d instanceof Error ? d.message : typeof d === "object" ? d.message || d.type || JSON.stringify(d) : String(d));
+// what the client library says of a transport error: an Error whose `description` is the
+// cause (an Error, an HTTP status, 0 for a network failure) and `context` the request
+function describe(details) {
+  if (!details) return "";
+  const cause = details.description;
+  const causeText = cause instanceof Error ? `${cause.code || ""} ${cause.message}` : cause && cause.type ? cause.type : String(cause);
+  const status = details.context && details.context.status !== undefined ? ` status ${details.context.status}` : "";
+  return ` (${details.message || ""}: ${causeText}${status})`;
+}
 
 function bystander(label, socket, { interval, bound }) {
   const state = { label, socket, timer: null, stopped: false };
   let sent = 0;
   socket.on("disconnect", (reason, details) => {
     if (state.stopped) return;
-    const cause = details && details.description ? ` (${describe(details.description)})` : "";
-    notify("violation", { kind: "bystander-disconnect", message: `${label}: ${reason}${cause}` });
+    notify("violation", { kind: "bystander-disconnect", message: `${label}: ${reason}${describe(details)}` });
   });
   const round = () => {
     if (state.stopped) return;

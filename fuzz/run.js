@@ -158,6 +158,7 @@ async function run(options = {}) {
     const entry = { kind: v.kind, message: v.message, count: 1, frame: report.frames, atMs: Date.now() - started };
     classes.set(signature(v), entry);
     report.violations.push(entry);
+    if (report.violations.length > o.maxViolations) return;
     fs.mkdirSync(o.out, { recursive: true });
     entry.reproducer = path.join(o.out, `violation-${o.target}-seed${o.seed}-${report.violations.length}.json`);
     const ops = ring.snapshot();
