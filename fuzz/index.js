@@ -55,6 +55,7 @@ function options() {
     warmup: num("warmup"),
     history: num("history"),
     out: args.str("out") || DEFAULTS.out,
+    heapSnapshots: args.flag("heap-snapshots"),
     progress: args.flag("quiet") ? null : (line) => console.error(`[fuzz] ${line}`),
   };
 }

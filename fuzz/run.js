@@ -37,6 +37,7 @@ const DEFAULTS = {
   settle: 70, // seconds: sessions kept for recovery are swept every minute
   warmup: 2000, // frames before the heap baseline
   history: 2000, // ops kept for a reproducer
+  heapSnapshots: false, // write the server's heap at the baseline and after the run to `out`
   maxViolations: 20,
   out: path.join(process.cwd(), "fuzz-results"),
   progress: null, // function(line) for progress lines
@@ -256,6 +257,12 @@ async function run(options = {}) {
     // warm-up: code paths run for the first time allocate for good; they are not a leak
     await runPeers();
     if (!stopping) report.heap.baseline = await settledHeap(20000);
+    const snapshot = async (name) => {
+      if (!o.heapSnapshots) return;
+      fs.mkdirSync(o.out, { recursive: true });
+      await procs.server.request("snapshot", { file: path.join(o.out, `${o.target}-seed${o.seed}-${name}.heapsnapshot`) }, 120000);
+    };
+    await snapshot("baseline");
     const baselineRestarts = report.restarts;
 
     started = Date.now();
@@ -273,6 +280,7 @@ async function run(options = {}) {
     if (procs.alive && report.restarts === baselineRestarts && report.heap.baseline !== null) {
       const limit = report.heap.baseline + report.heap.margin;
       report.heap.after = await settledHeap(o.settle * 1000, limit);
+      await snapshot("after");
       if (report.heap.after > limit) {
         onViolation({
           kind: "heap-growth",
