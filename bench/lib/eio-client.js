@@ -1,0 +1,287 @@
+"use strict";
+
+// Cheap clients for the benches that open many sessions or many requests: the Engine.IO v4
+// and Socket.IO v5 wire spoken by hand over raw `ws` sockets and keep-alive HTTP requests,
+// the way socket.io-client speaks it (handshake, CONNECT to "/", pong to each ping, probe
+// and upgrade), without its per-session machinery: socket.io-client would make the client
+// process, not the server, the bottleneck of a connection-rate or 100k-session bench.
+//
+// Kinds of session, after the target's kind (targets.js):
+//   sio     Socket.IO on /socket.io/ (connected once the server acknowledges CONNECT)
+//   engine  Engine.IO on /engine.io/ (connected on the open packet)
+//   ws      a raw WebSocket on / (connected on open; the server's pings are ponged by ws)
+//
+// `onEvent(frame)` gets each message the application sent: the event packet text for sio
+// (`2["m",…]`), the message text for engine and ws. `onClose(reason)` is called once.
+
+const http = require("http");
+const WebSocket = require("ws");
+const { now } = require("./timing");
+
+const SEPARATOR = "\x1e";
+const PATHS = { sio: "/socket.io/", engine: "/engine.io/", ws: "/" };
+
+class Session {
+  constructor({ kind, port, localAddress, onEvent, onClose }) {
+    this.kind = kind;
+    this.port = port;
+    this.localAddress = localAddress;
+    this.onEvent = onEvent;
+    this.onClose = onClose;
+    this.sid = null;
+    this.ws = null;
+    this.polling = null;
+    this.closed = false;
+    this.acks = null;
+    this.nextAck = 0;
+    // acks that arrived for no pending emit, i.e. duplicates
+    this.strayAcks = 0;
+    this.connected = null;
+  }
+
+  url(query) {
+    return `${PATHS[this.kind]}${this.kind === "ws" ? "" : `?EIO=4&${query}`}`;
+  }
+
+  /** Opens the session over WebSocket only; resolves once connected. */
+  openWebSocket() {
+    return new Promise((resolve, reject) => {
+      this.connected = { resolve, reject };
+      this.attachWebSocket(this.url("transport=websocket"));
+      if (this.kind === "ws") this.ws.once("open", () => this.settle());
+    });
+  }
+
+  /** Opens the session over HTTP long-polling; resolves once connected. */
+  openPolling() {
+    return new Promise((resolve, reject) => {
+      this.connected = { resolve, reject };
+      this.polling = new Polling(this);
+      this.polling.handshake().catch((err) => this.fail(err));
+    });
+  }
+
+  attachWebSocket(path) {
+    const ws = new WebSocket(`ws://127.0.0.1:${this.port}${path}`, {
+      localAddress: this.localAddress,
+      perMessageDeflate: false,
+      skipUTF8Validation: true,
+    });
+    this.ws = ws;
+    ws.on("message", (data) => this.receive(data.toString()));
+    ws.on("error", (err) => this.fail(err));
+    ws.on("close", (code) => this.close(`websocket closed (${code})`));
+    return ws;
+  }
+
+  /**
+   * Upgrades a polling session to WebSocket as socket.io-client does: probe, pause polling
+   * (the pending GET is answered by the server's noop), send the upgrade packet, then send
+   * what was queued meanwhile over the WebSocket. Resolves with the milliseconds it took.
+   */
+  upgrade() {
+    const start = now();
+    const ws = new WebSocket(`ws://127.0.0.1:${this.port}${this.url(`transport=websocket&sid=${this.sid}`)}`, {
+      perMessageDeflate: false,
+      skipUTF8Validation: true,
+    });
+    return new Promise((resolve, reject) => {
+      ws.on("error", (err) => {
+        reject(err);
+        this.fail(err);
+      });
+      ws.once("close", () => reject(new Error("websocket closed during the upgrade")));
+      ws.once("open", () => ws.send("2probe"));
+      ws.once("message", async (data) => {
+        if (data.toString() !== "3probe") return reject(new Error(`unexpected probe answer ${data}`));
+        await this.polling.pause();
+        ws.send("5");
+        this.ws = ws;
+        ws.on("message", (frame) => this.receive(frame.toString()));
+        ws.on("close", (code) => this.close(`websocket closed (${code})`));
+        for (const packet of this.polling.queue) ws.send(packet);
+        this.polling.stop();
+        this.polling = null;
+        resolve(now() - start);
+      });
+    });
+  }
+
+  write(packet) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN && !this.polling) this.ws.send(packet);
+    else if (this.polling) this.polling.write(packet);
+  }
+
+  /** Emits `event` with an ack (sio only); resolves with the ack's arguments as text. */
+  emitWithAck(event, payload) {
+    const id = this.nextAck++;
+    if (this.acks === null) this.acks = new Map();
+    return new Promise((resolve) => {
+      this.acks.set(id, resolve);
+      this.write(`42${id}${JSON.stringify([event, payload])}`);
+    });
+  }
+
+  /** One Engine.IO packet from the server (or one message of a raw ws session). */
+  receive(packet) {
+    if (this.kind === "ws") return this.onEvent(packet);
+    switch (packet[0]) {
+      case "0":
+        this.sid = JSON.parse(packet.slice(1)).sid;
+        if (this.kind === "sio") this.write("40");
+        else this.settle();
+        return;
+      case "2":
+        return this.write("3");
+      case "4":
+        if (this.kind === "engine") return this.onEvent(packet.slice(1));
+        return this.receiveSocketIO(packet);
+      case "1":
+        return this.close("transport close");
+      default:
+      // noop (6) and anything else carry nothing for the session
+    }
+  }
+
+  receiveSocketIO(packet) {
+    switch (packet[1]) {
+      case "2":
+        return this.onEvent(packet.slice(1));
+      case "3": {
+        const bracket = packet.indexOf("[");
+        const id = Number(packet.slice(2, bracket));
+        const resolve = this.acks && this.acks.get(id);
+        if (!resolve) return this.strayAcks++;
+        this.acks.delete(id);
+        return resolve(packet.slice(bracket));
+      }
+      case "0":
+        return this.settle();
+      case "4":
+        return this.fail(new Error(`connect_error ${packet.slice(2)}`));
+      case "1":
+        return this.close("io server disconnect");
+      default:
+    }
+  }
+
+  settle() {
+    if (this.connected) this.connected.resolve(this);
+    this.connected = null;
+  }
+
+  fail(err) {
+    if (this.connected) this.connected.reject(err);
+    this.connected = null;
+    this.close(`error: ${err.message}`);
+  }
+
+  close(reason) {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.connected) this.connected.reject(new Error(reason));
+    this.connected = null;
+    if (this.polling) this.polling.stop();
+    if (this.ws) this.ws.terminate();
+    if (this.onClose) this.onClose(reason);
+  }
+
+  /** Closes the session on purpose (onClose is not called). */
+  destroy() {
+    this.onClose = null;
+    this.close("client close");
+  }
+}
+
+/** HTTP long-polling for one session: one GET pending, one POST at a time, keep-alive. */
+class Polling {
+  constructor(session) {
+    this.session = session;
+    // one socket for the pending GET, one for the POSTs, like a browser's pool
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+    this.queue = [];
+    this.posting = false;
+    this.getting = false;
+    this.pausing = null;
+    this.stopped = false;
+  }
+
+  request(method, body) {
+    const path = this.session.url(`transport=polling${this.session.sid ? `&sid=${this.session.sid}` : ""}`);
+    return new Promise((resolve, reject) => {
+      const req = http.request({ host: "127.0.0.1", port: this.session.port, path, method, agent: this.agent }, (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk) => (text += chunk));
+        res.on("end", () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`${method} ${res.statusCode} ${text}`))));
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      if (body !== undefined) req.setHeader("content-type", "text/plain;charset=UTF-8");
+      req.end(body);
+    });
+  }
+
+  async handshake() {
+    this.receive(await this.request("GET"));
+    this.poll();
+  }
+
+  receive(payload) {
+    for (const packet of payload.split(SEPARATOR)) this.session.receive(packet);
+  }
+
+  poll() {
+    if (this.stopped || this.pausing) return;
+    this.getting = true;
+    this.request("GET").then(
+      (payload) => {
+        this.getting = false;
+        if (this.stopped) return;
+        this.receive(payload);
+        if (this.pausing) this.checkPaused();
+        else this.poll();
+      },
+      (err) => this.stopped || this.session.fail(err)
+    );
+  }
+
+  write(packet) {
+    this.queue.push(packet);
+    if (!this.pausing) this.flush();
+  }
+
+  flush() {
+    if (this.posting || this.stopped || this.queue.length === 0) return;
+    const body = this.queue.join(SEPARATOR);
+    this.queue = [];
+    this.posting = true;
+    this.request("POST", body).then(
+      () => {
+        this.posting = false;
+        if (this.pausing) this.checkPaused();
+        else this.flush();
+      },
+      (err) => this.stopped || this.session.fail(err)
+    );
+  }
+
+  /** Resolves once neither a GET nor a POST is in flight; later writes stay queued. */
+  pause() {
+    return new Promise((resolve) => {
+      this.pausing = resolve;
+      this.checkPaused();
+    });
+  }
+
+  checkPaused() {
+    if (!this.getting && !this.posting && this.pausing) this.pausing();
+  }
+
+  stop() {
+    this.stopped = true;
+    this.agent.destroy();
+  }
+}
+
+module.exports = { Session };
