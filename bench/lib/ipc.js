@@ -3,7 +3,7 @@
 // Parent and child processes of a bench talk through Node's IPC channel with
 // request/response messages: { id, cmd, ...args } answered by { id, result } or { id, error }.
 
-const { fork } = require("child_process");
+const childProcess = require("child_process");
 
 /**
  * Child side: answers the parent's requests with `handlers[cmd](args)` (may be async).
@@ -25,9 +25,14 @@ function serve(handlers) {
 /**
  * Parent side: forks `script` and returns `{ request(cmd, args, timeoutMs), kill() }`.
  * A request that gets no answer in time rejects, which keeps every bench bounded.
+ * With `nofile`, the child starts through a shell that first raises its soft limit of
+ * open files to that (`ulimit -n`); the IPC channel survives the shell's exec.
  */
-function spawn(script, execArgv = []) {
-  const child = fork(script, [], { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+function spawn(script, execArgv = [], nofile = undefined) {
+  const stdio = ["ignore", "inherit", "inherit", "ipc"];
+  const child = nofile
+    ? childProcess.spawn("/bin/sh", ["-c", `ulimit -n ${nofile} && exec "$0" "$@"`, process.execPath, ...execArgv, script], { stdio })
+    : childProcess.fork(script, [], { execArgv, stdio });
   const pending = new Map();
   let nextId = 1;
 

@@ -1,0 +1,62 @@
+"use strict";
+
+// Clients of bench/scale.js: hand-rolled websocket sessions (eio-client.js), all bound to
+// this process's own loopback source address so that the ~28k ephemeral ports of one
+// source address are not exhausted. Records the latency of every stamped broadcast and
+// every close (all unexpected while the bench holds the sessions). Driven over IPC.
+
+const { serve } = require("./ipc");
+const { Session } = require("./eio-client");
+const { now, readStamp } = require("./timing");
+
+let sessions = [];
+// latencies[seq] = the delivery latencies (ms) of broadcast number seq
+const latencies = [];
+let closes = 0;
+const reasons = {};
+
+function onEvent(frame) {
+  const stamp = readStamp(frame);
+  if (!stamp) return;
+  (latencies[stamp.seq] || (latencies[stamp.seq] = [])).push(Math.round((now() - stamp.sentAt) * 100) / 100);
+}
+
+function onClose(reason) {
+  closes++;
+  reasons[reason] = (reasons[reason] || 0) + 1;
+}
+
+serve({
+  /** Opens `n` websocket sessions from `localAddress`, `concurrency` handshakes at a time. */
+  async connect({ kind, port, n, localAddress, concurrency }) {
+    let started = 0;
+    let errors = 0;
+    let firstError;
+    async function lane() {
+      while (started < n) {
+        started++;
+        const session = new Session({ kind, port, localAddress, onEvent, onClose });
+        try {
+          sessions.push(await session.openWebSocket());
+        } catch (err) {
+          errors++;
+          firstError = firstError || err.message;
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(concurrency, n) }, lane));
+    return { connected: sessions.length, errors, firstError };
+  },
+
+  /** Closes every session on purpose (the warm-up's); resets the counters. */
+  closeAll() {
+    for (const session of sessions) session.destroy();
+    sessions = [];
+    latencies.length = 0;
+    return null;
+  },
+
+  stats() {
+    return { open: sessions.filter((s) => !s.closed).length, closes, reasons, latencies };
+  },
+});
