@@ -1,7 +1,7 @@
 "use strict";
 
 // Cheap clients for the benches that open many sessions or many requests: the Engine.IO v4
-// and Socket.IO v5 wire spoken by hand over raw `ws` sockets and keep-alive HTTP requests,
+// and Socket.IO v5 wire spoken by hand over minimal WebSockets (wire.js) and keep-alive HTTP requests,
 // the way socket.io-client speaks it (handshake, CONNECT to "/", pong to each ping, probe
 // and upgrade), without its per-session machinery: socket.io-client would make the client
 // process, not the server, the bottleneck of a connection-rate or 100k-session bench.
@@ -9,13 +9,13 @@
 // Kinds of session, after the target's kind (targets.js):
 //   sio     Socket.IO on /socket.io/ (connected once the server acknowledges CONNECT)
 //   engine  Engine.IO on /engine.io/ (connected on the open packet)
-//   ws      a raw WebSocket on / (connected on open; the server's pings are ponged by ws)
+//   ws      a raw WebSocket on / (connected on open; the server's pings are ponged)
 //
 // `onEvent(frame)` gets each message the application sent: the event packet text for sio
 // (`2["m",…]`), the message text for engine and ws. `onClose(reason)` is called once.
 
 const http = require("http");
-const WebSocket = require("ws");
+const { Wire } = require("./wire");
 const { now } = require("./timing");
 
 const SEPARATOR = "\x1e";
@@ -30,6 +30,8 @@ class Session {
     this.onClose = onClose;
     this.sid = null;
     this.ws = null;
+    this.probe = null;
+    this.upgrading = null;
     this.polling = null;
     this.closed = false;
     this.acks = null;
@@ -47,8 +49,7 @@ class Session {
   openWebSocket() {
     return new Promise((resolve, reject) => {
       this.connected = { resolve, reject };
-      this.attachWebSocket(this.url("transport=websocket"));
-      if (this.kind === "ws") this.ws.once("open", () => this.settle());
+      this.ws = new Wire({ port: this.port, path: this.url("transport=websocket"), localAddress: this.localAddress }, this);
     });
   }
 
@@ -61,55 +62,48 @@ class Session {
     });
   }
 
-  attachWebSocket(path) {
-    const ws = new WebSocket(`ws://127.0.0.1:${this.port}${path}`, {
-      localAddress: this.localAddress,
-      perMessageDeflate: false,
-      skipUTF8Validation: true,
-    });
-    this.ws = ws;
-    ws.on("message", (data) => this.receive(data.toString()));
-    ws.on("error", (err) => this.fail(err));
-    ws.on("close", (code) => this.close(`websocket closed (${code})`));
-    return ws;
-  }
-
   /**
    * Upgrades a polling session to WebSocket as socket.io-client does: probe, pause polling
    * (the pending GET is answered by the server's noop), send the upgrade packet, then send
    * what was queued meanwhile over the WebSocket. Resolves with the milliseconds it took.
    */
   upgrade() {
-    const start = now();
-    const ws = new WebSocket(`ws://127.0.0.1:${this.port}${this.url(`transport=websocket&sid=${this.sid}`)}`, {
-      perMessageDeflate: false,
-      skipUTF8Validation: true,
-    });
     return new Promise((resolve, reject) => {
-      ws.on("error", (err) => {
-        reject(err);
-        this.fail(err);
-      });
-      ws.once("close", () => reject(new Error("websocket closed during the upgrade")));
-      ws.once("open", () => ws.send("2probe"));
-      ws.once("message", async (data) => {
-        if (data.toString() !== "3probe") return reject(new Error(`unexpected probe answer ${data}`));
-        await this.polling.pause();
-        ws.send("5");
-        this.ws = ws;
-        ws.on("message", (frame) => this.receive(frame.toString()));
-        ws.on("close", (code) => this.close(`websocket closed (${code})`));
-        for (const packet of this.polling.queue) ws.send(packet);
-        this.polling.stop();
-        this.polling = null;
-        resolve(now() - start);
-      });
+      this.upgrading = { start: now(), resolve, reject };
+      this.probe = new Wire({ port: this.port, path: this.url(`transport=websocket&sid=${this.sid}`), localAddress: this.localAddress }, this);
     });
   }
 
+  async onProbeAnswer(wire, text) {
+    if (text !== "3probe") return this.upgrading.reject(new Error(`unexpected probe answer ${text}`));
+    await this.polling.pause();
+    wire.send("5");
+    this.probe = null;
+    this.ws = wire;
+    for (const packet of this.polling.queue) wire.send(packet);
+    this.polling.stop();
+    this.polling = null;
+    this.upgrading.resolve(now() - this.upgrading.start);
+  }
+
+  onWireOpen(wire) {
+    if (wire === this.probe) wire.send("2probe");
+    else if (this.kind === "ws") this.settle();
+  }
+
+  onWireText(wire, text) {
+    if (wire === this.probe) this.onProbeAnswer(wire, text);
+    else this.receive(text);
+  }
+
+  onWireClose(wire, reason) {
+    if (wire === this.probe) this.upgrading.reject(new Error(`websocket closed during the upgrade: ${reason}`));
+    else this.close(reason);
+  }
+
   write(packet) {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN && !this.polling) this.ws.send(packet);
-    else if (this.polling) this.polling.write(packet);
+    if (this.polling) this.polling.write(packet);
+    else if (this.ws) this.ws.send(packet);
   }
 
   /** Emits `event` with an ack (sio only); resolves with the ack's arguments as text. */
@@ -182,7 +176,8 @@ class Session {
     if (this.connected) this.connected.reject(new Error(reason));
     this.connected = null;
     if (this.polling) this.polling.stop();
-    if (this.ws) this.ws.terminate();
+    if (this.ws) this.ws.close(reason);
+    if (this.probe) this.probe.close(reason);
     if (this.onClose) this.onClose(reason);
   }
 
