@@ -22,10 +22,11 @@ const SEPARATOR = "\x1e";
 const PATHS = { sio: "/socket.io/", engine: "/engine.io/", ws: "/" };
 
 class Session {
-  constructor({ kind, port, localAddress, onEvent, onClose }) {
+  constructor({ kind, port, localAddress, localPort, onEvent, onClose }) {
     this.kind = kind;
     this.port = port;
     this.localAddress = localAddress;
+    this.localPort = localPort;
     this.onEvent = onEvent;
     this.onClose = onClose;
     this.sid = null;
@@ -49,7 +50,8 @@ class Session {
   openWebSocket() {
     return new Promise((resolve, reject) => {
       this.connected = { resolve, reject };
-      this.ws = new Wire({ port: this.port, path: this.url("transport=websocket"), localAddress: this.localAddress }, this);
+      const { port, localAddress, localPort } = this;
+      this.ws = new Wire({ port, path: this.url("transport=websocket"), localAddress, localPort }, this);
     });
   }
 

@@ -18,13 +18,13 @@ const OPCODE_PING = 0x9;
 const OPCODE_PONG = 0xa;
 
 class Wire {
-  constructor({ port, path, localAddress }, handler) {
+  constructor({ port, path, localAddress, localPort }, handler) {
     this.handler = handler;
     this.open = false;
     this.closed = false;
     this.buffer = null;
     this.fragments = null;
-    this.socket = net.connect({ host: "127.0.0.1", port, localAddress });
+    this.socket = net.connect({ host: "127.0.0.1", port, localAddress, localPort });
     this.socket.setNoDelay(true);
     this.socket.on("connect", () => {
       this.socket.write(
