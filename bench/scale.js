@@ -11,10 +11,11 @@
 //     session per heartbeat (CPU time / (sessions x idle / 25 s));
 //  4. memory per session: growth of heap and RSS (all server processes, each after a full
 //     gc) since before the sessions opened, divided by the sessions;
-//  5. --broadcasts broadcasts, --interval s apart, each stamped with its send time: the
-//     delay until each client got it (p50/p99/max over all deliveries), the time one took
-//     to reach every client (median over the broadcasts of the last delivery's delay), and
-//     deliveries missing;
+//  5. --broadcasts broadcasts, each stamped with its send time, each sent --interval s after
+//     the previous one reached every client (or after 60 s), so that they do not overlap:
+//     the delay until each client got it (p50/p99/max over all deliveries), the time one
+//     took to reach every client (median over the broadcasts of the last delivery's delay),
+//     and deliveries missing;
 //  6. disconnects seen by the server and by the clients during all that (must be 0).
 // The sessions are held for about settle + idle + broadcasts x interval seconds (3 minutes
 // by default) after the ramp.
@@ -138,6 +139,9 @@ async function run(target, nofile) {
     log(`${settings.broadcasts} broadcasts, ${settings.interval} s apart`);
     for (let seq = 0; seq < settings.broadcasts; seq++) {
       await server.request("broadcast", { seq, size: settings.size });
+      // the next broadcast waits for this one to reach everyone (or for 60 s): they do not overlap
+      const reached = async () => sum(await Promise.all(clients.map((c) => c.request("delivered", { seq })))) >= sessions;
+      await waitFor(`broadcast ${seq} to reach every session`, reached, 60000).catch((err) => log(err.message));
       await sleep(settings.interval * 1000);
     }
     const stats = await Promise.all(clients.map((c) => c.request("stats", {}, 120000)));

@@ -168,15 +168,18 @@ class Session {
 
   fail(err) {
     if (this.connected) this.connected.reject(err);
-    this.connected = null;
     this.close(`error: ${err.message}`);
   }
 
   close(reason) {
     if (this.closed) return;
     this.closed = true;
-    if (this.connected) this.connected.reject(new Error(reason));
-    this.connected = null;
+    if (this.connected) {
+      // it never opened: whoever waits for it gets the error, and there is no close to report
+      this.connected.reject(new Error(reason));
+      this.connected = null;
+      this.onClose = null;
+    }
     if (this.polling) this.polling.stop();
     if (this.ws) this.ws.close(reason);
     if (this.probe) this.probe.close(reason);

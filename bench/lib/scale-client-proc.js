@@ -46,6 +46,11 @@ serve({
         try {
           sessions.push(await session.openWebSocket());
         } catch (err) {
+          // a port still held by a socket of an earlier run (closing): take the next one
+          if (err.message.includes("EADDRINUSE") && nextPort <= 65535) {
+            started--;
+            continue;
+          }
           errors++;
           firstError = firstError || err.message;
         }
@@ -61,6 +66,11 @@ serve({
     sessions = [];
     latencies.length = 0;
     return null;
+  },
+
+  /** How many sessions got broadcast number `seq`. */
+  delivered({ seq }) {
+    return latencies[seq] ? latencies[seq].length : 0;
   },
 
   stats() {
