@@ -7,8 +7,9 @@
 //  2. --procs client processes (default: one per 18,000 sessions) open --sessions websocket
 //     sessions, each process from its own loopback address (127.0.0.2, .3…);
 //  3. after --settle s, the server's CPU time (user + system of every server process, from
-//     /proc) over --idle s while nothing but heartbeats happens: % of one core, and µs per
-//     session per heartbeat (CPU time / (sessions x idle / 25 s));
+//     /proc) over --idle s while nothing but heartbeats happens: % of one core (and the
+//     share of it spent in the kernel), and µs per session per heartbeat (CPU time /
+//     (sessions x idle / 25 s));
 //  4. memory per session: growth of heap and RSS (all server processes, each after a full
 //     gc) since before the sessions opened, divided by the sessions;
 //  5. --broadcasts broadcasts, each stamped with its send time, each sent --interval s after
@@ -77,16 +78,17 @@ function openFilesLimit() {
   return soft >= needed ? undefined : needed;
 }
 
-/** CPU time (µs) of the processes, from /proc: user + system, every thread. */
+/** CPU time (µs) of the processes, from /proc, every thread: `{ user, system }`. */
 function cpuMicros(pids) {
-  return sum(
-    pids.map((pid) => {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      // fields[11] and [12] are utime and stime (fields 14 and 15 of proc(5))
-      return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICK;
-    })
-  );
+  const total = { user: 0, system: 0 };
+  for (const pid of pids) {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // fields[11] and [12] are utime and stime (fields 14 and 15 of proc(5))
+    total.user += (Number(fields[11]) * 1e6) / CLOCK_TICK;
+    total.system += (Number(fields[12]) * 1e6) / CLOCK_TICK;
+  }
+  return total;
 }
 
 async function waitFor(what, check, timeoutMs) {
@@ -132,7 +134,9 @@ async function run(target, nofile) {
     const cpuStart = cpuMicros(pids);
     const idleStart = process.hrtime.bigint();
     await sleep(settings.idle * 1000);
-    const idleUs = cpuMicros(pids) - cpuStart;
+    const cpuEnd = cpuMicros(pids);
+    const idleUs = cpuEnd.user + cpuEnd.system - cpuStart.user - cpuStart.system;
+    const idleSystemUs = cpuEnd.system - cpuStart.system;
     const idleWallUs = Number(process.hrtime.bigint() - idleStart) / 1000;
     const after = await server.request("memory", {}, 120000);
 
@@ -164,6 +168,7 @@ async function run(target, nofile) {
       heapKb: growth("heapUsed"),
       rssKb: growth("rss"),
       idleCpuPercent: (idleUs / idleWallUs) * 100,
+      idleSystemShare: idleUs ? (idleSystemUs / idleUs) * 100 : 0,
       usPerHeartbeat: idleUs / (sessions * (idleWallUs / 1e6 / HEARTBEAT_S)),
       p50: delays.p50,
       p99: delays.p99,
@@ -191,6 +196,7 @@ function print(rows) {
     ["heap KB/session", (r) => r.heapKb.toFixed(2)],
     ["RSS KB/session", (r) => r.rssKb.toFixed(2)],
     ["idle CPU % core", (r) => r.idleCpuPercent.toFixed(2)],
+    ["of it system %", (r) => r.idleSystemShare.toFixed(0)],
     ["us/session/heartbeat", (r) => r.usPerHeartbeat.toFixed(1)],
     ["broadcast p50 ms", (r) => r.p50.toFixed(1)],
     ["p99 ms", (r) => r.p99.toFixed(1)],
