@@ -6,6 +6,12 @@
 //
 //   node bench/memory.js [--clients=1000] [--settle=500] [--targets=ours,reference,ws]
 //                        [--repeat=1] [--timeout=60] [--json]
+//
+// Besides the five targets, it runs by default the variants `ours-no-request` and
+// `reference-no-request`: the same servers with the trick of the reference's memory guide,
+//   io.engine.on("connection", (rawSocket) => { rawSocket.request = null; })
+// which lets the HTTP request of the handshake go (an app that needs it, e.g. with
+// express-session, cannot).
 
 const args = require("./lib/args");
 const { runBench } = require("./lib/harness");
@@ -59,6 +65,7 @@ function main() {
       { key: "heapTotalMb", title: "heap MiB total", digits: 1 },
     ],
     compare: { key: "heapPerClient", title: "heap x reference" },
+    targets: ["ours", "ours-no-request", "reference", "reference-no-request", "engine-ours", "engine-reference", "ws"],
   });
 }
 

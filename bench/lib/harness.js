@@ -19,19 +19,19 @@ function withTimeout(promise, ms, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-async function runOne(name, measure, timeoutMs, cpuProf, serverOptions) {
+async function runOne(name, measure, timeoutMs, cpuProf, { serverOptions, clientProc = CLIENT_PROC, clientProcs = 1 }) {
   // --cpu-prof=DIR writes a V8 CPU profile of each server process (open it in Chrome DevTools)
   const execArgv = cpuProf ? ["--expose-gc", "--cpu-prof", `--cpu-prof-dir=${cpuProf}`, `--cpu-prof-name=${name}.cpuprofile`] : ["--expose-gc"];
   const server = spawn(SERVER_PROC, execArgv);
-  const clients = spawn(CLIENT_PROC);
+  const procs = Array.from({ length: clientProcs }, () => spawn(clientProc));
   try {
     const { port } = await server.request("start", { target: name, options: serverOptions });
-    const result = await withTimeout(measure({ target: name, port, server, clients }), timeoutMs, name);
+    const result = await withTimeout(measure({ target: name, port, server, clients: procs[0], clientProcs: procs }), timeoutMs, name);
     await server.request("close", {}, 5000);
     if (cpuProf) await server.end();
     return result;
   } finally {
-    clients.kill();
+    for (const proc of procs) proc.kill();
     server.kill();
   }
 }
@@ -42,14 +42,17 @@ function pad(text, width, right) {
 
 /**
  * Prints rows as an aligned table. `columns` are `{ key, title, digits }`; the
- * label and a status column come first; a row with `skipped` or `error` shows that instead.
+ * label and a status column come first; a row with `na`, `skipped` or `error` shows that instead.
  */
 function printTable(title, columns, rows) {
   const header = ["server", ...columns.map((c) => c.title)];
   const lines = rows.map((row) => {
     const label = TARGETS[row.target] ? TARGETS[row.target].label : row.target;
+    if (row.na) return [label, `n/a: ${row.na}`];
     if (row.skipped || row.error) return [label, row.skipped ? `skipped: ${row.skipped}` : `error: ${row.error}`];
-    return [label, ...columns.map((c) => (row[c.key] === undefined ? "-" : row[c.key].toFixed(c.digits)))];
+    // a string value (such as "n/a") is shown as it is
+    const cell = (value, digits) => (value === undefined ? "-" : typeof value === "string" ? value : value.toFixed(digits));
+    return [label, ...columns.map((c) => cell(row[c.key], c.digits))];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.filter((l) => l.length > 2 || i < 1).map((l) => (l[i] || "").length)));
   console.log(`\n${title}`);
@@ -71,6 +74,11 @@ function printTable(title, columns, rows) {
  * @param {{ key: string, title: string }} [bench.compare] row field to divide by the reference's
  * @param {object} [bench.serverOptions] options given to every socket.io / engine server
  * @param {string[]} [bench.targets] the targets run without --targets; default all
+ * @param {string} [bench.clientProc] the client process script; default client-proc.js
+ * @param {number} [bench.clientProcs] client processes per target (measure gets them as
+ *   `clientProcs`, the first one also as `clients`); default 1
+ * @param {object} [bench.notApplicable] target name -> why the bench means nothing for it
+ *   (shown as `n/a: reason`, not run)
  *
  * The settings every bench shares come from the command line: --targets (names from
  * targets.js), --timeout (seconds for one target), --json (also print the rows as one
@@ -79,7 +87,7 @@ function printTable(title, columns, rows) {
  * @example
  * await runBench({ title: "emit", measure, columns });
  */
-async function runBench({ title, measure, columns, compare, serverOptions, targets: defaultTargets = NAMES }) {
+async function runBench({ title, measure, columns, compare, serverOptions, clientProc, clientProcs, notApplicable = {}, targets: defaultTargets = NAMES }) {
   const targets = args.list("targets", defaultTargets);
   const timeoutMs = args.int("timeout", 60) * 1000;
   const json = args.flag("json");
@@ -90,14 +98,15 @@ async function runBench({ title, measure, columns, compare, serverOptions, targe
   const results = new Map();
   for (const target of targets) {
     const reason = unavailable(target);
-    results.set(target, reason ? { target, skipped: reason } : []);
+    if (notApplicable[target]) results.set(target, { target, na: notApplicable[target] });
+    else results.set(target, reason ? { target, skipped: reason } : []);
   }
   for (let round = 0; round < repeat; round++) {
     for (const target of targets) {
       const runs = results.get(target);
       if (!Array.isArray(runs)) continue;
       try {
-        runs.push({ target, ...(await runOne(target, measure, timeoutMs, cpuProf, serverOptions)) });
+        runs.push({ target, ...(await runOne(target, measure, timeoutMs, cpuProf, { serverOptions, clientProc, clientProcs })) });
       } catch (err) {
         results.set(target, { target, error: err.message });
         process.exitCode = 1;

@@ -3,7 +3,7 @@
 // Parent and child processes of a bench talk through Node's IPC channel with
 // request/response messages: { id, cmd, ...args } answered by { id, result } or { id, error }.
 
-const { fork } = require("child_process");
+const childProcess = require("child_process");
 
 /**
  * Child side: answers the parent's requests with `handlers[cmd](args)` (may be async).
@@ -26,10 +26,15 @@ function serve(handlers) {
  * Parent side: forks `script` and returns `{ child, request(cmd, args, timeoutMs), kill() }`.
  * A request that gets no answer in time rejects, which keeps every bench bounded.
  * Options: `onEvent(msg)` receives what the child sends on its own with `notify`;
- * `stderr: "pipe"` leaves the child's stderr to the caller (`child.stderr`).
+ * `stderr: "pipe"` leaves the child's stderr to the caller (`child.stderr`); with
+ * `nofile`, the child starts through a shell that first raises its soft limit of open
+ * files to that (`ulimit -n`); the IPC channel survives the shell's exec.
  */
-function spawn(script, execArgv = [], { onEvent, stderr = "inherit" } = {}) {
-  const child = fork(script, [], { execArgv, stdio: ["ignore", "inherit", stderr, "ipc"] });
+function spawn(script, execArgv = [], { onEvent, stderr = "inherit", nofile } = {}) {
+  const stdio = ["ignore", "inherit", stderr, "ipc"];
+  const child = nofile
+    ? childProcess.spawn("/bin/sh", ["-c", `ulimit -n ${nofile} && exec "$0" "$@"`, process.execPath, ...execArgv, script], { stdio })
+    : childProcess.fork(script, [], { execArgv, stdio });
   const pending = new Map();
   let nextId = 1;
 

@@ -3,11 +3,15 @@
 // The server side of a bench, alone in its process so that process.cpuUsage() and
 // process.memoryUsage() count the server and nothing else. Driven by the parent over IPC.
 
+const v8 = require("v8");
 const { serve } = require("./ipc");
 const { startServer } = require("./targets");
+const { stampedPayload } = require("./timing");
 
 let server = null;
 let cpuStart = null;
+let trickle = null;
+let trickleSent = 0;
 
 const nextTick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -42,15 +46,35 @@ serve({
   /**
    * Broadcasts `messages` copies of a `size`-character payload, `batch` per turn of the
    * event loop, as an application producing messages over time would rather than in one burst.
+   * With `stamp`, each payload starts with its number and send time (see timing.js).
    */
-  async broadcast({ messages, size, batch }) {
+  async broadcast({ messages, size, batch, stamp }) {
     const payload = "x".repeat(size);
     for (let sent = 0; sent < messages; ) {
       const end = Math.min(messages, sent + batch);
-      for (; sent < end; sent++) server.broadcast(payload);
+      for (; sent < end; sent++) server.broadcast(stamp ? stampedPayload(sent, size) : payload);
       await nextTick();
     }
     return null;
+  },
+
+  /** One stamped broadcast every `intervalMs`, numbered from 0, until stopTrickle. */
+  startTrickle({ intervalMs, size }) {
+    trickleSent = 0;
+    trickle = setInterval(() => server.broadcast(stampedPayload(trickleSent++, size)), intervalMs);
+    return null;
+  },
+
+  /** Stops the trickle; returns how many broadcasts it sent. */
+  stopTrickle() {
+    clearInterval(trickle);
+    return { sent: trickleSent };
+  },
+
+  /** Writes a heap snapshot to `file` after a full gc. */
+  async snapshot({ file }) {
+    await collectGarbage();
+    return { file: v8.writeHeapSnapshot(file) };
   },
 
   async memory() {

@@ -18,9 +18,20 @@ const TARGETS = {
   "engine-ours": { kind: "engine", load: () => require(path.join(ROOT, "dist", "engine")), label: "socket.io/engine (ours)" },
   "engine-reference": { kind: "engine", load: () => require("engine.io"), label: "engine.io 6.6 (reference)" },
   ws: { kind: "ws", load: () => require("ws").WebSocketServer, label: "ws (raw baseline)" },
+  // Variants, run only when named: the trick of the reference's memory guide, which frees
+  // the HTTP request of the handshake (and its headers) once the session is open.
+  "ours-no-request": { kind: "sio", variant: true, dropRequest: true, load: () => require(ROOT).Server, label: "socket.io (ours), request=null" },
+  "reference-no-request": {
+    kind: "sio",
+    variant: true,
+    dropRequest: true,
+    load: () => require("socket.io-reference").Server,
+    label: "socket.io 4.8, request=null",
+  },
 };
 
-const NAMES = Object.keys(TARGETS);
+/** The targets a bench runs by default (variants only when asked for by name). */
+const NAMES = Object.keys(TARGETS).filter((name) => !TARGETS[name].variant);
 
 /**
  * Why a target cannot run here, or null when it can. Our build is still being
@@ -48,10 +59,15 @@ function listen(httpServer) {
 const closeHttp = (httpServer) => new Promise((resolve) => httpServer.close(() => resolve()));
 
 const SERVERS = {
-  async sio(Server, options) {
+  async sio(Server, options, target) {
     const httpServer = http.createServer();
     const io = new Server(httpServer, { serveClient: false, ...options });
     io.on("connection", (socket) => socket.on("echo", (payload, ack) => ack(payload)));
+    if (target.dropRequest) {
+      io.engine.on("connection", (rawSocket) => {
+        rawSocket.request = null;
+      });
+    }
     const port = await listen(httpServer);
     return {
       port,
@@ -104,7 +120,7 @@ const SERVERS = {
 /** Starts the named target's server on a free loopback port (options: socket.io / engine ones). */
 function startServer(name, options = {}) {
   const target = TARGETS[name];
-  return SERVERS[target.kind](target.load(), options);
+  return SERVERS[target.kind](target.load(), options, target);
 }
 
 // Raw echoes carry no id: they come back in order, so a FIFO of resolvers matches them.
