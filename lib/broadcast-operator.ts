@@ -1,5 +1,5 @@
 import type { BroadcastFlags, NamespaceAdapter, Room, SocketId } from "./adapter";
-import { PacketType, RESERVED_EVENTS } from "./parser";
+import { PacketType, RESERVED_EVENTS } from "./codec";
 import type { Handshake } from "./socket";
 import type {
   AllButLast,

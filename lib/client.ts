@@ -2,7 +2,7 @@ import type { IncomingMessage } from "http";
 import { parse as parseUrl } from "url";
 import debugModule from "debug";
 import type { Server } from "./server";
-import { Packet, PacketType } from "./parser";
+import { Packet, PacketType } from "./codec";
 import type { DisconnectReason, Socket } from "./socket";
 import type { SocketId } from "./adapter";
 import type { EventsMap, DefaultEventsMap } from "./typed-events";

@@ -17,7 +17,7 @@ import {
   ServerReservedEventsMap,
 } from "./namespace";
 import { ParentNamespace } from "./parent-namespace";
-import * as parser from "./parser";
+import * as parser from "./codec";
 import { clientPathRegex, serveClientFile } from "./serve-client";
 import type { Socket } from "./socket";
 import {

@@ -10,7 +10,7 @@ import {
 import type { Client, WriteOptions } from "./client";
 import type { Namespace } from "./namespace";
 import { runMiddlewares } from "./middleware";
-import { Packet, PacketType } from "./parser";
+import { Packet, PacketType } from "./codec";
 import type { Server } from "./server";
 import {
   AllButLast,

@@ -13,7 +13,7 @@ import type { ServerOptions, AttachOptions } from "./server";
 import { Socket } from "./socket";
 import { Transport } from "./transport";
 import { transports } from "./transports";
-import * as parser from "./parser";
+import * as parser from "./codec/v4";
 
 export const protocol = parser.protocol;
 

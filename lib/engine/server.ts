@@ -17,7 +17,7 @@ import { transports } from "./transports";
 import type { Polling, HttpCompressionOptions } from "./transports/polling";
 import type { WebSocket, PerMessageDeflateOptions } from "./transports/websocket";
 import type { Transport, EngineRequest } from "./transport";
-import type { RawData } from "./parser";
+import type { RawData } from "./codec/packet";
 import { errors, errorMessages, abortRequest, abortUpgrade, ErrorCode, ErrorContext } from "./errors";
 import { UpgradeResponse, takeResponseHeaders } from "./upgrade-response";
 

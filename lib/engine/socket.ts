@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from "events";
 import debugModule from "debug";
-import type { Packet, PacketType, RawData } from "./parser";
+import type { Packet, PacketType, RawData } from "./codec/packet";
 import type { Transport, EngineRequest } from "./transport";
 import type { Server } from "./server";
 

@@ -9,9 +9,9 @@ import { EventEmitter } from "events";
 import type { IncomingMessage, ServerResponse } from "http";
 import type { WebSocket } from "ws";
 import debugModule from "debug";
-import * as parserV4 from "./parser";
-import * as parserV3 from "./parser-v3";
-import type { Packet, RawData } from "./parser";
+import * as parserV4 from "./codec/v4";
+import * as parserV3 from "./codec/v3";
+import type { Packet, RawData } from "./codec/packet";
 
 const debug = debugModule("engine:transport");
 

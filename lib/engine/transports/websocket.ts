@@ -8,9 +8,9 @@ import { WebSocket as WsSocket } from "ws";
 import type { RawData as WsRawData } from "ws";
 import debugModule from "debug";
 import { Transport, EngineRequest } from "../transport";
-import * as parserV4 from "../parser";
-import * as parserV3 from "../parser-v3";
-import type { Packet } from "../parser";
+import * as parserV4 from "../codec/v4";
+import * as parserV3 from "../codec/v3";
+import type { Packet } from "../codec/packet";
 
 const debug = debugModule("engine:ws");
 

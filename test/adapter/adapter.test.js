@@ -6,11 +6,11 @@
 const expect = require("expect.js");
 const { Receiver } = require("ws");
 const { mock } = require("node:test");
-const { REFERENCE } = require("./support/impl");
+const { REFERENCE } = require("../support/impl");
 
 const { Adapter, SessionAwareAdapter } = REFERENCE
   ? require("socket.io-adapter")
-  : require("../dist/adapter");
+  : require("../../dist/adapter");
 
 const EVENT = 2;
 const BINARY_EVENT = 5;

@@ -17,10 +17,10 @@ const impl = require("../support/impl");
 const dist = path.join(__dirname, "..", "..", "dist", "engine");
 const referenceDir = path.dirname(require.resolve("engine.io"));
 
-const parser = impl.REFERENCE ? impl.engine().parser : require(path.join(dist, "parser"));
+const parser = impl.REFERENCE ? impl.engine().parser : require(path.join(dist, "codec", "v4"));
 const parserV3 = impl.REFERENCE
   ? require(path.join(referenceDir, "parser-v3", "index.js"))
-  : require(path.join(dist, "parser-v3"));
+  : require(path.join(dist, "codec", "v3"));
 
 // Client-side peers.
 const clientParser = require("engine.io-parser");

@@ -9,7 +9,7 @@
  * the client supports binary and a packet is binary, as
  * `<0|1><length digits as bytes><255><packet bytes>`.
  */
-import type { BinaryType, Packet, PacketType } from "./parser";
+import type { BinaryType, Packet, PacketType } from "./packet";
 import {
   BASE64,
   CHAR_B,

@@ -6,10 +6,10 @@
 // behaviour are marked `strict` and skipped in that mode.
 const path = require("path");
 const expect = require("expect.js");
-const { REFERENCE } = require("./support/impl");
+const { REFERENCE } = require("../support/impl");
 
 const peer = require("socket.io-parser");
-const impl = REFERENCE ? peer : require(path.join(__dirname, "..", "dist", "parser"));
+const impl = REFERENCE ? peer : require(path.join(__dirname, "..", "..", "dist", "codec"));
 const { Encoder, Decoder, PacketType, isPacketValid, protocol } = impl;
 
 const strict = REFERENCE ? it.skip : it;
@@ -644,7 +644,7 @@ describe("parser", () => {
 });
 
 describe("binary helpers", () => {
-  const binary = REFERENCE ? null : require(path.join(__dirname, "..", "dist", "binary"));
+  const binary = REFERENCE ? null : require(path.join(__dirname, "..", "..", "dist", "codec", "binary"));
   const own = REFERENCE ? it.skip : it;
 
   own("isBinary recognises Buffer, ArrayBuffer and views", () => {

@@ -9,5 +9,5 @@ export {
   Session,
   SessionToPersist,
   SocketId,
-} from "./adapter/in-memory-adapter";
-export { SessionAwareAdapter } from "./adapter/session-aware-adapter";
+} from "./in-memory-adapter";
+export { SessionAwareAdapter } from "./session-aware-adapter";
