@@ -319,10 +319,11 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData>
         except: this.exceptRooms,
         flags: this.flags,
       })
-      .then((sockets: any[]) =>
+      .then((sockets) =>
         sockets.map((socket) =>
-          socket.server
-            ? (socket as RemoteSocket<EmitEvents, SocketData>)
+          // a local socket (it has its server) is returned as it is, as with the reference
+          (socket as { server?: unknown }).server
+            ? (socket as unknown as RemoteSocket<EmitEvents, SocketData>)
             : new RemoteSocket<EmitEvents, SocketData>(
                 this.adapter,
                 socket as SocketDetails<SocketData>,

@@ -3,6 +3,9 @@ import { parse as parseUrl } from "url";
 import debugModule from "debug";
 import type { Server } from "./server";
 import { Packet, PacketType } from "./codec";
+import type { PacketDecoder, PacketEncoder } from "./codec";
+import type { RawData } from "./engine/codec/packet";
+import type { SendOptions, Socket as EngineSocket } from "./engine/socket";
 import type { DisconnectReason, Socket } from "./socket";
 import type { SocketId } from "./adapter";
 import type { EventsMap, DefaultEventsMap } from "./typed-events";
@@ -10,32 +13,15 @@ import type { EventsMap, DefaultEventsMap } from "./typed-events";
 const debug = debugModule("socket.io:client");
 
 /** What `writeToEngine()` accepts: the adapter's pre-encoded broadcasts included. */
-export interface WriteOptions {
-  compress?: boolean;
-  volatile?: boolean;
+export interface WriteOptions extends SendOptions {
+  /** the packet is already encoded (`_packet` writes it as it is) */
   preEncoded?: boolean;
-  wsPreEncoded?: string;
-  wsPreEncodedFrame?: unknown;
 }
 
-type EncodedPacket = string | Buffer | ArrayBuffer | ArrayBufferView;
+type EncodedPacket = RawData;
 
 const ATTACHMENT: WriteOptions = Object.freeze({ compress: true });
 const ATTACHMENT_UNCOMPRESSED: WriteOptions = Object.freeze({ compress: false });
-
-interface EngineSocket {
-  id: string;
-  protocol: number;
-  readyState: string;
-  request: IncomingMessage;
-  server?: { droppedPacketsCount?: number };
-  remoteAddress: string;
-  transport: { name: string; writable: boolean };
-  write(data: EncodedPacket, opts?: WriteOptions, cb?: () => void): unknown;
-  close(): unknown;
-  on(ev: string, fn: (...args: any[]) => void): unknown;
-  removeListener(ev: string, fn: (...args: any[]) => void): unknown;
-}
 
 function deliver(socket: Socket<any, any, any, any>, packet: Packet): void {
   socket._onpacket(packet);
@@ -53,20 +39,20 @@ export class Client<
   SocketData = any,
 > {
   /** The underlying Engine.IO socket. */
-  public readonly conn: EngineSocket & any;
+  public readonly conn: EngineSocket;
   /** The id of the Engine.IO connection. */
   public readonly id: string;
 
   private readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
-  private readonly encoder: any;
-  private readonly decoder: any;
+  private readonly encoder: PacketEncoder;
+  private readonly decoder: PacketDecoder;
   private sockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
   private nsps: Map<string, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
   private connectTimeout?: NodeJS.Timeout;
 
   constructor(
     server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-    conn: any,
+    conn: EngineSocket,
   ) {
     this.server = server;
     this.conn = conn;

@@ -1,5 +1,5 @@
 import debugModule from "debug";
-import type { NamespaceAdapter, Room, SocketId } from "./adapter";
+import type { AdapterNamespace, NamespaceAdapter, Room, SocketId } from "./adapter";
 import {
   BroadcastOperator,
   RemoteSocket,
@@ -110,7 +110,8 @@ export class Namespace<
 
   /** Creates the adapter; also called again when `io.adapter(...)` changes it. */
   _initAdapter(): void {
-    const AdapterClass = this.server.adapter() as any;
+    // a function building the adapter is called with `new` too: it returns the adapter
+    const AdapterClass = this.server.adapter() as new (nsp: AdapterNamespace) => NamespaceAdapter;
     this.adapter = new AdapterClass(this);
     Promise.resolve(this.adapter.init()).catch((err: Error) => {
       debug("adapter init failed: %s", err && err.message);
@@ -340,6 +341,15 @@ export class Namespace<
       );
       this.serverSideEmit(ev, ...(args as any));
     });
+  }
+
+  /**
+   * Announces a namespace created after this one ("new_namespace"): called on the main
+   * namespace, whose listeners are the server's. Emitted untyped, as the event belongs to
+   * the server's reserved events, not to a namespace's.
+   */
+  _onNewNamespace(nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
+    this.emitUntyped("new_namespace", nsp);
   }
 
   /** Delivers an event sent by another server with `serverSideEmit()`. */

@@ -1,5 +1,6 @@
 import debugModule from "debug";
 import { Adapter, BroadcastOptions } from "./adapter";
+import type { Packet } from "./codec";
 import type { RemoteSocket } from "./broadcast-operator";
 import type { Server } from "./server";
 import { Namespace } from "./namespace";
@@ -69,7 +70,7 @@ export class ParentNamespace<
     }
 
     this.server._nsps.set(name, namespace);
-    (this.server.sockets as any).emitReserved("new_namespace", namespace);
+    this.server.sockets._onNewNamespace(namespace);
     return namespace;
   }
 
@@ -96,7 +97,7 @@ export class ParentNamespace<
 };
 
 class ParentBroadcastAdapter extends Adapter {
-  override broadcast(packet: any, opts: BroadcastOptions): void {
+  override broadcast(packet: Packet, opts: BroadcastOptions): void {
     (this.nsp as ParentNamespace).children.forEach((nsp) => {
       nsp.adapter.broadcast(packet, opts);
     });

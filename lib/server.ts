@@ -4,6 +4,7 @@ import type { Http2SecureServer, Http2Server } from "http2";
 import cors from "cors";
 import debugModule from "debug";
 import { Adapter, Room, SessionAwareAdapter, SocketId } from "./adapter";
+import type { AdapterConstructor } from "./adapter";
 import { BroadcastOperator, RemoteSocket } from "./broadcast-operator";
 import { Client } from "./client";
 import {
@@ -18,6 +19,8 @@ import {
 } from "./namespace";
 import { ParentNamespace } from "./parent-namespace";
 import * as parser from "./codec";
+import type { PacketEncoder } from "./codec";
+import type { Socket as EngineSocket } from "./engine/socket";
 import { clientPathRegex, serveClientFile } from "./serve-client";
 import type { Socket } from "./socket";
 import {
@@ -60,7 +63,7 @@ interface ServerOwnOptions {
   /** Whether to serve the client bundles. @default true */
   serveClient: boolean;
   /** The adapter class. @default the in-memory Adapter */
-  adapter: any;
+  adapter: AdapterConstructor;
   /** The parser. @default the built-in Socket.IO v5 codec */
   parser: Parser;
   /**
@@ -129,7 +132,7 @@ export class Server<
   /** The http server this server is attached to. */
   public httpServer!: AnyHttpServer;
   /** The packet encoder, shared by every client (adapters encode broadcasts with it). */
-  readonly encoder: any;
+  readonly encoder: PacketEncoder;
   readonly opts: Partial<ServerOptions>;
 
   /** @private */
@@ -144,7 +147,7 @@ export class Server<
     RegExp,
     ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
   > = new Map();
-  private _adapter?: any;
+  private _adapter!: AdapterConstructor;
   private _serveClient!: boolean;
   private _path!: string;
   private clientPathRegex!: RegExp;
@@ -283,11 +286,11 @@ export class Server<
    * import { createAdapter } from "@socket.io/redis-adapter";
    * io.adapter(createAdapter(pubClient, subClient));
    */
-  public adapter(): any;
-  public adapter(v: any): this;
-  public adapter(v?: any): any {
+  public adapter(): AdapterConstructor;
+  public adapter(v: AdapterConstructor): this;
+  public adapter(v?: AdapterConstructor): AdapterConstructor | this {
     if (!arguments.length) return this._adapter;
-    this._adapter = v;
+    this._adapter = v!;
     for (const nsp of this._nsps.values()) {
       nsp._initAdapter();
     }
@@ -346,7 +349,8 @@ export class Server<
   private initEngine(srv: AnyHttpServer, opts: Partial<ServerOptions>): void {
     debug("creating engine.io instance with opts %j", opts);
     const engine = new Engine(opts);
-    engine.attach(srv as any, opts);
+    // the engine reads requests and upgrades, which https and http2 servers emit alike
+    engine.attach(srv as http.Server, opts);
     // served before the engine sees the request: the bundles live under its path
     if (this._serveClient) this.attachServe(srv, opts);
     this.httpServer = srv;
@@ -395,7 +399,7 @@ export class Server<
     return this.engine;
   }
 
-  private onconnection(conn: any): this {
+  private onconnection(conn: EngineSocket): this {
     debug("incoming connection with id %s", conn.id);
     const client = new Client(this, conn);
     if (conn.protocol === 3) {
@@ -456,7 +460,7 @@ export class Server<
       nsp = new Namespace(this, name);
       this._nsps.set(name, nsp);
       if (name !== "/") {
-        (this.sockets as any).emitReserved("new_namespace", nsp);
+        this.sockets._onNewNamespace(nsp);
       }
     }
     if (fn) nsp.on("connect", fn);

@@ -8,6 +8,7 @@ import {
   BroadcastOperator,
 } from "./broadcast-operator";
 import type { Client, WriteOptions } from "./client";
+import type { Socket as EngineSocket } from "./engine/socket";
 import type { Namespace } from "./namespace";
 import { runMiddlewares } from "./middleware";
 import { Packet, PacketType } from "./codec";
@@ -175,7 +176,7 @@ export class Socket<
       this.pid = previousSession.pid;
       previousSession.rooms.forEach((room) => this.join(room));
       this.data = previousSession.data as SocketData;
-      this.missedPackets = (previousSession as any).missedPackets;
+      this.missedPackets = previousSession.missedPackets;
       this.recovered = true;
     } else {
       if (client.conn.protocol === 3) {
@@ -202,7 +203,7 @@ export class Socket<
       time: new Date() + "",
       address: this.conn.remoteAddress,
       xdomain: !!(request && request.headers && request.headers.origin),
-      secure: !request || !request.connection || !!(request.connection as any).encrypted,
+      secure: !request || !request.connection || !!(request.connection as { encrypted?: boolean }).encrypted,
       issued: +new Date(),
       url: (request ? request.url : undefined) as string,
       query: (request && request._query) || {},
@@ -650,7 +651,7 @@ export class Socket<
    *   });
    * });
    */
-  public get conn(): any {
+  public get conn(): EngineSocket {
     return this.client.conn;
   }
 

@@ -1,5 +1,9 @@
 export {
   Adapter,
+  AdapterConstructor,
+  AdapterNamespace,
+  FetchedSocket,
+  LocalSocket,
   BroadcastFlags,
   BroadcastOptions,
   EncodedWriteOptions,

@@ -4,7 +4,7 @@
  * `isPacketValid`).
  */
 export { protocol, PacketType, RESERVED_EVENTS } from "./packet";
-export type { Packet, EncodedPacket, Replacer, Reviver } from "./packet";
+export type { Packet, EncodedPacket, PacketDecoder, PacketEncoder, Replacer, Reviver } from "./packet";
 export { Encoder } from "./encoder";
 export { Decoder, isPacketValid } from "./decoder";
 export type { DecoderOptions } from "./decoder";

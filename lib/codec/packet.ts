@@ -35,6 +35,22 @@ export type Reviver = (this: any, key: string, value: any) => any;
 /** One encoded packet: the text part, then the attachments of a BINARY_* packet. */
 export type EncodedPacket = Array<string | BinaryData>;
 
+/** What the server needs of a packet encoder: the default one, or a custom parser's. */
+export interface PacketEncoder {
+  /** The chunks to write: the text (or the bytes) of the packet, then its attachments. */
+  encode(packet: Packet): EncodedPacket;
+}
+
+/** What the server needs of a packet decoder: the default one, or a custom parser's. */
+export interface PacketDecoder {
+  /** Feeds one chunk received from the client; throws on invalid input. */
+  add(chunk: unknown): void;
+  /** Drops a packet still waiting for its attachments. */
+  destroy(): void;
+  on(event: "decoded", listener: (packet: Packet) => void): unknown;
+  removeListener(event: "decoded", listener: (packet: Packet) => void): unknown;
+}
+
 /** Names with a meaning of their own for the event emitters on both sides. */
 export const RESERVED_EVENTS: ReadonlySet<string | symbol> = new Set([
   "connect",

@@ -70,4 +70,5 @@ export type {
 } from "./server";
 export type { SendOptions, SendCallback, SocketReadyState } from "./socket";
 export type { EngineRequest } from "./transport";
+export type { WsPreEncodedFrame } from "./ws-frame";
 export { errors, errorMessages } from "./errors";

@@ -7,6 +7,8 @@ import debugModule from "debug";
 import type { Packet, PacketType, RawData } from "./codec/packet";
 import type { Transport, EngineRequest } from "./transport";
 import type { Server } from "./server";
+import { wsFrameLength } from "./ws-frame";
+import type { WsPreEncodedFrame } from "./ws-frame";
 
 const debug = debugModule("engine:socket");
 
@@ -17,15 +19,7 @@ const WRITE_BUFFER_FULL = "write buffer full";
 function packetSize(data: RawData | undefined, options: SendOptions | undefined): number {
   const frame = options !== undefined ? options.wsPreEncodedFrame : undefined;
   if (frame !== undefined) {
-    // a ready ws frame: one buffer, or the [header, payload] pair of ws's Sender.frame
-    if (Array.isArray(frame)) {
-      let length = 0;
-      for (let i = 0; i < frame.length; i++) {
-        length += (frame[i] as Buffer).length;
-      }
-      return length;
-    }
-    return (frame as Buffer).length;
+    return wsFrameLength(frame);
   }
   if (data === undefined) {
     return 1;
@@ -66,7 +60,7 @@ export interface SendOptions {
   /** drop the message rather than queue it when the client is over `maxBufferedAmount` */
   volatile?: boolean;
   /** a complete ws frame sent as it is when the transport is the ws WebSocket */
-  wsPreEncodedFrame?: unknown;
+  wsPreEncodedFrame?: WsPreEncodedFrame;
 }
 
 /** Called with the transport once the packet has been written to it. */

@@ -2,6 +2,7 @@
  * What the Engine.IO v4 and v3 codecs share: the packet, the type digits, the
  * error packet, base64 validation and the views over binary values.
  */
+import type { WsPreEncodedFrame } from "../ws-frame";
 
 export type PacketType =
   | "open"
@@ -19,7 +20,8 @@ export interface PacketOptions {
   compress?: boolean;
   /** may be dropped rather than queued when the client is over `maxBufferedAmount` */
   volatile?: boolean;
-  wsPreEncodedFrame?: unknown;
+  /** the complete WebSocket frame of the packet, sent as it is by the WebSocket transport */
+  wsPreEncodedFrame?: WsPreEncodedFrame;
 }
 
 export interface Packet {

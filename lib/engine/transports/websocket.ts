@@ -11,6 +11,7 @@ import { Transport, EngineRequest } from "../transport";
 import * as parserV4 from "../codec/v4";
 import * as parserV3 from "../codec/v3";
 import type { Packet } from "../codec/packet";
+import type { WsPreEncodedFrame } from "../ws-frame";
 
 const debug = debugModule("engine:ws");
 
@@ -23,7 +24,7 @@ export interface PerMessageDeflateOptions {
 
 /** The private part of a ws socket used to send pre-built frames as they are. */
 interface FrameSender {
-  sendFrame(frame: unknown, cb?: (err?: Error) => void): void;
+  sendFrame(frame: WsPreEncodedFrame, cb?: (err?: Error) => void): void;
 }
 
 /** The private part of a ws socket holding the TCP (or TLS) stream it writes to. */
