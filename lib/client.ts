@@ -7,6 +7,7 @@ import type { PacketDecoder, PacketEncoder } from "./codec";
 import type { RawData } from "./engine/codec/packet";
 import type { SendOptions, Socket as EngineSocket } from "./engine/socket";
 import type { DisconnectReason, Socket } from "./socket";
+import { isV2Client } from "./v2-clients";
 import type { SocketId } from "./adapter";
 import type { EventsMap, DefaultEventsMap } from "./typed-events";
 
@@ -201,7 +202,7 @@ export class Client<
   private ondecoded(packet: Packet): void {
     let namespace: string;
     let authPayload: Record<string, unknown>;
-    if (this.conn.protocol === 3) {
+    if (isV2Client(this.conn)) {
       // socket.io v2 clients put the query of a namespace in its name
       const parsed = parseUrl(packet.nsp, true);
       namespace = parsed.pathname!;

@@ -7,6 +7,7 @@ import {
 import type { Client } from "./client";
 import type { Server } from "./server";
 import { runMiddlewares } from "./middleware";
+import { isV2Client } from "./v2-clients";
 import { Socket } from "./socket";
 import {
   AllButLast,
@@ -202,7 +203,7 @@ export class Namespace<
         if (err) {
           debug("middleware error, sending CONNECT_ERROR packet to the client");
           socket._cleanup();
-          if (client.conn.protocol === 3) {
+          if (isV2Client(client.conn)) {
             return socket._error(err.data || err.message);
           }
           return socket._error({ message: err.message, data: err.data });

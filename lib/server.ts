@@ -18,6 +18,7 @@ import {
   ServerReservedEventsMap,
 } from "./namespace";
 import { ParentNamespace } from "./parent-namespace";
+import { isV2Client } from "./v2-clients";
 import * as parser from "./codec";
 import type { PacketEncoder } from "./codec";
 import type { Socket as EngineSocket } from "./engine/socket";
@@ -402,7 +403,7 @@ export class Server<
   private onconnection(conn: EngineSocket): this {
     debug("incoming connection with id %s", conn.id);
     const client = new Client(this, conn);
-    if (conn.protocol === 3) {
+    if (isV2Client(conn)) {
       // socket.io v2 clients are connected to the main namespace implicitly
       client.connect("/");
     }

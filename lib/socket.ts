@@ -11,6 +11,7 @@ import type { Client, WriteOptions } from "./client";
 import type { Socket as EngineSocket } from "./engine/socket";
 import type { Namespace } from "./namespace";
 import { runMiddlewares } from "./middleware";
+import { isV2Client } from "./v2-clients";
 import { Packet, PacketType } from "./codec";
 import type { Server } from "./server";
 import {
@@ -179,7 +180,7 @@ export class Socket<
       this.missedPackets = previousSession.missedPackets;
       this.recovered = true;
     } else {
-      if (client.conn.protocol === 3) {
+      if (isV2Client(client.conn)) {
         // socket.io v2 clients derive their socket id from the connection id
         this.id = nsp.name !== "/" ? nsp.name + "#" + client.id : client.id;
       } else {
@@ -403,7 +404,7 @@ export class Socket<
     debug("socket connected - writing packet");
     this.connected = true;
     this.join(this.id);
-    if (this.conn.protocol === 3) {
+    if (isV2Client(this.conn)) {
       this.packet({ type: PacketType.CONNECT, nsp: "" });
     } else {
       this.packet({

@@ -18,6 +18,8 @@ import type { Polling, HttpCompressionOptions } from "./transports/polling";
 import type { WebSocket, PerMessageDeflateOptions } from "./transports/websocket";
 import type { Transport, EngineRequest } from "./transport";
 import type { RawData } from "./codec/packet";
+import { protocolOf } from "./codec";
+import type { ProtocolRevision } from "./codec";
 import { errors, errorMessages, abortRequest, abortUpgrade, ErrorCode, ErrorContext } from "./errors";
 import { UpgradeResponse, takeResponseHeaders } from "./upgrade-response";
 
@@ -427,7 +429,7 @@ export class Server extends EventEmitter {
       }
       // a session speaks the revision of its handshake: a request in the other one would
       // reach a codec the session never negotiated (and bypass allowEIO3)
-      const protocol = req._query.EIO === "4" ? 4 : 3;
+      const protocol = protocolOf(req._query);
       const previousProtocol = client.protocol;
       if (protocol !== previousProtocol) {
         debug("bad request: unexpected protocol revision");
@@ -460,8 +462,8 @@ export class Server extends EventEmitter {
   }
 
   /** The protocol revision of a handshake, or undefined when it is refused. */
-  private handshakeProtocol(req: EngineRequest, closeConnection: CloseConnection): 3 | 4 | undefined {
-    const protocol = req._query.EIO === "4" ? 4 : 3;
+  private handshakeProtocol(req: EngineRequest, closeConnection: CloseConnection): ProtocolRevision | undefined {
+    const protocol = protocolOf(req._query);
     if (protocol === 3 && !this.opts.allowEIO3) {
       debug("unsupported protocol version");
       this.connectionError(req, errors.UNSUPPORTED_PROTOCOL_VERSION, { protocol });
@@ -588,7 +590,7 @@ export class Server extends EventEmitter {
     req.websocket = websocket;
     const sid = req._query.sid;
     if (id !== undefined) {
-      const protocol: 3 | 4 = req._query.EIO === "4" ? 4 : 3;
+      const protocol = protocolOf(req._query);
       const closeConnection: CloseConnection = () => websocket.close();
       this.open(id, transportName, req, protocol, closeConnection);
       return;
@@ -651,7 +653,7 @@ export class Server extends EventEmitter {
     id: string,
     transportName: string,
     req: EngineRequest,
-    protocol: 3 | 4,
+    protocol: ProtocolRevision,
     closeConnection: CloseConnection
   ): void {
     debug('handshaking client "%s"', id);

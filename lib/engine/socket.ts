@@ -5,6 +5,8 @@
 import { EventEmitter } from "events";
 import debugModule from "debug";
 import type { Packet, PacketType, RawData } from "./codec/packet";
+import { codecFor } from "./codec";
+import type { ProtocolRevision } from "./codec";
 import type { Transport, EngineRequest } from "./transport";
 import type { Server } from "./server";
 import { wsFrameLength } from "./ws-frame";
@@ -96,7 +98,7 @@ export class Socket extends EventEmitter {
   /** the HTTP request of the handshake */
   readonly request: EngineRequest;
   /** Engine.IO protocol revision of the client (3 or 4) */
-  readonly protocol: 3 | 4;
+  readonly protocol: ProtocolRevision;
   /** IP address of the client */
   readonly remoteAddress: string;
   readyState: SocketReadyState = "opening";
@@ -106,6 +108,8 @@ export class Socket extends EventEmitter {
   /** whether the session has been upgraded (to WebSocket) */
   upgraded = false;
 
+  // the heartbeat direction of the session's revision (v3 clients ping, v4 servers do)
+  private readonly clientPings: boolean;
   private writeBuffer: Packet[] = [];
   // running totals, so that the bound costs no scan of the buffer: the bytes in
   // writeBuffer, the bytes ever queued, where the last burst ended among them, and
@@ -130,12 +134,13 @@ export class Socket extends EventEmitter {
   private readonly onTransportDrain = (): void => this.onDrain();
   private readonly onTransportClose = (): void => this.onClose("transport close");
 
-  constructor(id: string, server: Server, transport: Transport, req: EngineRequest, protocol: 3 | 4) {
+  constructor(id: string, server: Server, transport: Transport, req: EngineRequest, protocol: ProtocolRevision) {
     super();
     this.id = id;
     this.server = server;
     this.request = req;
     this.protocol = protocol;
+    this.clientPings = codecFor(protocol).clientPings;
     this.remoteAddress = (req.socket && req.socket.remoteAddress) || "";
     this.setTransport(transport);
     this.onOpen();
@@ -159,7 +164,7 @@ export class Socket extends EventEmitter {
       this.sendPacket("message", opts.initialPacket);
     }
     this.emit("open");
-    if (this.protocol === 3) {
+    if (this.clientPings) {
       // v3: the client pings, so only the deadline for its next ping runs
       this.waitingForHeartbeat = true;
       this.pingTimeoutTimer = setTimeout(this.onHeartbeatTimeout, opts.pingInterval + opts.pingTimeout);
@@ -197,7 +202,7 @@ export class Socket extends EventEmitter {
     this.emit("packet", packet);
     switch (packet.type) {
       case "ping":
-        if (this.protocol !== 3) {
+        if (!this.clientPings) {
           this.onError(new Error("invalid heartbeat direction"));
           return;
         }
@@ -207,7 +212,7 @@ export class Socket extends EventEmitter {
         this.emit("heartbeat");
         break;
       case "pong":
-        if (this.protocol === 3) {
+        if (this.clientPings) {
           this.onError(new Error("invalid heartbeat direction"));
           return;
         }

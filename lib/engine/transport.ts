@@ -9,8 +9,8 @@ import { EventEmitter } from "events";
 import type { IncomingMessage, ServerResponse } from "http";
 import type { WebSocket } from "ws";
 import debugModule from "debug";
-import * as parserV4 from "./codec/v4";
-import * as parserV3 from "./codec/v3";
+import { codecFor, protocolOf } from "./codec";
+import type { EngineCodec, ProtocolRevision } from "./codec";
 import type { Packet, RawData } from "./codec/packet";
 
 const debug = debugModule("engine:transport");
@@ -43,7 +43,9 @@ export abstract class Transport extends EventEmitter {
   /** whether `send()` may be called now */
   writable = false;
   /** Engine.IO protocol revision of the client (3 or 4) */
-  readonly protocol: 3 | 4;
+  readonly protocol: ProtocolRevision;
+  /** the codec of that revision, chosen once: every v3/v4 difference goes through it */
+  readonly codec: EngineCodec;
   /** false when the client asked for base64-encoded binary (`b64=1`, v3) */
   supportsBinary: boolean;
   /** set when the transport is being replaced by an upgrade */
@@ -52,7 +54,8 @@ export abstract class Transport extends EventEmitter {
 
   constructor(req: EngineRequest) {
     super();
-    this.protocol = req._query.EIO === "4" ? 4 : 3;
+    this.protocol = protocolOf(req._query);
+    this.codec = codecFor(this.protocol);
     this.supportsBinary = !req._query.b64;
   }
 
@@ -130,11 +133,7 @@ export abstract class Transport extends EventEmitter {
 
   /** Decodes one packet of wire data (a WebSocket message). */
   protected onData(data: RawData): void {
-    const packet =
-      this.protocol === 4
-        ? parserV4.decodePacket(data)
-        : parserV3.decodePacket(data as string | Buffer);
-    this.onPacket(packet);
+    this.onPacket(this.codec.decodePacket(data));
   }
 
   protected onClose(): void {

@@ -150,7 +150,13 @@ export function encodePacket(
   (callback as (encoded: string | Buffer) => void)(encodePacketSync(packet, supportsBinary, utf8encode === true));
 }
 
-function encodePacketSync(packet: Packet, supportsBinary: boolean, utf8encode: boolean): string | Buffer {
+/**
+ * Synchronous form of {@link encodePacket}.
+ *
+ * @example
+ * encodePacketSync({ type: "message", data: "hello" }, true, false); // "4hello"
+ */
+export function encodePacketSync(packet: Packet, supportsBinary: boolean, utf8encode: boolean): string | Buffer {
   const data = packet.data;
   if (isBinary(data)) {
     if (!supportsBinary) return base64Packet(packet.type, toBuffer(data));
@@ -237,15 +243,24 @@ export function encodePayload(
     callback = supportsBinary;
     supportsBinary = false;
   }
-  const done = callback as (data: string | Buffer) => void;
-  if (supportsBinary && hasBinary(packets)) return done(encodeBinaryPayload(packets));
-  if (packets.length === 0) return done("0:");
+  (callback as (data: string | Buffer) => void)(encodePayloadSync(packets, supportsBinary));
+}
+
+/**
+ * Synchronous form of {@link encodePayload}.
+ *
+ * @example
+ * encodePayloadSync([{ type: "message", data: "a" }, { type: "ping" }], false); // "2:4a1:2"
+ */
+export function encodePayloadSync(packets: Packet[], supportsBinary: boolean): string | Buffer {
+  if (supportsBinary && hasBinary(packets)) return encodeBinaryPayload(packets);
+  if (packets.length === 0) return "0:";
   let payload = "";
   for (let i = 0; i < packets.length; i++) {
     const encoded = encodePacketSync(packets[i], false, false) as string;
     payload += encoded.length + ":" + encoded;
   }
-  done(payload);
+  return payload;
 }
 
 function hasBinary(packets: Packet[]): boolean {

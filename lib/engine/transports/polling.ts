@@ -9,8 +9,6 @@ import * as zlib from "zlib";
 import accepts from "accepts";
 import debugModule from "debug";
 import { Transport, EngineRequest } from "../transport";
-import * as parserV4 from "../codec/v4";
-import * as parserV3 from "../codec/v3";
 import type { Packet } from "../codec/packet";
 
 const debug = debugModule("engine:polling");
@@ -159,7 +157,7 @@ export class Polling extends Transport {
       return;
     }
     const isBinary = req.headers["content-type"] === "application/octet-stream";
-    if (isBinary && this.protocol === 4) {
+    if (isBinary && !this.codec.binaryPayloads) {
       // answered at once: a request left hanging would hold a connection (CVE-2026-59725)
       this.onError("invalid content");
       res.writeHead(400);
@@ -250,26 +248,18 @@ export class Polling extends Transport {
   /** Decodes a POST body: a payload of packets. */
   protected override onData(data: string | Buffer): void {
     debug('received "%s"', data);
-    if (this.protocol === 3) {
-      parserV3.decodePayload(data, undefined, (packet) => this.onPayloadPacket(packet));
-      return;
-    }
-    const packets = parserV4.decodePayload(data as string);
-    for (let i = 0; i < packets.length; i++) {
-      if (this.onPayloadPacket(packets[i]) === false) {
-        return;
-      }
-    }
+    this.codec.decodePayload(data, this.onPayloadPacket);
   }
 
-  private onPayloadPacket(packet: Packet): boolean | void {
+  // bound once: called for each packet of every POST body
+  private readonly onPayloadPacket = (packet: Packet): boolean | void => {
     if (packet.type === "close") {
       debug("got xhr close packet");
       this.onClose();
       return false;
     }
     this.onPacket(packet);
-  }
+  };
 
   protected override onClose(): void {
     if (this.writable) {
@@ -288,12 +278,7 @@ export class Polling extends Transport {
       closeFn = this.shouldClose;
       this.shouldClose = null;
     }
-    const compress = shouldCompress(packets);
-    if (this.protocol === 3) {
-      parserV3.encodePayload(packets, this.supportsBinary, (data) => this.write(data, compress));
-    } else {
-      this.write(parserV4.encodePayloadSync(packets), compress);
-    }
+    this.write(this.codec.encodePayload(packets, this.supportsBinary), shouldCompress(packets));
     if (closeFn) {
       closeFn();
     }

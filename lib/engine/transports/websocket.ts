@@ -8,8 +8,6 @@ import { WebSocket as WsSocket } from "ws";
 import type { RawData as WsRawData } from "ws";
 import debugModule from "debug";
 import { Transport, EngineRequest } from "../transport";
-import * as parserV4 from "../codec/v4";
-import * as parserV3 from "../codec/v3";
 import type { Packet } from "../codec/packet";
 import type { WsPreEncodedFrame } from "../ws-frame";
 
@@ -56,11 +54,6 @@ export class WebSocket extends Transport {
     this.writable = true;
     this.emit("ready");
   };
-
-  // the callback form of the parser runs synchronously; these carry its context
-  private sendIsLast = false;
-  private sendCompress = false;
-  private readonly sendEncoded = (data: string | Buffer): void => this.sendData(data);
 
   constructor(req: EngineRequest) {
     super(req);
@@ -128,18 +121,15 @@ export class WebSocket extends Transport {
         sender.sendFrame(options.wsPreEncodedFrame, isLast ? this.onSentLast : this.onSent);
         continue;
       }
-      this.sendIsLast = isLast;
-      this.sendCompress = options === undefined || options.compress !== false;
-      if (this.protocol === 4) {
-        this.sendData(parserV4.encodePacketSync(packet, this.supportsBinary));
-      } else {
-        parserV3.encodePacket(packet, this.supportsBinary, false, this.sendEncoded);
-      }
+      this.sendData(
+        this.codec.encodePacket(packet, this.supportsBinary),
+        options === undefined || options.compress !== false,
+        isLast
+      );
     }
   }
 
-  private sendData(data: string | Buffer): void {
-    let compress = this.sendCompress;
+  private sendData(data: string | Buffer, compress: boolean, isLast: boolean): void {
     const deflate = this.perMessageDeflate;
     if (compress && deflate) {
       const length = typeof data === "string" ? Buffer.byteLength(data) : data.length;
@@ -149,7 +139,7 @@ export class WebSocket extends Transport {
     this.socket.send(
       data,
       { binary: typeof data !== "string", compress },
-      this.sendIsLast ? this.onSentLast : this.onSent
+      isLast ? this.onSentLast : this.onSent
     );
   }
 
