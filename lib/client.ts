@@ -91,6 +91,8 @@ export class Client<
   /**
    * Connects the client to a namespace, creating it first when a dynamic
    * namespace (regex or function) accepts the name.
+   *
+   * @internal
    */
   connect(name: string, auth: Record<string, unknown> = {}): void {
     if (this.server._nsps.has(name)) {
@@ -123,7 +125,11 @@ export class Client<
     });
   }
 
-  /** Disconnects every socket of this client and closes the connection. */
+  /**
+   * Disconnects every socket of this client and closes the connection.
+   *
+   * @internal
+   */
   _disconnect(): void {
     for (const socket of this.sockets.values()) {
       socket.disconnect();
@@ -132,7 +138,11 @@ export class Client<
     this.close();
   }
 
-  /** Forgets a socket that left its namespace. */
+  /**
+   * Forgets a socket that left its namespace.
+   *
+   * @internal
+   */
   _remove(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
     if (this.sockets.has(socket.id)) {
       this.sockets.delete(socket.id);
@@ -150,7 +160,11 @@ export class Client<
     }
   }
 
-  /** Encodes and writes a packet. */
+  /**
+   * Encodes and writes a packet.
+   *
+   * @internal
+   */
   _packet(packet: Packet | EncodedPacket[], opts: WriteOptions = {}): void {
     if (this.conn.readyState !== "open") {
       debug("ignoring packet write %j", packet);

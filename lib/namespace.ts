@@ -14,13 +14,13 @@ import {
   DecorateAcknowledgementsWithTimeoutAndMultipleResponses,
   DefaultEventsMap,
   EventNames,
+  EventNamesWithoutAck,
   EventNamesWithAck,
   EventParams,
   EventsMap,
   FirstNonErrorArg,
   Last,
-  RemoveAcknowledgements,
-  StrictEventEmitter,
+  StrictEventListener,
 } from "./typed-events";
 
 const debug = debugModule("socket.io:namespace");
@@ -77,9 +77,8 @@ export class Namespace<
   EmitEvents extends EventsMap = ListenEvents,
   ServerSideEvents extends EventsMap = DefaultEventsMap,
   SocketData = any,
-> extends StrictEventEmitter<
+> extends StrictEventListener<
   ServerSideEvents,
-  RemoveAcknowledgements<EmitEvents>,
   NamespaceReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
 > {
   public readonly name: string;
@@ -94,7 +93,11 @@ export class Namespace<
    * not in `sockets`. Tools and tests inspect it, as with the reference.
    */
   _preConnectSockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
-  /** The middlewares, run on every new socket. */
+  /**
+   * The middlewares, run on every new socket.
+   *
+   * @internal
+   */
   _fns: Array<Middleware<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = [];
   /** The ack id counter, shared with the adapter for broadcasts with acks. */
   _ids: number = 0;
@@ -109,7 +112,11 @@ export class Namespace<
     this._initAdapter();
   }
 
-  /** Creates the adapter; also called again when `io.adapter(...)` changes it. */
+  /**
+   * Creates the adapter; also called again when `io.adapter(...)` changes it.
+   *
+   * @internal
+   */
   _initAdapter(): void {
     // a function building the adapter is called with `new` too: it returns the adapter
     const AdapterClass = this.server.adapter() as new (nsp: AdapterNamespace) => NamespaceAdapter;
@@ -171,6 +178,8 @@ export class Namespace<
   /**
    * Creates a socket for a client that asked to join, runs the middlewares,
    * then connects it. `fn` runs once the socket is connected.
+   *
+   * @internal
    */
   async _add(
     client: Client<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
@@ -258,13 +267,32 @@ export class Namespace<
     this.emitReserved("connection", socket);
   }
 
-  /** Forgets a socket that disconnected. */
+  /**
+   * Forgets a socket that disconnected.
+   *
+   * @internal
+   */
   _remove(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
     if (this.sockets.has(socket.id)) {
       this.sockets.delete(socket.id);
     } else {
       debug("ignoring remove for %s", socket.id);
     }
+  }
+
+  /**
+   * Emits to every client of the namespace. Checked against the events map without
+   * acknowledgements: with several clients, a callback needs `timeout()` (see
+   * `emitWithAck()`).
+   *
+   * @example
+   * myNamespace.emit("hello", "world");
+   */
+  public override emit<Ev extends EventNamesWithoutAck<EmitEvents>>(
+    ev: Ev,
+    ...args: EventParams<EmitEvents, Ev>
+  ): boolean {
+    return this.operator().emit(ev, ...args);
   }
 
   /**
@@ -348,6 +376,8 @@ export class Namespace<
    * Announces a namespace created after this one ("new_namespace"): called on the main
    * namespace, whose listeners are the server's. Emitted untyped, as the event belongs to
    * the server's reserved events, not to a namespace's.
+   *
+   * @internal
    */
   _onNewNamespace(nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
     this.emitUntyped("new_namespace", nsp);
@@ -449,13 +479,3 @@ export class Namespace<
     return this.operator().disconnectSockets(close);
   }
 }
-
-// Declared by the typed base class, so that `nsp.emit()` is checked against
-// the events map without acknowledgements (a broadcast gets many answers).
-(Namespace.prototype as any).emit = function (
-  this: Namespace,
-  ev: any,
-  ...args: any[]
-): boolean {
-  return new BroadcastOperator(this.adapter).emit(ev, ...args);
-};

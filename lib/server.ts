@@ -1,3 +1,4 @@
+import { EventEmitter } from "events";
 import * as http from "http";
 import type { Server as HTTPSServer } from "https";
 import type { Http2SecureServer, Http2Server } from "http2";
@@ -30,12 +31,14 @@ import {
   DefaultEventsMap,
   EventNames,
   EventNamesWithAck,
+  EventNamesWithoutAck,
   EventParams,
   EventsMap,
   FirstNonErrorArg,
   Last,
-  RemoveAcknowledgements,
-  StrictEventEmitter,
+  ReservedOrUserEventNames,
+  ReservedOrUserListener,
+  StrictEventListener,
 } from "./typed-events";
 
 const debug = debugModule("socket.io:server");
@@ -121,9 +124,8 @@ export class Server<
   EmitEvents extends EventsMap = ListenEvents,
   ServerSideEvents extends EventsMap = DefaultEventsMap,
   SocketData = any,
-> extends StrictEventEmitter<
+> extends StrictEventListener<
   ServerSideEvents,
-  RemoveAcknowledgements<EmitEvents>,
   ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
 > {
   /** The main namespace, "/". */
@@ -136,9 +138,13 @@ export class Server<
   readonly encoder: PacketEncoder;
   readonly opts: Partial<ServerOptions>;
 
-  /** @private */
+  /**
+   * The parser: the built-in codec, or the `parser` option.
+   *
+   * @internal
+   */
   _parser: Parser;
-  /** @private */
+  /** The namespaces by name (the admin UI reads it). */
   _nsps: Map<string, Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
   private parentNsps: Map<
     ParentNspNameMatchFn,
@@ -152,7 +158,7 @@ export class Server<
   private _serveClient!: boolean;
   private _path!: string;
   private clientPathRegex!: RegExp;
-  /** @private */
+  /** @internal */
   _connectTimeout!: number;
 
   /**
@@ -196,7 +202,11 @@ export class Server<
     }
   }
 
-  /** The options, as read by the namespaces, sockets and adapters. */
+  /**
+   * The options, as read by the namespaces, sockets and adapters.
+   *
+   * @internal
+   */
   get _opts(): Partial<ServerOptions> {
     return this.opts;
   }
@@ -219,6 +229,8 @@ export class Server<
   /**
    * Runs the dynamic namespace matchers for a name; `fn` receives the new
    * child namespace, or false when no matcher accepts the name.
+   *
+   * @internal
    */
   _checkNamespace(
     name: string,
@@ -696,33 +708,223 @@ export class Server<
   public disconnectSockets(close: boolean = false): void {
     return this.sockets.disconnectSockets(close);
   }
+
+  // Listening on the server is listening on the main namespace, as in the reference:
+  // `io.on("connection", ...)` is `io.of("/").on("connection", ...)`, and `io.emit()`
+  // broadcasts to the main namespace. The methods below forward to it; those that chain
+  // return the server.
+
+  /** The main namespace, typed as a plain EventEmitter: the server's event types are its own. */
+  private get mainEmitter(): EventEmitter {
+    return this.sockets;
+  }
+
+  /**
+   * Emits to every client of the main namespace.
+   *
+   * @example
+   * io.emit("hello", "world");
+   */
+  public override emit<Ev extends EventNamesWithoutAck<EmitEvents>>(
+    ev: Ev,
+    ...args: EventParams<EmitEvents, Ev>
+  ): boolean {
+    // Namespace.emit, reached through the plain EventEmitter type (its parameter types
+    // are the server's, which TypeScript does not relate across the two classes)
+    return this.mainEmitter.emit(ev, ...args);
+  }
+
+  /**
+   * Listens on the main namespace ("connection", "new_namespace", or a server-side event).
+   *
+   * @example
+   * io.on("connection", (socket) => socket.emit("welcome"));
+   */
+  public override on<
+    Ev extends ReservedOrUserEventNames<
+      ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents
+    >,
+  >(
+    ev: Ev,
+    listener: ReservedOrUserListener<
+      ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents,
+      Ev
+    >,
+  ): this {
+    this.mainEmitter.on(ev, listener);
+    return this;
+  }
+
+  /**
+   * Listens once on the main namespace.
+   *
+   * @example
+   * io.once("connection", (socket) => console.log("first client", socket.id));
+   */
+  public override once<
+    Ev extends ReservedOrUserEventNames<
+      ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents
+    >,
+  >(
+    ev: Ev,
+    listener: ReservedOrUserListener<
+      ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents,
+      Ev
+    >,
+  ): this {
+    this.mainEmitter.once(ev, listener);
+    return this;
+  }
+
+  /**
+   * The listeners of an event of the main namespace.
+   *
+   * @example
+   * io.listeners("connection").length;
+   */
+  public override listeners<
+    Ev extends ReservedOrUserEventNames<
+      ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents
+    >,
+  >(
+    ev: Ev,
+  ): ReservedOrUserListener<
+    ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    ServerSideEvents,
+    Ev
+  >[] {
+    return this.sockets.listeners(ev as never) as ReservedOrUserListener<
+      ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents,
+      Ev
+    >[];
+  }
+
+  /**
+   * Same as `on()`.
+   *
+   * @example
+   * io.addListener("connection", onConnection);
+   */
+  public override addListener(ev: string | symbol, listener: (...args: any[]) => void): this {
+    this.mainEmitter.addListener(ev, listener);
+    return this;
+  }
+
+  /**
+   * Adds a listener before the others of the main namespace.
+   *
+   * @example
+   * io.prependListener("connection", onConnection);
+   */
+  public override prependListener(ev: string | symbol, listener: (...args: any[]) => void): this {
+    this.mainEmitter.prependListener(ev, listener);
+    return this;
+  }
+
+  /**
+   * Adds a one-time listener before the others of the main namespace.
+   *
+   * @example
+   * io.prependOnceListener("connection", onConnection);
+   */
+  public override prependOnceListener(ev: string | symbol, listener: (...args: any[]) => void): this {
+    this.mainEmitter.prependOnceListener(ev, listener);
+    return this;
+  }
+
+  /**
+   * Removes a listener of the main namespace.
+   *
+   * @example
+   * io.off("connection", onConnection);
+   */
+  public override off(ev: string | symbol, listener: (...args: any[]) => void): this {
+    this.mainEmitter.off(ev, listener);
+    return this;
+  }
+
+  /**
+   * Same as `off()`.
+   *
+   * @example
+   * io.removeListener("connection", onConnection);
+   */
+  public override removeListener(ev: string | symbol, listener: (...args: any[]) => void): this {
+    this.mainEmitter.removeListener(ev, listener);
+    return this;
+  }
+
+  /**
+   * Removes every listener of an event, or of all events, of the main namespace.
+   *
+   * @example
+   * io.removeAllListeners("connection");
+   */
+  public override removeAllListeners(ev?: string | symbol): this {
+    if (ev === undefined) {
+      this.mainEmitter.removeAllListeners();
+    } else {
+      this.mainEmitter.removeAllListeners(ev);
+    }
+    return this;
+  }
+
+  /**
+   * The listeners of an event of the main namespace, `once()` wrappers included.
+   *
+   * @example
+   * io.rawListeners("connection");
+   */
+  public override rawListeners(ev: string | symbol): ((...args: any[]) => void)[] {
+    return this.mainEmitter.rawListeners(ev) as ((...args: any[]) => void)[];
+  }
+
+  /**
+   * The number of listeners of an event of the main namespace.
+   *
+   * @example
+   * io.listenerCount("connection");
+   */
+  public override listenerCount(ev: string | symbol, listener?: (...args: any[]) => void): number {
+    return this.mainEmitter.listenerCount(ev, listener);
+  }
+
+  /**
+   * The events the main namespace has listeners for.
+   *
+   * @example
+   * io.eventNames(); // ["connection"]
+   */
+  public override eventNames(): (string | symbol)[] {
+    return this.mainEmitter.eventNames();
+  }
+
+  /**
+   * Sets the listener count over which the main namespace warns of a leak.
+   *
+   * @example
+   * io.setMaxListeners(20);
+   */
+  public override setMaxListeners(n: number): this {
+    this.mainEmitter.setMaxListeners(n);
+    return this;
+  }
+
+  /**
+   * The listener count over which the main namespace warns of a leak.
+   *
+   * @example
+   * io.getMaxListeners(); // 10
+   */
+  public override getMaxListeners(): number {
+    return this.mainEmitter.getMaxListeners();
+  }
+
 }
 
-// Listening on the server is listening on the main namespace, as in the
-// reference: `io.on("connection", ...)` is `io.of("/").on("connection", ...)`,
-// and `io.emit()` broadcasts to the main namespace.
-const EMITTER_METHODS = [
-  "emit",
-  "on",
-  "once",
-  "off",
-  "addListener",
-  "removeListener",
-  "removeAllListeners",
-  "prependListener",
-  "prependOnceListener",
-  "listeners",
-  "rawListeners",
-  "listenerCount",
-  "eventNames",
-  "setMaxListeners",
-  "getMaxListeners",
-] as const;
-
-for (const method of EMITTER_METHODS) {
-  (Server.prototype as any)[method] = function (this: Server, ...args: any[]) {
-    const result = (this.sockets as any)[method](...args);
-    // chainable methods return the server, not the namespace
-    return result === this.sockets ? this : result;
-  };
-}

@@ -399,7 +399,11 @@ export class Socket<
     this.adapter.delAll(this.id);
   }
 
-  /** Called by the namespace once the middlewares accepted the socket. */
+  /**
+   * Called by the namespace once the middlewares accepted the socket.
+   *
+   * @internal
+   */
   _onconnect(): void {
     debug("socket connected - writing packet");
     this.connected = true;
@@ -422,7 +426,11 @@ export class Socket<
     }
   }
 
-  /** Called by the client with every decoded packet for this namespace. */
+  /**
+   * Called by the client with every decoded packet for this namespace.
+   *
+   * @internal
+   */
   _onpacket(packet: Packet): void {
     debug("got packet %j", packet);
     switch (packet.type) {
@@ -466,7 +474,11 @@ export class Socket<
     });
   }
 
-  /** Emits a received event to the listeners, unless the socket is gone. */
+  /**
+   * Emits a received event to the listeners, unless the socket is gone.
+   *
+   * @internal
+   */
   _dispatchEvent(args: any[]): void {
     if (!this.connected) {
       debug("ignore packet received after disconnection");
@@ -503,7 +515,11 @@ export class Socket<
     ack.apply(this, packet.data);
   }
 
-  /** Reports an error to the "error" listeners (middleware or parse errors). */
+  /**
+   * Reports an error to the "error" listeners (middleware or parse errors).
+   *
+   * @internal
+   */
   _onerror(err: Error): void {
     if (this.listenerCount("error") > 0) {
       this.emitReserved("error", err);
@@ -515,6 +531,8 @@ export class Socket<
   /**
    * Called when the client disconnects from this namespace, or the whole
    * connection closes.
+   *
+   * @internal
    */
   _onclose(reason: DisconnectReason, description?: any): this | undefined {
     if (!this.connected) return this;
@@ -541,14 +559,22 @@ export class Socket<
     return;
   }
 
-  /** Leaves every room and the namespace; the socket cannot join again. */
+  /**
+   * Leaves every room and the namespace; the socket cannot join again.
+   *
+   * @internal
+   */
   _cleanup(): void {
     this.leaveAll();
     this.nsp._remove(this);
     this.join = noop;
   }
 
-  /** Sends a CONNECT_ERROR packet (a middleware refused the connection). */
+  /**
+   * Sends a CONNECT_ERROR packet (a middleware refused the connection).
+   *
+   * @internal
+   */
   _error(err: unknown): void {
     this.packet({ type: PacketType.CONNECT_ERROR, data: err, nsp: "" });
   }

@@ -118,13 +118,13 @@ export type DecorateAcknowledgementsWithMultipleResponses<
 > = DecorateAcknowledgementsWithTimeoutAndMultipleResponses<Map>;
 
 /**
- * An EventEmitter whose `on`, `once` and `emit` are checked against event maps:
- * `ListenEvents` for listeners, `EmitEvents` for `emit`, and `ReservedEvents`
- * (such as "connection" or "disconnect") which only the library emits.
+ * An EventEmitter whose `on` and `once` are checked against event maps:
+ * `ListenEvents` for listeners, and `ReservedEvents` (such as "connection" or
+ * "disconnect") which only the library emits. Its subclasses declare their own
+ * `emit`: a namespace or a server broadcasts what it emits.
  */
-export abstract class StrictEventEmitter<
+export abstract class StrictEventListener<
   ListenEvents extends EventsMap,
-  EmitEvents extends EventsMap,
   ReservedEvents extends EventsMap = {},
 > extends EventEmitter {
   override on<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
@@ -141,13 +141,6 @@ export abstract class StrictEventEmitter<
     listener: ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>,
   ): this {
     return super.once(ev, listener as (...args: any[]) => void);
-  }
-
-  override emit<Ev extends EventNames<EmitEvents>>(
-    ev: Ev,
-    ...args: EventParams<EmitEvents, Ev>
-  ): boolean {
-    return super.emit(ev, ...args);
   }
 
   /** Emits an event that only the library may emit (e.g. "connection"). */
@@ -171,6 +164,23 @@ export abstract class StrictEventEmitter<
       ListenEvents,
       Ev
     >[];
+  }
+}
+
+/**
+ * A {@link StrictEventListener} whose `emit` is checked against `EmitEvents` and
+ * calls the listeners, as EventEmitter's does.
+ */
+export abstract class StrictEventEmitter<
+  ListenEvents extends EventsMap,
+  EmitEvents extends EventsMap,
+  ReservedEvents extends EventsMap = {},
+> extends StrictEventListener<ListenEvents, ReservedEvents> {
+  override emit<Ev extends EventNames<EmitEvents>>(
+    ev: Ev,
+    ...args: EventParams<EmitEvents, Ev>
+  ): boolean {
+    return super.emit(ev, ...args);
   }
 }
 

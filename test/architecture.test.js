@@ -150,3 +150,39 @@ describe("architecture", () => {
     expect([...used].every((name) => declared.includes(name))).to.be(true);
   });
 });
+
+describe("declarations", () => {
+  const DIST = path.join(ROOT, "dist");
+  const read = (file) => fs.readFileSync(path.join(DIST, file), "utf8");
+  // `name` declared as a member: at the start of a line of the class body
+  const declares = (text, name) => new RegExp(`^\\s+(?:readonly |get )?${name}[(<:!?]`, "m").test(text);
+
+  it("keep the members adapters and tools rely on (adapter contract)", () => {
+    const kept = {
+      "namespace.d.ts": ["_ids", "_onServerSideEmit", "sockets", "adapter", "server", "name", "_preConnectSockets"],
+      "server.d.ts": ["encoder", "opts", "_nsps", "engine"],
+      "socket.d.ts": ["acks", "notifyOutgoingListeners", "client", "conn", "handshake", "rooms", "data"],
+      "client.d.ts": ["writeToEngine", "conn", "id"],
+    };
+    for (const [file, names] of Object.entries(kept)) {
+      const text = read(file);
+      for (const name of names) expect([file, name, declares(text, name)]).to.eql([file, name, true]);
+    }
+  });
+
+  it("leave the internal members out (stripInternal)", () => {
+    const internal = {
+      "namespace.d.ts": ["_add", "_remove", "_initAdapter", "_fns", "_onNewNamespace"],
+      "server.d.ts": ["_parser", "_opts", "_checkNamespace", "_connectTimeout"],
+      "socket.d.ts": ["_onconnect", "_onpacket", "_onclose", "_cleanup", "_error", "_onerror", "_dispatchEvent"],
+      "client.d.ts": ["_packet", "_remove", "_disconnect", "connect"],
+      "engine/socket.d.ts": ["_maybeUpgrade", "_closeSlowClient"],
+    };
+    for (const [file, names] of Object.entries(internal)) {
+      const text = read(file);
+      for (const name of names) expect([file, name, declares(text, name)]).to.eql([file, name, false]);
+    }
+    // positive control: the pattern finds a member that is declared
+    expect(declares(read("engine/socket.d.ts"), "bufferedAmount")).to.be(true);
+  });
+});

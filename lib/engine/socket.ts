@@ -273,6 +273,8 @@ export class Socket extends EventEmitter {
   /**
    * Switches the session to `transport` once the client completes the upgrade
    * (probe ping, then upgrade packet) within `upgradeTimeout`.
+   *
+   * @internal
    */
   _maybeUpgrade(transport: Transport): void {
     debug('might upgrade socket transport from "%s" to "%s"', this.transport.name, transport.name);
@@ -411,7 +413,11 @@ export class Socket extends EventEmitter {
     process.nextTick(closeSlowClient, this);
   }
 
-  /** Drops what is queued for a client over the bound and closes it. */
+  /**
+   * Drops what is queued for a client over the bound and closes it.
+   *
+   * @internal
+   */
   _closeSlowClient(): void {
     this.onClose(WRITE_BUFFER_FULL);
   }

@@ -244,4 +244,52 @@ describe("namespaces", () => {
       await peer.closedWithin(2000);
     });
   });
+
+  describe("the server as the main namespace's emitter", () => {
+    const { Server } = require("./support/util");
+    const { REFERENCE } = require("../support/impl");
+
+    it("forwards every EventEmitter method to the main namespace", () => {
+      const io = new Server();
+      const nsp = io.sockets;
+      const a = () => {};
+      const b = () => {};
+      // the reference returns the namespace from the chainable methods, this package the server
+      const chained = (result) => expect(result).to.be(REFERENCE ? nsp : io);
+      chained(io.on("connection", a));
+      chained(io.addListener("connection", b));
+      expect(nsp.listeners("connection")).to.eql([a, b]);
+      expect(io.listeners("connection")).to.eql([a, b]);
+      expect(io.listenerCount("connection")).to.be(2);
+      chained(io.prependListener("new_namespace", a));
+      chained(io.prependOnceListener("new_namespace", b));
+      expect(nsp.listeners("new_namespace")).to.eql([b, a]);
+      expect(io.rawListeners("new_namespace")).to.have.length(2);
+      expect(io.eventNames()).to.eql(nsp.eventNames());
+      expect(io.eventNames()).to.contain("connection");
+      chained(io.off("connection", a));
+      chained(io.removeListener("connection", b));
+      expect(nsp.listenerCount("connection")).to.be(0);
+      chained(io.once("connection", a));
+      expect(nsp.listenerCount("connection")).to.be(1);
+      chained(io.removeAllListeners("connection"));
+      expect(nsp.listenerCount("connection")).to.be(0);
+      expect(nsp.listenerCount("new_namespace")).to.be(2);
+      chained(io.removeAllListeners());
+      expect(nsp.eventNames()).to.eql([]);
+      chained(io.setMaxListeners(42));
+      expect(nsp.getMaxListeners()).to.be(42);
+      expect(io.getMaxListeners()).to.be(42);
+    });
+
+    it("'new_namespace' reaches the server's listeners", () => {
+      const io = new Server();
+      const created = [];
+      io.on("new_namespace", (nsp) => created.push(nsp.name));
+      io.of("/a");
+      io.of("/a");
+      io.of("/b");
+      expect(created).to.eql(["/a", "/b"]);
+    });
+  });
 });
