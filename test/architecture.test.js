@@ -103,7 +103,7 @@ function layerViolations(fileList, text) {
 describe("architecture", () => {
   it("finds the files of every layer", () => {
     const layers = new Set(files.map(layerOf));
-    for (const layer of ["engine", "codec", "adapter", "server"]) {
+    for (const layer of ["errors", "engine", "codec", "adapter", "server"]) {
       expect(layers.has(layer)).to.be(true);
     }
   });

@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from "events";
 import debugModule from "debug";
+import { codedError } from "../errors";
 import { MAX_DEPTH, isBinary, reconstruct } from "./binary";
 import { Packet, PacketType, RESERVED_EVENTS, Reviver } from "./packet";
 
@@ -62,7 +63,7 @@ export class Decoder extends EventEmitter {
   add(obj: any): void {
     if (typeof obj === "string") {
       if (this.pending !== null) {
-        throw new Error("got plaintext data when reconstructing a packet");
+        throw codedError("SIO_ERR_UNEXPECTED_TEXT");
       }
       const packet = this.decodeString(obj);
       if (packet.type === PacketType.BINARY_EVENT || packet.type === PacketType.BINARY_ACK) {
@@ -76,7 +77,7 @@ export class Decoder extends EventEmitter {
     } else if (isBinary(obj) || isBase64Attachment(obj)) {
       const packet = this.pending;
       if (packet === null) {
-        throw new Error("got binary data when not reconstructing a packet");
+        throw codedError("SIO_ERR_UNEXPECTED_BINARY");
       }
       this.buffers.push(obj);
       if (this.buffers.length < this.expected) {
@@ -89,7 +90,7 @@ export class Decoder extends EventEmitter {
       }
       this.emit("decoded", packet);
     } else {
-      throw new Error("Unknown type: " + describe(obj));
+      throw codedError("SIO_ERR_UNKNOWN_CHUNK", describe(obj));
     }
   }
 
@@ -113,7 +114,7 @@ export class Decoder extends EventEmitter {
     const len = str.length;
     const type = str.charCodeAt(0) - CHAR_0;
     if (!(type >= PacketType.CONNECT && type <= PacketType.BINARY_ACK)) {
-      throw new Error("unknown packet type " + str.charAt(0));
+      throw codedError("SIO_ERR_UNKNOWN_PACKET_TYPE", str.charAt(0));
     }
     const packet: Packet = { type, nsp: "/" };
     let i = 1;
@@ -122,14 +123,14 @@ export class Decoder extends EventEmitter {
       const start = i;
       i = skipDigits(str, i);
       if (i === start || str.charCodeAt(i) !== CHAR_DASH) {
-        throw new Error("Illegal attachments");
+        throw codedError("SIO_ERR_ILLEGAL_ATTACHMENTS");
       }
       const attachments = Number(str.slice(start, i));
       if (attachments === 0) {
-        throw new Error("Illegal attachments");
+        throw codedError("SIO_ERR_ILLEGAL_ATTACHMENTS");
       }
       if (attachments > this.maxAttachments) {
-        throw new Error("too many attachments");
+        throw codedError("SIO_ERR_TOO_MANY_ATTACHMENTS");
       }
       packet.attachments = attachments;
       i++;
@@ -148,7 +149,7 @@ export class Decoder extends EventEmitter {
     if (i > idStart) {
       const id = Number(str.slice(idStart, i));
       if (!Number.isSafeInteger(id)) {
-        throw new Error("invalid ack id");
+        throw codedError("SIO_ERR_INVALID_ACK_ID");
       }
       packet.id = id;
     }
@@ -158,15 +159,15 @@ export class Decoder extends EventEmitter {
       try {
         payload = JSON.parse(str.slice(i), this.reviver);
       } catch {
-        throw new Error("invalid payload");
+        throw codedError("SIO_ERR_INVALID_PAYLOAD");
       }
       // a JSON text needs two characters per level: shorter ones cannot be too deep
       if (len - i > 2 * MAX_DEPTH && deeperThan(payload, MAX_DEPTH)) {
-        throw new Error("payload too deep");
+        throw codedError("SIO_ERR_PAYLOAD_TOO_DEEP");
       }
     }
     if (!isPayloadValid(type, payload)) {
-      throw new Error("invalid payload");
+      throw codedError("SIO_ERR_INVALID_PAYLOAD");
     }
     if (payload !== undefined) {
       packet.data = payload;

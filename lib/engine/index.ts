@@ -71,4 +71,4 @@ export type {
 export type { SendOptions, SendCallback, SocketReadyState } from "./socket";
 export type { EngineRequest } from "./transport";
 export type { WsPreEncodedFrame } from "./ws-frame";
-export { errors, errorMessages } from "./errors";
+export { errors, errorMessages } from "./handshake-errors";

@@ -20,7 +20,7 @@ import type { Transport, EngineRequest } from "./transport";
 import type { RawData } from "./codec/packet";
 import { protocolOf } from "./codec";
 import type { ProtocolRevision } from "./codec";
-import { errors, errorMessages, abortRequest, abortUpgrade, ErrorCode, ErrorContext } from "./errors";
+import { errors, errorMessages, abortRequest, abortUpgrade, ErrorCode, ErrorContext } from "./handshake-errors";
 import { UpgradeResponse, takeResponseHeaders } from "./upgrade-response";
 
 const debug = debugModule("engine");

@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from "events";
 import debugModule from "debug";
+import { codedError } from "../errors";
 import type { Packet, PacketType, RawData } from "./codec/packet";
 import { codecFor } from "./codec";
 import type { ProtocolRevision } from "./codec";
@@ -203,7 +204,7 @@ export class Socket extends EventEmitter {
     switch (packet.type) {
       case "ping":
         if (!this.clientPings) {
-          this.onError(new Error("invalid heartbeat direction"));
+          this.onError(codedError("EIO_ERR_HEARTBEAT_DIRECTION"));
           return;
         }
         debug("got ping");
@@ -213,7 +214,7 @@ export class Socket extends EventEmitter {
         break;
       case "pong":
         if (this.clientPings) {
-          this.onError(new Error("invalid heartbeat direction"));
+          this.onError(codedError("EIO_ERR_HEARTBEAT_DIRECTION"));
           return;
         }
         debug("got pong");

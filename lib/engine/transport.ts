@@ -9,6 +9,7 @@ import { EventEmitter } from "events";
 import type { IncomingMessage, ServerResponse } from "http";
 import type { WebSocket } from "ws";
 import debugModule from "debug";
+import type { CodedError } from "../errors";
 import { codecFor, protocolOf } from "./codec";
 import type { EngineCodec, ProtocolRevision } from "./codec";
 import type { Packet, RawData } from "./codec/packet";
@@ -29,8 +30,8 @@ export interface EngineRequest extends IncomingMessage {
 
 export type ReadyState = "open" | "closing" | "closed";
 
-/** Error emitted by a transport: `type` is always "TransportError". */
-export interface TransportError extends Error {
+/** Error emitted by a transport: `type` is always "TransportError", `code` one of the catalog's EIO_ERR_*. */
+export interface TransportError extends CodedError {
   type: "TransportError";
   description?: unknown;
 }
@@ -115,13 +116,13 @@ export abstract class Transport extends EventEmitter {
     this.doClose(fn || noop);
   }
 
-  protected onError(message: string, description?: unknown): void {
+  protected onError(error: CodedError, description?: unknown): void {
     // without a listener the owner is already gone: report, never throw
     if (this.listenerCount("error") === 0) {
-      debug("ignored transport error %s (%s)", message, description);
+      debug("ignored transport error %s (%s)", error.message, description);
       return;
     }
-    const err = new Error(message) as TransportError;
+    const err = error as TransportError;
     err.type = "TransportError";
     err.description = description;
     this.emit("error", err);

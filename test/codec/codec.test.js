@@ -50,6 +50,16 @@ function normalize(value) {
   return value;
 }
 
+// The stable code of each message (lib/errors.ts); the reference's errors have none.
+const CODES = {
+  "payload too deep": "SIO_ERR_PAYLOAD_TOO_DEEP",
+  "got binary data when not reconstructing a packet": "SIO_ERR_UNEXPECTED_BINARY",
+  "got plaintext data when reconstructing a packet": "SIO_ERR_UNEXPECTED_TEXT",
+  "illegal attachments": "SIO_ERR_INVALID_PLACEHOLDER",
+  "too many attachments": "SIO_ERR_TOO_MANY_ATTACHMENTS",
+  "invalid payload": "SIO_ERR_INVALID_PAYLOAD",
+};
+
 function expectError(fn, message) {
   let error;
   try {
@@ -61,6 +71,11 @@ function expectError(fn, message) {
   expect(error).not.to.be.a(TypeError);
   expect(error).not.to.be.a(RangeError);
   if (message) expect(error.message).to.be(message);
+  if (!REFERENCE) {
+    const code = message && message.startsWith("data nested deeper") ? "SIO_ERR_DATA_TOO_DEEP" : CODES[message];
+    if (code) expect(error.code).to.be(code);
+    else expect(error.code).to.match(/^SIO_ERR_[A-Z_]+$/);
+  }
 }
 
 describe("parser", () => {

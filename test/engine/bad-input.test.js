@@ -6,7 +6,9 @@ const expect = require("expect.js");
 const http = require("http");
 const net = require("net");
 const WebSocket = require("ws");
-const eio = require("../support/impl").engine();
+const impl = require("../support/impl");
+const eio = impl.engine();
+const { REFERENCE } = impl;
 
 const PATH = "/engine.io/";
 const EIO4 = "EIO=4&transport=polling";
@@ -251,6 +253,7 @@ describe("engine bad input", () => {
       const [why, desc] = await reason;
       expect(why).to.be("transport error");
       expect(desc.message).to.be("overlap from client");
+      expect(desc.code).to.be(REFERENCE ? undefined : "EIO_ERR_POLL_OVERLAP");
       await other.assertAlive();
     });
 
@@ -288,6 +291,7 @@ describe("engine bad input", () => {
         const [why, desc] = await reason;
         expect(why).to.be("transport error");
         expect(desc.message).to.be("payload too large");
+        expect(desc.code).to.be(REFERENCE ? undefined : "EIO_ERR_PAYLOAD_TOO_LARGE");
         expect(messages).to.eql([]);
         expect(engine.clients[sid]).to.be(undefined);
         await other.assertAlive();
@@ -345,6 +349,7 @@ describe("engine bad input", () => {
       const [why, desc] = await reason;
       expect(why).to.be("transport error");
       expect(desc.message).to.be("invalid heartbeat direction");
+      expect(desc.code).to.be(REFERENCE ? undefined : "EIO_ERR_HEARTBEAT_DIRECTION");
       ws.close();
     });
 
@@ -433,6 +438,7 @@ describe("engine bad input", () => {
       const [why, desc] = await reason;
       expect(why).to.be("transport error");
       expect(desc.message).to.be("too many chunks");
+      expect(desc.code).to.be(REFERENCE ? undefined : "EIO_ERR_TOO_MANY_CHUNKS");
       expect(messages).to.eql([]);
       await other.assertAlive();
     });
@@ -452,6 +458,7 @@ describe("engine bad input", () => {
       const [why, desc] = await reason;
       expect(why).to.be("transport error");
       expect(desc.message).to.be("too many chunks");
+      expect(desc.code).to.be(REFERENCE ? undefined : "EIO_ERR_TOO_MANY_CHUNKS");
       await closed;
     });
 
@@ -472,6 +479,7 @@ describe("engine bad input", () => {
         const [why, desc] = await reason;
         expect(why).to.be("transport error");
         expect(desc.message).to.be("http request timeout");
+        expect(desc.code).to.be(REFERENCE ? undefined : "EIO_ERR_BODY_TIMEOUT");
         await closed;
       } finally {
         clearInterval(trickle);
@@ -544,6 +552,7 @@ describe("engine bad input", () => {
       const [why, desc] = await reason;
       expect(why).to.be("transport error");
       expect(desc.message).to.be("poll connection closed prematurely");
+      expect(desc.code).to.be(REFERENCE ? undefined : "EIO_ERR_POLL_CLOSED");
       await other.assertAlive();
     });
 

@@ -156,6 +156,7 @@ describe("CVE regressions", function () {
       const [reason, description] = await closed;
       expect(reason).to.be("transport error");
       expect(description.message).to.be("invalid content");
+      expect(description.code).to.be(REFERENCE ? undefined : "EIO_ERR_INVALID_CONTENT");
       watch.assertClean();
       await bystanders.assertAlive();
     });

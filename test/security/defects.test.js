@@ -369,6 +369,7 @@ describe("issue 6 defects", function () {
       for (const [reason, description] of await Promise.all(reasons)) {
         expect(reason).to.be("transport error");
         expect(description.message).to.be("too many chunks");
+        expect(description.code).to.be(REFERENCE ? undefined : "EIO_ERR_TOO_MANY_CHUNKS");
       }
       watch.assertClean();
       await bystanders.assertAlive();

@@ -8,6 +8,7 @@ import type { ServerResponse, OutgoingHttpHeaders } from "http";
 import * as zlib from "zlib";
 import accepts from "accepts";
 import debugModule from "debug";
+import { codedError } from "../../errors";
 import { Transport, EngineRequest } from "../transport";
 import type { Packet } from "../codec/packet";
 
@@ -106,7 +107,7 @@ export class Polling extends Transport {
   private readonly onPollClose = (): void => {
     this.writable = false;
     this.releasePoll();
-    this.onError("poll connection closed prematurely");
+    this.onError(codedError("EIO_ERR_POLL_CLOSED"));
   };
 
   get name(): string {
@@ -132,7 +133,7 @@ export class Polling extends Transport {
   private onPollRequest(req: EngineRequest, res: ServerResponse): void {
     if (this.pollReq) {
       debug("request overlap");
-      this.onError("overlap from client");
+      this.onError(codedError("EIO_ERR_POLL_OVERLAP"));
       res.writeHead(400);
       res.end();
       return;
@@ -151,7 +152,7 @@ export class Polling extends Transport {
 
   private onDataRequest(req: EngineRequest, res: ServerResponse): void {
     if (this.dataReq) {
-      this.onError("data request overlap from client");
+      this.onError(codedError("EIO_ERR_DATA_OVERLAP"));
       res.writeHead(400);
       res.end();
       return;
@@ -159,7 +160,7 @@ export class Polling extends Transport {
     const isBinary = req.headers["content-type"] === "application/octet-stream";
     if (isBinary && !this.codec.binaryPayloads) {
       // answered at once: a request left hanging would hold a connection (CVE-2026-59725)
-      this.onError("invalid content");
+      this.onError(codedError("EIO_ERR_INVALID_CONTENT"));
       res.writeHead(400);
       res.end();
       return;
@@ -167,7 +168,7 @@ export class Polling extends Transport {
     // a declared length over the limit is refused before a byte of the body is read
     const declared = Number(req.headers["content-length"]);
     if (declared > this.maxHttpBufferSize) {
-      this.refuseData(req, res, 413, "payload too large");
+      this.refuseData(req, res, 413, "EIO_ERR_PAYLOAD_TOO_LARGE");
       return;
     }
     this.dataReq = req;
@@ -184,20 +185,20 @@ export class Polling extends Transport {
     };
     const onClose = (): void => {
       cleanup();
-      this.onError("data request connection closed prematurely");
+      this.onError(codedError("EIO_ERR_DATA_CLOSED"));
     };
     const onData = (chunk: Buffer): void => {
       // each chunk costs heap of its own whatever its size: their number is bounded too
       if (++chunks > this.maxBufferedChunks) {
         debug("too many chunks (%d)", chunks);
         cleanup();
-        this.refuseData(req, res, 413, "too many chunks");
+        this.refuseData(req, res, 413, "EIO_ERR_TOO_MANY_CHUNKS");
         return;
       }
       if (body.length + chunk.length > this.maxHttpBufferSize) {
         debug("payload too large (%d bytes)", body.length + chunk.length);
         cleanup();
-        this.refuseData(req, res, 413, "payload too large");
+        this.refuseData(req, res, 413, "EIO_ERR_PAYLOAD_TOO_LARGE");
         return;
       }
       body.push(chunk, this.maxHttpBufferSize);
@@ -231,18 +232,23 @@ export class Polling extends Transport {
     }
     debug("the body of the data request took too long");
     cleanup();
-    this.refuseData(req, res, 408, "http request timeout");
+    this.refuseData(req, res, 408, "EIO_ERR_BODY_TIMEOUT");
   };
 
   /**
    * Answers a POST whose body is refused, drops the rest of the body with the
    * connection, and closes the session, as the reference does.
    */
-  private refuseData(req: EngineRequest, res: ServerResponse, status: number, message: string): void {
+  private refuseData(
+    req: EngineRequest,
+    res: ServerResponse,
+    status: number,
+    code: "EIO_ERR_PAYLOAD_TOO_LARGE" | "EIO_ERR_TOO_MANY_CHUNKS" | "EIO_ERR_BODY_TIMEOUT"
+  ): void {
     res.writeHead(status, { Connection: "close" });
     res.end();
     req.destroy();
-    this.onError(message);
+    this.onError(codedError(code));
   }
 
   /** Decodes a POST body: a payload of packets. */

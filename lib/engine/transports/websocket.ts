@@ -7,6 +7,7 @@
 import { WebSocket as WsSocket } from "ws";
 import type { RawData as WsRawData } from "ws";
 import debugModule from "debug";
+import { codedError } from "../../errors";
 import { Transport, EngineRequest } from "../transport";
 import type { Packet } from "../codec/packet";
 import type { WsPreEncodedFrame } from "../ws-frame";
@@ -41,13 +42,13 @@ export class WebSocket extends Transport {
   // bound once: ws calls them for every message sent
   private readonly onSent = (err?: Error): void => {
     if (err) {
-      this.onError("write error", err.stack);
+      this.onError(codedError("EIO_ERR_WRITE"), err.stack);
     }
   };
 
   private readonly onSentLast = (err?: Error): void => {
     if (err) {
-      this.onError("write error", err.stack);
+      this.onError(codedError("EIO_ERR_WRITE"), err.stack);
       return;
     }
     this.emit("drain");
@@ -64,7 +65,7 @@ export class WebSocket extends Transport {
       this.onData(message);
     });
     this.socket.once("close", () => this.onClose());
-    this.socket.on("error", (err: Error) => this.onError(err.message, err));
+    this.socket.on("error", (err: Error) => this.onError(codedError("EIO_ERR_WEBSOCKET", err.message), err));
     this.writable = true;
   }
 
