@@ -7,23 +7,14 @@ const http = require("http");
 const net = require("net");
 const WebSocket = require("ws");
 const impl = require("../support/impl");
-const eio = impl.engine();
+
 const { REFERENCE } = impl;
+const { requestText: request } = require("../support/http");
+const { useEngine } = require("./support/engine-harness");
+const { sleep, waitFor, until } = require("../support/wait");
 
 const PATH = "/engine.io/";
 const EIO4 = "EIO=4&transport=polling";
-
-function request(port, { method = "GET", path, headers = {}, body } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ port, method, path, headers, agent: false }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
 // a WebSocket upgrade that is expected to be refused with an HTTP answer
 function refusedUpgrade(port, query) {
@@ -39,7 +30,6 @@ function refusedUpgrade(port, query) {
   });
 }
 
-const wait = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * A POST written by hand on a raw TCP socket, the body cut into the given pieces
@@ -86,27 +76,19 @@ function rawPost(port, path, { pieces, contentLength, ms = 3000, contentType = "
 }
 
 describe("engine bad input", () => {
+  const h = useEngine();
   let engine;
   let port;
   let errors;
   let sockets;
 
   async function start(opts) {
-    await new Promise((resolve) => {
-      engine = eio.listen(0, opts || {}, resolve);
-    });
-    port = engine.httpServer.address().port;
+    ({ engine, port } = await h.start(opts || {}));
     errors = [];
     sockets = [];
     engine.on("connection_error", (e) => errors.push(e));
     engine.on("connection", (s) => sockets.push(s));
   }
-
-  afterEach((done) => {
-    const srv = engine.httpServer;
-    engine.close();
-    srv.close(() => done());
-  });
 
   async function handshake() {
     const res = await request(port, { path: `${PATH}?${EIO4}` });
@@ -212,7 +194,8 @@ describe("engine bad input", () => {
       const messages = [];
       ws.on("message", (m) => messages.push(m.toString()));
       ws.on("error", () => {});
-      await wait(100);
+      // the refusal ends the connection: every message there was has arrived
+      await new Promise((resolve) => ws.on("close", resolve));
       expect(messages).to.eql([]);
       expect(engine.clientsCount).to.be(0);
       expect(errors[0].code).to.be(5);
@@ -246,7 +229,7 @@ describe("engine bad input", () => {
       const sid = await handshake();
       const reason = closeReason(sid);
       const first = request(port, { path: `${PATH}?${EIO4}&sid=${sid}` });
-      await wait(50);
+      await until(() => engine.clients[sid].transport.writable, "the first GET is pending");
       const second = await request(port, { path: `${PATH}?${EIO4}&sid=${sid}` });
       expect(second.status).to.be(400);
       expect((await first).body).to.be("1");
@@ -452,7 +435,7 @@ describe("engine bad input", () => {
       const closed = new Promise((resolve) => socket.on("close", resolve));
       socket.write(`POST ${PATH}?${EIO4}&sid=${sid} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n4`);
       for (let i = 0; i < 20 && !socket.destroyed; i++) {
-        await wait(5);
+        await sleep(5); // pacing: one chunk at a time
         socket.write("x");
       }
       const [why, desc] = await reason;
@@ -496,7 +479,7 @@ describe("engine bad input", () => {
       for (let i = 0; i < 4; i++) {
         const res = await request(port, { method: "POST", path: `${PATH}?${EIO4}&sid=${sid}`, body: `4m${i}` });
         expect(res.body).to.be("ok");
-        await wait(100);
+        await sleep(100); // pacing: the bodies spread over more than httpRequestBodyTimeout
       }
       expect(messages).to.eql(["m0", "m1", "m2", "m3"]);
       expect(engine.clients[sid].readyState).to.be("open");
@@ -547,7 +530,7 @@ describe("engine bad input", () => {
       const req = http.request({ port, path: `${PATH}?${EIO4}&sid=${sid}`, agent: false });
       req.on("error", () => {});
       req.end();
-      await wait(50);
+      await until(() => engine.clients[sid].transport.writable, "the GET is pending");
       req.destroy();
       const [why, desc] = await reason;
       expect(why).to.be("transport error");
@@ -568,8 +551,9 @@ describe("engine bad input", () => {
         agent: false,
       });
       req.on("error", () => {});
+      const received = waitFor(engine.httpServer, "request");
       req.write("4partial");
-      await wait(50);
+      await received;
       req.destroy();
       const [why, desc] = await reason;
       expect(why).to.be("transport error");
@@ -583,20 +567,29 @@ describe("engine bad input", () => {
       const other = await bystander();
       let release;
       const pending = new Promise((r) => (release = r));
+      let reached;
+      const inMiddleware = new Promise((r) => (reached = r));
       engine.use((req, res, next) => {
-        if (req._query.transport === "websocket") pending.then(() => next());
-        else next();
+        if (req._query.transport === "websocket") {
+          reached();
+          pending.then(() => next());
+        } else next();
       });
+      const accepted = waitFor(engine.httpServer, "connection");
       const socket = net.connect(port);
       socket.write(
         `GET ${PATH}?EIO=4&transport=websocket HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\n` +
           "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
       );
-      await wait(50);
+      const serverSide = await accepted;
+      const reset = new Promise((resolve) => serverSide.on("close", resolve));
+      await inMiddleware;
       socket.resetAndDestroy();
-      await wait(50);
+      // the server's side of the connection saw the reset (and any error that goes with it)
+      await reset;
       release();
-      await wait(50);
+      // the middleware chain resumes on the promise's job: past it, any failure has happened
+      await new Promise((resolve) => setImmediate(resolve));
       expect(engine.clientsCount).to.be(1);
       await other.assertAlive();
     });
@@ -610,7 +603,7 @@ describe("engine bad input", () => {
       await new Promise((resolve) => ws.once("message", resolve));
       expect(socket.upgrading).to.be(true);
       ws.terminate();
-      await wait(50);
+      await until(() => !socket.upgrading, "the upgrade is abandoned");
       expect(socket.upgrading).to.be(false);
       expect(socket.upgraded).to.be(false);
       expect(socket.readyState).to.be("open");
@@ -692,7 +685,7 @@ describe("engine bad input", () => {
       ws.send("2probe");
       expect((await new Promise((resolve) => ws.once("message", resolve))).toString()).to.be("3probe");
       ws.send("5");
-      await wait(20);
+      await until(() => engine.clients[sid].transport.name === "websocket", "the upgrade is complete");
       expect(engine.clients[sid].transport.name).to.be("websocket");
       const res = await request(port, { path: `${PATH}?${EIO4}&sid=${sid}` });
       expect(JSON.parse(res.body)).to.eql({ code: 3, message: "Bad request" });

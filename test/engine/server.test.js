@@ -9,22 +9,11 @@ const WebSocket = require("ws");
 const { Socket: ClientSocket } = require("engine.io-client");
 const net = require("net");
 const { REFERENCE, engine: engineImpl } = require("../support/impl");
+const { request } = require("../support/http");
 
 const eio = engineImpl();
 
 const EIO4 = "EIO=4&transport=polling";
-
-function request(port, { method = "GET", path, headers = {}, body } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ port, method, path, headers }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
 function portOf(server) {
   return (server.httpServer || server).address().port;
@@ -288,12 +277,19 @@ describe("engine server API", () => {
     it("survives a WebSocket client leaving while its id is generated", async () => {
       const port = await listen();
       let release;
-      engine.generateId = () => new Promise((resolve) => (release = resolve));
+      const asked = new Promise((asking) => {
+        engine.generateId = () => {
+          asking();
+          return new Promise((resolve) => (release = resolve));
+        };
+      });
       const ws = new WebSocket(`ws://localhost:${port}/engine.io/?EIO=4&transport=websocket`);
       ws.on("error", () => {});
-      while (!release) await new Promise((r) => setTimeout(r, 5));
+      await asked;
+      // the client is gone (its connection reset) before the id comes
+      const gone = new Promise((resolve) => ws.once("close", resolve));
       ws.terminate();
-      await new Promise((r) => setTimeout(r, 20));
+      await gone;
       release("late-id");
       engine.generateId = () => "next-id";
       const socket = client(port, { transports: ["websocket"] });
