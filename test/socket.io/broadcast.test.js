@@ -1,7 +1,7 @@
 "use strict";
 
 const expect = require("expect.js");
-const { forEachTransport, useHarness, waitFor, sleep } = require("./support/util");
+const { forEachTransport, useHarness, waitFor, until } = require("./support/util");
 
 /**
  * Connects `n` clients and resolves [io, serverSockets, clients]; every client
@@ -13,25 +13,24 @@ async function setup(h, n, serverOpts, nsp = "/") {
   io.of(nsp).on("connection", (s) => sockets.push(s));
   const clients = [];
   for (let i = 0; i < n; i++) {
-    const client = await h.connect(nsp);
+    const [, client] = await Promise.all([waitFor(io.of(nsp), "connection"), h.connect(nsp)]);
     client.got = [];
     client.on("msg", (...args) => client.got.push(args.length === 1 ? args[0] : args));
     clients.push(client);
   }
-  await sleep(10);
   // match the server sockets with the clients by id
   const byId = new Map(sockets.map((s) => [s.id, s]));
   return [io, clients.map((c) => byId.get(c.id)), clients];
 }
 
-/** Sends a marker through every client after the broadcasts so that they are all flushed. */
+/**
+ * Broadcasts a marker after the events under test and waits until every client got it:
+ * the events before it, sent in order on the same connections, are in by then.
+ */
 async function flush(io, clients, nsp = "/") {
-  await Promise.all(clients.map((c) => waitFor(c, "flushed").catch(() => {})).concat(
-    (async () => {
-      await sleep(20);
-      io.of(nsp).emit("flushed");
-    })()
-  ));
+  const flushed = Promise.all(clients.map((c) => waitFor(c, "flushed").catch(() => {})));
+  io.of(nsp).emit("flushed");
+  await flushed;
 }
 
 const received = (clients) => clients.map((c) => c.got);
@@ -135,7 +134,11 @@ describe("broadcasting", () => {
       chat.got = [];
       main.on("msg", (m) => main.got.push(m));
       chat.on("msg", (m) => chat.got.push(m));
-      await sleep(100);
+      // positive control, sent after: it arrives, the lost event before it did not
+      const controls = Promise.all([waitFor(main, "control"), waitFor(chat, "control")]);
+      io.of("/chat").emit("control");
+      io.emit("control");
+      await controls;
       expect([main.got, chat.got]).to.eql([[], []]);
     });
 
@@ -144,7 +147,10 @@ describe("broadcasting", () => {
       io.local.emit("msg", "local");
       io.compress(false).emit("msg", "uncompressed");
       await flush(io, clients);
-      await sleep(50); // let the transports become writable for the volatile packet
+      await until(
+        () => [...io.sockets.sockets.values()].every((s) => s.conn.transport.writable && !s.conn.upgrading),
+        "the transports are writable for the volatile packet",
+      );
       io.volatile.emit("msg", "volatile");
       await flush(io, clients);
       expect(received(clients)).to.eql([

@@ -9,6 +9,7 @@ const {
   waitFor,
   expectNoEvent,
   sleep,
+  until,
 } = require("./support/util");
 
 describe("namespaces", () => {
@@ -39,13 +40,17 @@ describe("namespaces", () => {
       expect(io.of("chat")).to.be(chat);
       const mainSpy = [];
       io.on("connection", (s) => mainSpy.push(s));
-      const [socket] = await Promise.all([waitFor(chat, "connection"), h.connect("/chat")]);
+      const [socket, client] = await Promise.all([waitFor(chat, "connection"), h.connect("/chat")]);
       expect(socket.nsp).to.be(chat);
       expect(chat.name).to.be("/chat");
       expect(chat.sockets.size).to.be(1);
-      await sleep(50);
-      expect(mainSpy).to.have.length(0);
-      expect(io.sockets.sockets.size).to.be(0);
+      // positive control: "/" joined afterwards over the same connection (packets in order)
+      // is seen there; nothing else was
+      const control = client.io.socket("/");
+      const [controlSocket] = await Promise.all([waitFor(io, "connection"), connected(control)]);
+      const others = mainSpy.filter((s) => s !== controlSocket);
+      expect(others).to.have.length(0);
+      expect([...io.sockets.sockets.values()].filter((s) => s !== controlSocket).length).to.be(0);
     });
 
     it("io.of(name, fn) registers a connection listener", async () => {
@@ -171,7 +176,10 @@ describe("namespaces", () => {
         parent.on("connection", (s) => spy.push(s));
         const [socket] = await Promise.all([waitFor(fixed, "connection"), h.connect("/fixed")]);
         expect(socket.nsp).to.be(fixed);
-        await sleep(50);
+        // positive control: a dynamic name, connected after, reaches the parent
+        await Promise.all([waitFor(parent, "connection"), h.connect("/dynamic")]);
+        expect(spy.map((s) => s.nsp.name)).to.eql(["/dynamic"]);
+        spy.pop();
         expect(spy).to.have.length(0);
       });
 
@@ -184,7 +192,7 @@ describe("namespaces", () => {
         const client = await h.connect("/keep-1");
         client.disconnect();
         await reason;
-        await sleep(20);
+        // the child would be removed synchronously with its last socket's disconnection
         expect(io._nsps.has("/keep-1")).to.be(true);
       });
 
@@ -199,12 +207,11 @@ describe("namespaces", () => {
         expect(io._nsps.has("/tmp-1")).to.be(true);
         c1.disconnect();
         await reason;
-        await sleep(20);
         expect(io._nsps.has("/tmp-1")).to.be(true);
         const last = waitFor(io._nsps.get("/tmp-1").sockets.values().next().value, "disconnect");
         c2.disconnect();
         await last;
-        await sleep(20);
+        await until(() => !io._nsps.has("/tmp-1"), "the child is removed");
         expect(io._nsps.has("/tmp-1")).to.be(false);
         // the name is still accepted and the child re-created
         const [socket] = await Promise.all([waitFor(parent, "connection"), h.connect("/tmp-1")]);
@@ -232,7 +239,7 @@ describe("namespaces", () => {
       const peer = await h.rawWs();
       peer.send("40");
       expect((await peer.next()).slice(0, 2)).to.be("40");
-      await sleep(400);
+      await sleep(400); // a silence window, well past connectTimeout (the test before shows the close within it)
       expect(peer.closed).to.be(false);
     });
 

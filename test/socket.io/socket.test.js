@@ -12,6 +12,7 @@ const {
   disconnectReason,
   expectNoEvent,
   sleep,
+  until,
   REFERENCE,
 } = require("./support/util");
 
@@ -229,8 +230,10 @@ describe("socket", () => {
         });
         const calls = [];
         await new Promise((resolve) => socket.emit("q", (v) => calls.push(v) && resolve()));
-        // the second answer travels right behind the first: give it the time to arrive
-        await sleep(150);
+        // the second answer travels right behind the first: a round trip sent after
+        // it (same connection, in order) comes back once it has been handled
+        h.clients[0].on("ping-back", (cb) => cb());
+        await socket.timeout(2000).emitWithAck("ping-back");
         expect(calls).to.eql([1]);
       });
 
@@ -268,18 +271,15 @@ describe("socket", () => {
         const got = [];
         client.on("v", (i) => got.push(i));
         // idle (and, by default, past the upgrade): the transport is writable again
-        for (let i = 0; i < 100 && !(socket.conn.transport.writable && !socket.conn.upgrading); i++) {
-          await sleep(20);
-        }
+        await until(() => socket.conn.transport.writable && !socket.conn.upgrading, "the transport is idle");
         expect(socket.conn.transport.writable).to.be(true);
         socket.volatile.emit("v", "single");
-        await sleep(100);
+        await until(() => got.length > 0, "the volatile event");
         expect(got).to.eql(["single"]);
         got.length = 0;
         for (let i = 0; i < 5; i++) socket.volatile.emit("v", i);
         socket.emit("v", "reliable");
-        await waitFor(client, "v");
-        await sleep(100);
+        await until(() => got.includes("reliable"), "the reliable event");
         expect(got[got.length - 1]).to.be("reliable");
         const volatiles = got.slice(0, -1);
         expect(volatiles.length).to.be.lessThan(2);
@@ -328,21 +328,26 @@ describe("socket", () => {
       it("onAny / prependAny / offAny / listenersAny on incoming events", async () => {
         const [, socket, client] = await pair(h);
         const calls = [];
-        const l1 = (event, ...args) => calls.push(["l1", event, ...args]);
-        const l0 = (event, ...args) => calls.push(["l0", event, ...args]);
+        const l1 = (event, ...args) => event !== "marker" && calls.push(["l1", event, ...args]);
+        const l0 = (event, ...args) => event !== "marker" && calls.push(["l0", event, ...args]);
         expect(socket.onAny(l1)).to.be(socket);
         socket.prependAny(l0);
         expect(socket.listenersAny()).to.eql([l0, l1]);
-        client.emit("first", 1, 2);
-        await sleep(100);
+        // each event is followed by one the socket listens to: once that one is in, the
+        // catch-all listeners have seen the event before it (packets are handled in order)
+        const send = (event, ...args) => {
+          const handled = waitFor(socket, "marker");
+          client.emit(event, ...args);
+          client.emit("marker");
+          return handled;
+        };
+        await send("first", 1, 2);
         socket.offAny(l0);
         expect(socket.listenersAny()).to.eql([l1]);
-        client.emit("second");
-        await sleep(100);
+        await send("second");
         socket.offAny();
         expect(socket.listenersAny()).to.eql([]);
-        client.emit("third");
-        await sleep(100);
+        await send("third");
         expect(calls).to.eql([
           ["l0", "first", 1, 2],
           ["l1", "first", 1, 2],
@@ -361,8 +366,8 @@ describe("socket", () => {
       it("onAnyOutgoing / prependAnyOutgoing / offAnyOutgoing / listenersAnyOutgoing", async () => {
         const [io, socket, client] = await pair(h);
         const calls = [];
-        const l1 = (event, ...args) => calls.push(["l1", event, ...args]);
-        const l0 = (event, ...args) => calls.push(["l0", event, ...args]);
+        const l1 = (event, ...args) => event !== "marker" && calls.push(["l1", event, ...args]);
+        const l0 = (event, ...args) => event !== "marker" && calls.push(["l0", event, ...args]);
         expect(socket.onAnyOutgoing(l1)).to.be(socket);
         socket.prependAnyOutgoing(l0);
         expect(socket.listenersAnyOutgoing()).to.eql([l0, l1]);
@@ -490,7 +495,7 @@ describe("socket", () => {
         socket.on("disconnect", (r) => reasons.push(r));
         socket.disconnect();
         socket.disconnect();
-        await sleep(50);
+        // "disconnect" is emitted synchronously by the first call
         expect(reasons).to.eql(["server namespace disconnect"]);
       });
 
@@ -555,9 +560,12 @@ describe("socket", () => {
       const packets = [await closed.next(), await closed.next()].sort();
       expect(packets).to.eql(["41", "41/other,"]);
       await closed.closedWithin(2000);
-      await sleep(100);
+      await until(() => io.engine.clientsCount === 1, "the closed session is gone");
       expect(kept.closed).to.be(false);
       expect(io.engine.clientsCount).to.be(1);
+      // positive control: the kept connection still answers
+      kept.send("40");
+      expect(await kept.next()).to.match(/^40\{/);
     });
 
     it("'ping timeout' when the peer stops answering pings", async () => {
@@ -602,14 +610,14 @@ describe("socket", () => {
       const big = "x".repeat(5000);
 
       let pending = peer.get({ "Accept-Encoding": "gzip" });
-      await sleep(50);
+      await until(() => socket.conn.transport.writable, "the GET is pending");
       socket.compress(false).emit("big", big);
       let res = await pending;
       expect(res.headers["content-encoding"]).to.be(undefined);
       expect(res.body.toString()).to.be(`42["big","${big}"]`);
 
       pending = peer.get({ "Accept-Encoding": "gzip" });
-      await sleep(50);
+      await until(() => socket.conn.transport.writable, "the GET is pending");
       socket.emit("big", big);
       res = await pending;
       expect(res.headers["content-encoding"]).to.be("gzip");

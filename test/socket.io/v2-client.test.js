@@ -8,7 +8,7 @@ const {
   connected,
   disconnectReason,
   expectNoEvent,
-  sleep,
+
 } = require("./support/util");
 
 /** Server with allowEIO3 and one connected v2 client; resolves [io, serverSocket, client]. */
@@ -182,7 +182,6 @@ describe("socket.io-client v2 (EIO3) compatibility", () => {
       expect(await v4.timeout(2000).emitWithAck("echo", "v4")).to.be("v4");
       const v2Echo = await new Promise((resolve) => v2.emit("echo", "v2", resolve));
       expect(v2Echo).to.be("v2");
-      await sleep(10);
     });
   });
 });
