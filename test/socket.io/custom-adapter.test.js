@@ -10,6 +10,7 @@ const {
   waitFor,
   disconnectReason,
   sleep,
+  until,
 } = require("./support/util");
 
 /**
@@ -324,8 +325,10 @@ describe("custom adapter (extends socket.io-adapter's Adapter)", () => {
       const sockets = new Map();
       io.on("connection", (s) => sockets.set(s.id, s));
       const clients = [];
-      for (let i = 0; i < n; i++) clients.push(await h.connect());
-      await sleep(10);
+      for (let i = 0; i < n; i++) {
+        const [, client] = await Promise.all([waitFor(io, "connection"), h.connect()]);
+        clients.push(client);
+      }
       return [io, clients.map((c) => sockets.get(c.id)), clients, io.of("/").adapter];
     }
 
@@ -429,7 +432,7 @@ describe("custom adapter (extends socket.io-adapter's Adapter)", () => {
       const id = client.id;
       const missed = waitFor(client, "missed");
       client.io.engine.close();
-      await sleep(20);
+      await until(() => io.of("/").sockets.size === 0, "the server saw the disconnection");
       io.emit("missed", 1);
       await waitFor(client, "connect");
       expect(client.recovered).to.be(true);

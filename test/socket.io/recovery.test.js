@@ -8,6 +8,7 @@ const {
   disconnectReason,
   connected,
   sleep,
+  until,
   REFERENCE,
 } = require("./support/util");
 
@@ -77,7 +78,7 @@ describe("connection state recovery", () => {
       const reconnected = waitFor(client, "connect");
       await reconnected;
       expect(client.recovered).to.be(true);
-      await sleep(100);
+      await until(() => missed.length >= 2, "the missed events");
       expect(missed).to.eql([[1], [2, { nested: true }]]);
 
       expect(sockets).to.have.length(2);
@@ -109,7 +110,10 @@ describe("connection state recovery", () => {
       expect(sockets[1].recovered).to.be(false);
       expect(sockets[1].id).not.to.be(first.id);
       expect(client.id).to.be(sockets[1].id);
-      await sleep(100);
+      // positive control: an event sent now arrives; replayed events would have come first
+      const control = waitFor(client, "control");
+      io.emit("control");
+      await control;
       expect(missed).to.eql([]);
     });
 
@@ -191,17 +195,22 @@ describe("connection state recovery", () => {
       const adapter = io.of("/").adapter;
       const restoreSession = adapter.restoreSession.bind(adapter);
       let lookups = 0;
+      let onRestored;
+      const restored = new Promise((resolve) => (onRestored = resolve));
       adapter.restoreSession = async (pid, offset) => {
         lookups++;
         const session = await restoreSession(pid, offset);
         // meanwhile the client goes away
         await sleep(150);
+        setImmediate(onRestored);
         return session;
       };
       await dropTransport(sockets[0], client);
-      while (lookups === 0) await sleep(10);
+      await until(() => lookups > 0, "the session lookup");
       client.disconnect();
-      await sleep(250);
+      await restored;
+      // the server acts on the lookup's result in the jobs that follow it
+      await new Promise((resolve) => setImmediate(resolve));
       expect(sockets).to.have.length(1);
       expect(io.of("/").sockets.size).to.be(0);
       expect(io.of("/").adapter.rooms.has("room")).to.be(false);

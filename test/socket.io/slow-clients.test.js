@@ -76,14 +76,9 @@ function fastClient(port, transport) {
   });
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const { sleep, until: waitUntil } = require("../support/wait");
 
-async function until(check, ms, what) {
-  for (const end = Date.now() + ms; !check(); ) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const until = (check, ms, what) => waitUntil(check, what, ms);
 
 describe("slow clients under a stream of broadcasts", function () {
   this.timeout(30000);
