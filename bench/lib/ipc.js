@@ -23,11 +23,13 @@ function serve(handlers) {
 }
 
 /**
- * Parent side: forks `script` and returns `{ request(cmd, args, timeoutMs), kill() }`.
+ * Parent side: forks `script` and returns `{ child, request(cmd, args, timeoutMs), kill() }`.
  * A request that gets no answer in time rejects, which keeps every bench bounded.
+ * Options: `onEvent(msg)` receives what the child sends on its own with `notify`;
+ * `stderr: "pipe"` leaves the child's stderr to the caller (`child.stderr`).
  */
-function spawn(script, execArgv = []) {
-  const child = fork(script, [], { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+function spawn(script, execArgv = [], { onEvent, stderr = "inherit" } = {}) {
+  const child = fork(script, [], { execArgv, stdio: ["ignore", "inherit", stderr, "ipc"] });
   const pending = new Map();
   let nextId = 1;
 
@@ -36,6 +38,10 @@ function spawn(script, execArgv = []) {
     pending.clear();
   };
   child.on("message", (msg) => {
+    if (msg.event !== undefined) {
+      if (onEvent) onEvent(msg);
+      return;
+    }
     const entry = pending.get(msg.id);
     if (!entry) return;
     pending.delete(msg.id);
@@ -44,10 +50,14 @@ function spawn(script, execArgv = []) {
     else entry.resolve(msg.result);
   });
   child.on("exit", (code, signal) => failAll(new Error(`child exited (${signal || code})`)));
+  // a send racing the child's death fails with EPIPE: the pending requests fail instead
+  child.on("error", failAll);
 
   return {
+    child,
     request(cmd, args = {}, timeoutMs = 30000) {
       return new Promise((resolve, reject) => {
+        if (!child.connected) return reject(new Error(`"${cmd}": the child is gone`));
         const id = nextId++;
         const timer = setTimeout(() => {
           pending.delete(id);
@@ -74,4 +84,10 @@ function spawn(script, execArgv = []) {
   };
 }
 
-module.exports = { serve, spawn };
+/** Child side: sends `{ event, ...fields }` to the parent unasked; `done` runs once it is sent. */
+function notify(event, fields = {}, done = () => {}) {
+  if (process.connected) process.send({ event, ...fields }, () => done());
+  else done();
+}
+
+module.exports = { serve, spawn, notify };

@@ -3,59 +3,18 @@
 // Random input from many raw peers at once, over WebSocket and long-polling, on
 // both layers: text that looks like packets, mutated valid packets and raw bytes.
 // Whatever they send, the process raises nothing and a well-behaved client on the
-// same server keeps working. The generator is seeded, so a failure replays.
+// same server keeps working. The generator is seeded, so a failure replays. The generators
+// are those of `npm run fuzz` (fuzz/), which does the same at scale, in a server process.
 const expect = require("expect.js");
 const http = require("http");
 const WebSocket = require("ws");
 const { useHarness, sleep } = require("./support/util");
+const { random } = require("../../fuzz/random");
+const { SAMPLES, mutateText } = require("../../fuzz/packets");
 
-function prng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const VALID = [
-  "40",
-  '40{"token":"x"}',
-  "40/admin,",
-  '42["echo",1]',
-  '421["echo",{"a":[1,2,3]}]',
-  '431["ok"]',
-  '451-["echo",{"_placeholder":true,"num":0}]',
-  '461-[{"_placeholder":true,"num":0}]',
-  "41",
-  '44{"message":"x"}',
-];
-const ALPHABET = '0123456789[]{}",:-/_abcxyz#?\u00e9\u{1f600}\x1e\x00 ';
-
-function randomText(rand) {
-  const base = VALID[Math.floor(rand() * VALID.length)];
-  const chars = Array.from(base);
-  const edits = 1 + Math.floor(rand() * 4);
-  for (let i = 0; i < edits; i++) {
-    const pos = Math.floor(rand() * (chars.length + 1));
-    const c = ALPHABET[Math.floor(rand() * ALPHABET.length)];
-    const op = rand();
-    if (op < 0.4) chars.splice(pos, 0, c);
-    else if (op < 0.7) chars.splice(pos, 1);
-    else chars[pos] = c;
-  }
-  // an Engine.IO message packet, or sometimes another Engine.IO packet type
-  const eio = rand() < 0.85 ? "4" : String(Math.floor(rand() * 10));
-  return eio + chars.join("");
-}
-
-function randomBytes(rand) {
-  const bytes = Buffer.alloc(Math.floor(rand() * 16));
-  for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(rand() * 256);
-  return bytes;
-}
+// one Engine.IO packet: a mutated Socket.IO packet in a MESSAGE, sometimes another type
+const randomText = (r) => (r.chance(0.85) ? "4" : String(r.int(10))) + mutateText(r, r.pick(SAMPLES));
+const randomBytes = (r) => r.bytes(r.int(16));
 
 function post(port, sid, body) {
   return new Promise((resolve) => {
@@ -127,7 +86,7 @@ describe("random input", function () {
 
   it("from 40 WebSocket peers sending 25 frames each", async () => {
     const [io, good] = await serverWithGoodClient();
-    const rand = prng(0x5eed);
+    const r = random(0x5eed);
     const peers = [];
     for (let p = 0; p < 40; p++) {
       const ws = new WebSocket(`ws://localhost:${h.port}/socket.io/?EIO=4&transport=websocket`);
@@ -140,7 +99,7 @@ describe("random input", function () {
           ws.on("message", (data) => {
             if (!String(data).startsWith("40")) return;
             for (let i = 0; i < 25 && ws.readyState === WebSocket.OPEN; i++) {
-              ws.send(rand() < 0.8 ? randomText(rand) : randomBytes(rand));
+              ws.send(r.chance(0.8) ? randomText(r) : randomBytes(r));
             }
             setTimeout(() => ws.terminate(), 50);
           });
@@ -154,14 +113,14 @@ describe("random input", function () {
 
   it("from 40 polling peers posting 10 payloads each", async () => {
     const [io, good] = await serverWithGoodClient();
-    const rand = prng(0xbeef);
+    const r = random(0xbeef);
     await Promise.all(
       Array.from({ length: 40 }, async () => {
         const sid = await handshake(h.port);
         await post(h.port, sid, "40");
         for (let i = 0; i < 10; i++) {
-          const packets = Array.from({ length: 1 + Math.floor(rand() * 3) }, () =>
-            rand() < 0.85 ? randomText(rand) : "b" + randomBytes(rand).toString("base64"),
+          const packets = Array.from({ length: 1 + r.int(3) }, () =>
+            r.chance(0.85) ? randomText(r) : "b" + randomBytes(r).toString("base64"),
           );
           if ((await post(h.port, sid, packets.join("\x1e"))) !== 200) break;
         }
