@@ -385,7 +385,7 @@ export class Namespace<
 
   /** Delivers an event sent by another server with `serverSideEmit()`. */
   _onServerSideEmit(args: [string, ...any[]]): void {
-    this.emitUntyped.apply(this, args);
+    this.emitUntyped(...args);
   }
 
   /**

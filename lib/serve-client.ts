@@ -1,4 +1,4 @@
-import { createReadStream } from "fs";
+import { createReadStream, readFileSync } from "fs";
 import type { IncomingMessage, ServerResponse } from "http";
 import { join } from "path";
 import { pipeline } from "stream";
@@ -9,7 +9,7 @@ import accepts from "accepts";
 const CLIENT_DIST = join(__dirname, "..", "client-dist");
 
 // The bundles only change with the package, so its version is a strong ETag.
-const EXPECTED_ETAG = '"' + require("../package.json").version + '"';
+const EXPECTED_ETAG = '"' + JSON.parse(readFileSync(join(__dirname, "..", "package.json"), "utf8")).version + '"';
 const WEAK_ETAG = "W/" + EXPECTED_ETAG;
 
 /**

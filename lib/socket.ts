@@ -486,7 +486,7 @@ export class Socket<
       // the application removed every "error" listener, ours included
       debug("ignore 'error' event without listener");
     } else {
-      this.emitUntyped.apply(this, args as [string, ...any[]]);
+      this.emitUntyped(...(args as [string, ...any[]]));
     }
   }
 

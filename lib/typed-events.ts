@@ -125,6 +125,8 @@ export type DecorateAcknowledgementsWithMultipleResponses<
  */
 export abstract class StrictEventListener<
   ListenEvents extends EventsMap,
+  // "no reserved events": its keys are `never`, which the event name types rely on
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   ReservedEvents extends EventsMap = {},
 > extends EventEmitter {
   override on<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
@@ -174,6 +176,8 @@ export abstract class StrictEventListener<
 export abstract class StrictEventEmitter<
   ListenEvents extends EventsMap,
   EmitEvents extends EventsMap,
+  // "no reserved events": its keys are `never`, which the event name types rely on
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   ReservedEvents extends EventsMap = {},
 > extends StrictEventListener<ListenEvents, ReservedEvents> {
   override emit<Ev extends EventNames<EmitEvents>>(

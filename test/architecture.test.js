@@ -57,8 +57,6 @@ function resolveLocal(from, specifier) {
   for (const candidate of [base + ".ts", base + ".d.ts", path.join(base, "index.ts")]) {
     if (fs.existsSync(candidate)) return candidate;
   }
-  // package.json, read by serve-client for the version
-  if (fs.existsSync(base)) return base;
   return null;
 }
 
@@ -83,10 +81,7 @@ function layerViolations(fileList, text) {
         continue;
       }
       if (!target.startsWith(LIB + path.sep)) {
-        // only the package manifest may be read from outside lib/
-        if (path.basename(target) !== "package.json" || layer !== "server") {
-          violations.push(`${path.relative(ROOT, file)} imports ${path.relative(ROOT, target)} outside lib/`);
-        }
+        violations.push(`${path.relative(ROOT, file)} imports ${path.relative(ROOT, target)} outside lib/`);
         continue;
       }
       const targetLayer = layerOf(target);

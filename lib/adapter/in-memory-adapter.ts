@@ -463,7 +463,7 @@ export class Adapter extends EventEmitter implements NamespaceAdapter {
    * @example
    * adapter.serverSideEmit(["hello", "world"]);
    */
-  public serverSideEmit(packet: unknown[]): void {
+  public serverSideEmit(_packet: unknown[]): void {
     console.warn("this adapter does not support the serverSideEmit() functionality");
   }
 
@@ -474,7 +474,7 @@ export class Adapter extends EventEmitter implements NamespaceAdapter {
    * @example
    * adapter.persistSession({ sid, pid, rooms: [...socket.rooms], data: socket.data });
    */
-  public persistSession(session: SessionToPersist): void {}
+  public persistSession(_session: SessionToPersist): void {}
 
   /**
    * Restores a session and the packets it missed after `offset`. Resolves null in memory: see
@@ -483,7 +483,7 @@ export class Adapter extends EventEmitter implements NamespaceAdapter {
    * @example
    * const session = await adapter.restoreSession(pid, offset);
    */
-  public restoreSession(pid: PrivateSessionId, offset: string): Promise<Session | null> {
+  public restoreSession(_pid: PrivateSessionId, _offset: string): Promise<Session | null> {
     return Promise.resolve(null);
   }
 }

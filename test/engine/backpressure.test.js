@@ -12,8 +12,6 @@ const impl = require("../support/impl");
 const { requestText } = require("../support/http");
 const { useEngine } = require("./support/engine-harness");
 
-const eio = impl.engine();
-
 const { waitFor, until } = require("../support/wait");
 
 describe("engine: bounded write buffer (maxBufferedAmount)", () => {

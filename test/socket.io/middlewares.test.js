@@ -9,7 +9,6 @@ const {
   waitFor,
   disconnectReason,
   expectNoEvent,
-  sleep,
   until: untilTrue,
 } = require("./support/util");
 

@@ -9,7 +9,6 @@ const {
   waitFor,
   disconnectReason,
   expectNoEvent,
-  until,
 } = require("./support/util");
 
 /** Connects `n` clients to `nsp`; resolves [io, serverSockets (same order), clients]. */
