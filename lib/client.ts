@@ -51,10 +51,7 @@ export class Client<
   private nsps: Map<string, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
   private connectTimeout?: NodeJS.Timeout;
 
-  constructor(
-    server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-    conn: EngineSocket,
-  ) {
+  constructor(server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, conn: EngineSocket) {
     this.server = server;
     this.conn = conn;
     this.encoder = server.encoder;
@@ -170,9 +167,7 @@ export class Client<
       debug("ignoring packet write %j", packet);
       return;
     }
-    const encoded = opts.preEncoded
-      ? (packet as EncodedPacket[])
-      : this.encoder.encode(packet as Packet);
+    const encoded = opts.preEncoded ? (packet as EncodedPacket[]) : this.encoder.encode(packet as Packet);
     this.writeToEngine(encoded, opts);
   }
 
@@ -229,11 +224,7 @@ export class Client<
 
     if (!socket && packet.type === PacketType.CONNECT) {
       this.connect(namespace, authPayload);
-    } else if (
-      socket &&
-      packet.type !== PacketType.CONNECT &&
-      packet.type !== PacketType.CONNECT_ERROR
-    ) {
+    } else if (socket && packet.type !== PacketType.CONNECT && packet.type !== PacketType.CONNECT_ERROR) {
       process.nextTick(deliver, socket, packet);
     } else {
       debug("invalid state (packet type: %s)", packet.type);

@@ -37,7 +37,8 @@ const CATALOG = {
   SIO_ERR_PAYLOAD_TOO_DEEP: () => "payload too deep",
   // Socket.IO encoder
   /** data to send nested deeper than MAX_DEPTH levels, or circular */
-  SIO_ERR_DATA_TOO_DEEP: (maxDepth: number) => `data nested deeper than ${maxDepth} levels (or circular) cannot be sent`,
+  SIO_ERR_DATA_TOO_DEEP: (maxDepth: number) =>
+    `data nested deeper than ${maxDepth} levels (or circular) cannot be sent`,
 
   // Engine.IO transports and sessions
   /** the pending GET of a polling session was closed by the client */
@@ -77,7 +78,10 @@ export interface CodedError<C extends ErrorCode = ErrorCode> extends Error {
  * @example
  * throw codedError("SIO_ERR_UNKNOWN_PACKET_TYPE", "9"); // message "unknown packet type 9"
  */
-export function codedError<C extends ErrorCode>(code: C, ...args: Parameters<(typeof CATALOG)[C]>): CodedError<C> {
+export function codedError<C extends ErrorCode>(
+  code: C,
+  ...args: Parameters<(typeof CATALOG)[C]>
+): CodedError<C> {
   const message = (CATALOG[code] as (...details: unknown[]) => string)(...args);
   const err = new Error(message) as CodedError<C>;
   err.code = code;

@@ -1,9 +1,6 @@
 import debugModule from "debug";
 import type { AdapterNamespace, NamespaceAdapter, Room, SocketId } from "./adapter";
-import {
-  BroadcastOperator,
-  RemoteSocket,
-} from "./broadcast-operator";
+import { BroadcastOperator, RemoteSocket } from "./broadcast-operator";
 import type { Client } from "./client";
 import type { Server } from "./server";
 import { runMiddlewares } from "./middleware";
@@ -45,16 +42,19 @@ export interface ServerReservedEventsMap<
   ServerSideEvents extends EventsMap,
   SocketData,
 > extends NamespaceReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
-  new_namespace: (
-    namespace: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-  ) => void;
+  new_namespace: (namespace: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void;
 }
 
 export const RESERVED_EVENTS: ReadonlySet<string | symbol> = new Set<
   keyof ServerReservedEventsMap<never, never, never, never>
 >(["connect", "connection", "new_namespace"]);
 
-type Middleware<ListenEvents extends EventsMap, EmitEvents extends EventsMap, ServerSideEvents extends EventsMap, SocketData> = (
+type Middleware<
+  ListenEvents extends EventsMap,
+  EmitEvents extends EventsMap,
+  ServerSideEvents extends EventsMap,
+  SocketData,
+> = (
   socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
   next: (err?: ExtendedError) => void,
 ) => void;
@@ -83,7 +83,8 @@ export class Namespace<
 > {
   public readonly name: string;
   /** The connected sockets of this node, by id. */
-  public readonly sockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
+  public readonly sockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> =
+    new Map();
   /** The adapter of this namespace: rooms, broadcasts, and the other nodes of a cluster. */
   public adapter!: NamespaceAdapter;
   public readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
@@ -92,7 +93,8 @@ export class Namespace<
    * The sockets still running the middlewares, by id: not connected yet, so
    * not in `sockets`. Tools and tests inspect it, as with the reference.
    */
-  _preConnectSockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
+  _preConnectSockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> =
+    new Map();
   /**
    * The middlewares, run on every new socket.
    *
@@ -102,10 +104,7 @@ export class Namespace<
   /** The ack id counter, shared with the adapter for broadcasts with acks. */
   _ids: number = 0;
 
-  constructor(
-    server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-    name: string,
-  ) {
+  constructor(server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, name: string) {
     super();
     this.server = server;
     this.name = name;
@@ -229,11 +228,7 @@ export class Namespace<
   ): Promise<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
     const pid = auth && auth.pid;
     const offset = auth && auth.offset;
-    if (
-      this.server._opts.connectionStateRecovery &&
-      typeof pid === "string" &&
-      typeof offset === "string"
-    ) {
+    if (this.server._opts.connectionStateRecovery && typeof pid === "string" && typeof offset === "string") {
       let session;
       try {
         session = await this.adapter.restoreSession(pid, offset);
@@ -305,10 +300,7 @@ export class Namespace<
     ev: Ev,
     ...args: AllButLast<EventParams<EmitEvents, Ev>>
   ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>> {
-    return this.operator().emitWithAck(
-      ev as any,
-      ...(args as any),
-    ) as any;
+    return this.operator().emitWithAck(ev as any, ...(args as any)) as any;
   }
 
   /**
@@ -365,9 +357,7 @@ export class Namespace<
     ...args: AllButLast<EventParams<ServerSideEvents, Ev>>
   ): Promise<FirstNonErrorArg<Last<EventParams<ServerSideEvents, Ev>>>[]> {
     return new Promise((resolve, reject) => {
-      args.push((err: Error | null, responses: any) =>
-        err ? reject(err) : resolve(responses),
-      );
+      args.push((err: Error | null, responses: any) => (err ? reject(err) : resolve(responses)));
       this.serverSideEmit(ev, ...(args as any));
     });
   }

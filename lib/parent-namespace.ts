@@ -5,12 +5,7 @@ import type { RemoteSocket } from "./broadcast-operator";
 import type { Server } from "./server";
 import { Namespace } from "./namespace";
 import type { Socket } from "./socket";
-import type {
-  DefaultEventsMap,
-  EventNamesWithoutAck,
-  EventParams,
-  EventsMap,
-} from "./typed-events";
+import type { DefaultEventsMap, EventNamesWithoutAck, EventParams, EventsMap } from "./typed-events";
 
 const debug = debugModule("socket.io:parent-namespace");
 
@@ -32,9 +27,7 @@ export class ParentNamespace<
   SocketData = any,
 > extends Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
   private static count: number = 0;
-  readonly children: Set<
-    Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
-  > = new Set();
+  readonly children: Set<Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Set();
 
   constructor(server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) {
     super(server, "/_" + ParentNamespace.count++);
@@ -50,18 +43,12 @@ export class ParentNamespace<
    *
    * @internal
    */
-  createChild(
-    name: string,
-  ): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
+  createChild(name: string): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
     debug("creating child namespace %s", name);
     const namespace = new ChildNamespace(this, name);
     namespace._fns = this._fns.slice(0);
-    this.listeners("connect").forEach((listener) =>
-      namespace.on("connect", listener),
-    );
-    this.listeners("connection").forEach((listener) =>
-      namespace.on("connection", listener),
-    );
+    this.listeners("connect").forEach((listener) => namespace.on("connect", listener));
+    this.listeners("connection").forEach((listener) => namespace.on("connection", listener));
     this.children.add(namespace);
     this.server._nsps.set(name, namespace);
     this.server.sockets._onNewNamespace(namespace);

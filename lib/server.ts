@@ -8,16 +8,8 @@ import { Adapter, Room, SessionAwareAdapter, SocketId } from "./adapter";
 import type { AdapterConstructor } from "./adapter";
 import { BroadcastOperator, RemoteSocket } from "./broadcast-operator";
 import { Client } from "./client";
-import {
-  Server as Engine,
-  ServerOptions as EngineOptions,
-  AttachOptions,
-} from "./engine/server";
-import {
-  ExtendedError,
-  Namespace,
-  ServerReservedEventsMap,
-} from "./namespace";
+import { Server as Engine, ServerOptions as EngineOptions, AttachOptions } from "./engine/server";
+import { ExtendedError, Namespace, ServerReservedEventsMap } from "./namespace";
 import { ParentNamespace } from "./parent-namespace";
 import { isV2Client } from "./v2-clients";
 import * as parser from "./codec";
@@ -89,10 +81,7 @@ interface ServerOwnOptions {
   cleanupEmptyChildNamespaces: boolean;
 }
 
-export interface ServerOptions
-  extends EngineOptions,
-    Omit<AttachOptions, "path">,
-    ServerOwnOptions {}
+export interface ServerOptions extends EngineOptions, Omit<AttachOptions, "path">, ServerOwnOptions {}
 
 type ParentNspNameMatchFn = (
   name: string,
@@ -449,10 +438,7 @@ export class Server<
         this.parentNsps.set(name, parentNsp);
       } else {
         const regex = name;
-        this.parentNsps.set(
-          (nsp, _auth, next) => next(null, regex.test(nsp)),
-          parentNsp,
-        );
+        this.parentNsps.set((nsp, _auth, next) => next(null, regex.test(nsp)), parentNsp);
         this.parentNamespacesFromRegExp.set(regex, parentNsp);
       }
       if (fn) parentNsp.on("connect", fn);
@@ -925,6 +911,4 @@ export class Server<
   public override getMaxListeners(): number {
     return this.mainEmitter.getMaxListeners();
   }
-
 }
-

@@ -3,10 +3,7 @@ import type { ParsedUrlQuery } from "querystring";
 import debugModule from "debug";
 import base64id = require("base64id");
 import type { BroadcastFlags, NamespaceAdapter, Room, Session, SocketId } from "./adapter";
-import {
-  assertNotReserved,
-  BroadcastOperator,
-} from "./broadcast-operator";
+import { assertNotReserved, BroadcastOperator } from "./broadcast-operator";
 import type { Client, WriteOptions } from "./client";
 import type { Socket as EngineSocket } from "./engine/socket";
 import type { Namespace } from "./namespace";
@@ -378,10 +375,7 @@ export class Socket<
    */
   public join(rooms: Room | Array<Room>): Promise<void> | void {
     debug("join room %s", rooms);
-    return this.adapter.addAll(
-      this.id,
-      new Set(Array.isArray(rooms) ? rooms : [rooms]),
-    );
+    return this.adapter.addAll(this.id, new Set(Array.isArray(rooms) ? rooms : [rooms]));
   }
 
   /**
@@ -539,10 +533,7 @@ export class Socket<
     debug("closing socket - reason %s", reason);
     this.emitReserved("disconnecting", reason, description);
 
-    if (
-      this.server._opts.connectionStateRecovery &&
-      RECOVERABLE_DISCONNECT_REASONS.has(reason)
-    ) {
+    if (this.server._opts.connectionStateRecovery && RECOVERABLE_DISCONNECT_REASONS.has(reason)) {
       debug("connection state recovery is enabled for sid %s", this.id);
       this.adapter.persistSession({
         sid: this.id,

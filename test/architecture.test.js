@@ -134,7 +134,8 @@ describe("architecture", () => {
         if (builtins.has(specifier) || builtins.has(specifier.split("/")[0])) continue;
         const name = packageName(specifier);
         used.add(name);
-        if (!RUNTIME_DEPENDENCIES.includes(name)) forbidden.push(`${path.relative(ROOT, file)} imports ${specifier}`);
+        if (!RUNTIME_DEPENDENCIES.includes(name))
+          forbidden.push(`${path.relative(ROOT, file)} imports ${specifier}`);
       }
     }
     expect(forbidden).to.eql([]);
@@ -154,7 +155,15 @@ describe("declarations", () => {
 
   it("keep the members adapters and tools rely on (adapter contract)", () => {
     const kept = {
-      "namespace.d.ts": ["_ids", "_onServerSideEmit", "sockets", "adapter", "server", "name", "_preConnectSockets"],
+      "namespace.d.ts": [
+        "_ids",
+        "_onServerSideEmit",
+        "sockets",
+        "adapter",
+        "server",
+        "name",
+        "_preConnectSockets",
+      ],
       "server.d.ts": ["encoder", "opts", "_nsps", "engine"],
       "socket.d.ts": ["acks", "notifyOutgoingListeners", "client", "conn", "handshake", "rooms", "data"],
       "client.d.ts": ["writeToEngine", "conn", "id"],
@@ -169,7 +178,15 @@ describe("declarations", () => {
     const internal = {
       "namespace.d.ts": ["_add", "_remove", "_initAdapter", "_fns", "_onNewNamespace"],
       "server.d.ts": ["_parser", "_opts", "_checkNamespace", "_connectTimeout"],
-      "socket.d.ts": ["_onconnect", "_onpacket", "_onclose", "_cleanup", "_error", "_onerror", "_dispatchEvent"],
+      "socket.d.ts": [
+        "_onconnect",
+        "_onpacket",
+        "_onclose",
+        "_cleanup",
+        "_error",
+        "_onerror",
+        "_dispatchEvent",
+      ],
       "client.d.ts": ["_packet", "_remove", "_disconnect", "connect"],
       "engine/socket.d.ts": ["_maybeUpgrade", "_closeSlowClient"],
     };

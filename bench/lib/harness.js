@@ -21,7 +21,9 @@ function withTimeout(promise, ms, what) {
 
 async function runOne(name, measure, timeoutMs, cpuProf, serverOptions) {
   // --cpu-prof=DIR writes a V8 CPU profile of each server process (open it in Chrome DevTools)
-  const execArgv = cpuProf ? ["--expose-gc", "--cpu-prof", `--cpu-prof-dir=${cpuProf}`, `--cpu-prof-name=${name}.cpuprofile`] : ["--expose-gc"];
+  const execArgv = cpuProf
+    ? ["--expose-gc", "--cpu-prof", `--cpu-prof-dir=${cpuProf}`, `--cpu-prof-name=${name}.cpuprofile`]
+    : ["--expose-gc"];
   const server = spawn(SERVER_PROC, execArgv);
   const clients = spawn(CLIENT_PROC);
   try {
@@ -48,10 +50,13 @@ function printTable(title, columns, rows) {
   const header = ["server", ...columns.map((c) => c.title)];
   const lines = rows.map((row) => {
     const label = TARGETS[row.target] ? TARGETS[row.target].label : row.target;
-    if (row.skipped || row.error) return [label, row.skipped ? `skipped: ${row.skipped}` : `error: ${row.error}`];
+    if (row.skipped || row.error)
+      return [label, row.skipped ? `skipped: ${row.skipped}` : `error: ${row.error}`];
     return [label, ...columns.map((c) => (row[c.key] === undefined ? "-" : row[c.key].toFixed(c.digits)))];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.filter((l) => l.length > 2 || i < 1).map((l) => (l[i] || "").length)));
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...lines.filter((l) => l.length > 2 || i < 1).map((l) => (l[i] || "").length)),
+  );
   console.log(`\n${title}`);
   console.log(header.map((h, i) => pad(h, widths[i], i > 0)).join("  "));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
@@ -79,7 +84,14 @@ function printTable(title, columns, rows) {
  * @example
  * await runBench({ title: "emit", measure, columns });
  */
-async function runBench({ title, measure, columns, compare, serverOptions, targets: defaultTargets = NAMES }) {
+async function runBench({
+  title,
+  measure,
+  columns,
+  compare,
+  serverOptions,
+  targets: defaultTargets = NAMES,
+}) {
   const targets = args.list("targets", defaultTargets);
   const timeoutMs = args.int("timeout", 60) * 1000;
   const json = args.flag("json");
@@ -113,7 +125,8 @@ async function runBench({ title, measure, columns, compare, serverOptions, targe
   const cols = columns.slice();
   const reference = rows.find((r) => r.target === "reference" && !r.error && !r.skipped);
   if (compare && reference) {
-    for (const row of rows) if (row[compare.key] !== undefined) row.vsReference = row[compare.key] / reference[compare.key];
+    for (const row of rows)
+      if (row[compare.key] !== undefined) row.vsReference = row[compare.key] / reference[compare.key];
     cols.push({ key: "vsReference", title: compare.title, digits: 2 });
   }
   printTable(title, cols, rows);

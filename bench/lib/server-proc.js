@@ -45,7 +45,7 @@ serve({
    */
   async broadcast({ messages, size, batch }) {
     const payload = "x".repeat(size);
-    for (let sent = 0; sent < messages; ) {
+    for (let sent = 0; sent < messages;) {
       const end = Math.min(messages, sent + batch);
       for (; sent < end; sent++) server.broadcast(payload);
       await nextTick();

@@ -93,8 +93,7 @@ export interface AdapterNamespace {
  * namespace (called with `new`, as the official adapters' `createAdapter()` expect).
  */
 export type AdapterConstructor =
-  | (new (nsp: AdapterNamespace) => NamespaceAdapter)
-  | ((nsp: AdapterNamespace) => NamespaceAdapter);
+  (new (nsp: AdapterNamespace) => NamespaceAdapter) | ((nsp: AdapterNamespace) => NamespaceAdapter);
 
 // Shared by every broadcast without `except` rooms; never mutated.
 const NO_SIDS: ReadonlySet<SocketId> = new Set<SocketId>();
@@ -412,7 +411,11 @@ export class Adapter extends EventEmitter implements NamespaceAdapter {
     this.forEachTarget(opts, invoke, callback);
   }
 
-  private forEachTarget<C>(opts: BroadcastOptions, visit: (socket: LocalSocket, ctx: C) => void, ctx: C): void {
+  private forEachTarget<C>(
+    opts: BroadcastOptions,
+    visit: (socket: LocalSocket, ctx: C) => void,
+    ctx: C,
+  ): void {
     const rooms = opts.rooms;
     const except = this.computeExceptSids(opts.except);
     const sockets = this.nsp.sockets;
@@ -487,4 +490,3 @@ export class Adapter extends EventEmitter implements NamespaceAdapter {
     return Promise.resolve(null);
   }
 }
-

@@ -66,7 +66,8 @@ export class SessionAwareAdapter extends Adapter {
   constructor(nsp: AdapterNamespace) {
     super(nsp);
     const duration = nsp.server?.opts?.connectionStateRecovery?.maxDisconnectionDuration;
-    this.maxDisconnectionDuration = typeof duration === "number" ? duration : DEFAULT_MAX_DISCONNECTION_DURATION;
+    this.maxDisconnectionDuration =
+      typeof duration === "number" ? duration : DEFAULT_MAX_DISCONNECTION_DURATION;
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL);
     // The timer must not keep the process alive on its own.
     this.sweepTimer.unref();
@@ -143,7 +144,8 @@ export class SessionAwareAdapter extends Adapter {
    * adapter.broadcast({ type: 2, data: ["news", 1] }, { rooms: new Set() }); // data: ["news", 1, "<offset>"]
    */
   public override broadcast(packet: Packet, opts: BroadcastOptions): void {
-    const recoverable = packet.type === PacketType.EVENT && packet.id === undefined && opts.flags?.volatile === undefined;
+    const recoverable =
+      packet.type === PacketType.EVENT && packet.id === undefined && opts.flags?.volatile === undefined;
     if (!recoverable) {
       super.broadcast(packet, opts);
       return;

@@ -114,7 +114,7 @@ function deconstructValue(
   key: string,
   buffers: BinaryData[],
   isToJSONResult: boolean,
-  depth: number
+  depth: number,
 ): unknown {
   if (value === null || typeof value !== "object") {
     return value;

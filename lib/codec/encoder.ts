@@ -59,7 +59,7 @@ export class Encoder {
     nsp: string | undefined,
     id: number | undefined,
     data: unknown,
-    attachments: number
+    attachments: number,
   ): string {
     let str = "" + type;
     if (attachments > 0) {
@@ -93,4 +93,3 @@ function stringify(data: unknown, replacer: Replacer | undefined): string | unde
     throw err instanceof RangeError ? tooDeepError() : err;
   }
 }
-

@@ -29,7 +29,7 @@ export function listen(port: number, fn?: () => void): Server;
 export function listen(
   port: number,
   options?: (ServerOptions & AttachOptions) | (() => void),
-  fn?: () => void
+  fn?: () => void,
 ): Server {
   if (typeof options === "function") {
     fn = options;

@@ -20,7 +20,14 @@ import type { Transport, EngineRequest } from "./transport";
 import type { RawData } from "./codec/packet";
 import { protocolOf } from "./codec";
 import type { ProtocolRevision } from "./codec";
-import { errors, errorMessages, abortRequest, abortUpgrade, ErrorCode, ErrorContext } from "./handshake-errors";
+import {
+  errors,
+  errorMessages,
+  abortRequest,
+  abortUpgrade,
+  ErrorCode,
+  ErrorContext,
+} from "./handshake-errors";
 import { UpgradeResponse, takeResponseHeaders } from "./upgrade-response";
 
 const debug = debugModule("engine");
@@ -30,15 +37,11 @@ type OutgoingHeaders = Record<string, number | string | string[]>;
 /** Decides whether a handshake is accepted: `fn(null, true)` accepts. */
 export type AllowRequest = (
   req: IncomingMessage,
-  fn: (err: string | null | undefined, success: boolean) => void
+  fn: (err: string | null | undefined, success: boolean) => void,
 ) => void;
 
 /** A connect-style middleware, run on every engine request (polling and upgrade). */
-export type Middleware = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  next: (err?: unknown) => void
-) => void;
+export type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 
 /**
  * The attributes of a Set-Cookie header, as the `cookie` package serializes
@@ -84,7 +87,7 @@ export interface WsServerLike {
     req: IncomingMessage,
     socket: Duplex,
     head: Buffer,
-    cb: (client: WsSocket, req: IncomingMessage) => void
+    cb: (client: WsSocket, req: IncomingMessage) => void,
   ): void;
   close(): void;
   on?(event: "headers", listener: (headers: string[], req: IncomingMessage) => void): unknown;
@@ -150,8 +153,7 @@ export interface AttachOptions {
 
 /** The options as resolved by the server (defaults applied). */
 export interface ResolvedServerOptions
-  extends Omit<ServerOptions, "cors" | "cookie" | "perMessageDeflate" | "httpCompression">,
-    AttachOptions {
+  extends Omit<ServerOptions, "cors" | "cookie" | "perMessageDeflate" | "httpCompression">, AttachOptions {
   pingTimeout: number;
   pingInterval: number;
   upgradeTimeout: number;
@@ -355,7 +357,7 @@ export class Server extends EventEmitter {
   private applyMiddlewares(
     req: IncomingMessage,
     res: ServerResponse,
-    callback: (err?: unknown) => void
+    callback: (err?: unknown) => void,
   ): void {
     const middlewares = this.middlewares;
     if (middlewares.length === 0) {
@@ -462,7 +464,10 @@ export class Server extends EventEmitter {
   }
 
   /** The protocol revision of a handshake, or undefined when it is refused. */
-  private handshakeProtocol(req: EngineRequest, closeConnection: CloseConnection): ProtocolRevision | undefined {
+  private handshakeProtocol(
+    req: EngineRequest,
+    closeConnection: CloseConnection,
+  ): ProtocolRevision | undefined {
     const protocol = protocolOf(req._query);
     if (protocol === 3 && !this.opts.allowEIO3) {
       debug("unsupported protocol version");
@@ -501,7 +506,7 @@ export class Server extends EventEmitter {
       const protocol = this.handshakeProtocol(request, closeConnection);
       if (protocol !== undefined) {
         this.generateSessionId(request, closeConnection, (id) =>
-          this.open(id, request._query.transport, request, protocol, closeConnection)
+          this.open(id, request._query.transport, request, protocol, closeConnection),
         );
       }
     };
@@ -538,7 +543,10 @@ export class Server extends EventEmitter {
       const cookie = id === undefined ? undefined : this.sessionCookie(id);
       if (cookie !== undefined) {
         const previous = res.getHeader("set-cookie");
-        res.setHeader("Set-Cookie", previous === undefined ? [cookie] : ([] as string[]).concat(previous as string | string[], cookie));
+        res.setHeader(
+          "Set-Cookie",
+          previous === undefined ? [cookie] : ([] as string[]).concat(previous as string | string[], cookie),
+        );
       }
       this.ws.handleUpgrade(request, socket, upgradeHead, (websocket) => {
         socket.removeListener("error", onSocketError);
@@ -618,7 +626,11 @@ export class Server extends EventEmitter {
   }
 
   /** Runs `generateId` (sync or async) for a new session; a failure refuses the handshake. */
-  private generateSessionId(req: EngineRequest, closeConnection: CloseConnection, then: (id: string) => void): void {
+  private generateSessionId(
+    req: EngineRequest,
+    closeConnection: CloseConnection,
+    then: (id: string) => void,
+  ): void {
     let id: string | Promise<string>;
     try {
       id = this.generateId(req);
@@ -654,7 +666,7 @@ export class Server extends EventEmitter {
     transportName: string,
     req: EngineRequest,
     protocol: ProtocolRevision,
-    closeConnection: CloseConnection
+    closeConnection: CloseConnection,
   ): void {
     debug('handshaking client "%s"', id);
     let transport: Transport;

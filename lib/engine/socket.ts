@@ -135,7 +135,13 @@ export class Socket extends EventEmitter {
   private readonly onTransportDrain = (): void => this.onDrain();
   private readonly onTransportClose = (): void => this.onClose("transport close");
 
-  constructor(id: string, server: Server, transport: Transport, req: EngineRequest, protocol: ProtocolRevision) {
+  constructor(
+    id: string,
+    server: Server,
+    transport: Transport,
+    req: EngineRequest,
+    protocol: ProtocolRevision,
+  ) {
     super();
     this.id = id;
     this.server = server;
@@ -159,7 +165,7 @@ export class Socket extends EventEmitter {
         pingInterval: opts.pingInterval,
         pingTimeout: opts.pingTimeout,
         maxPayload: opts.maxHttpBufferSize,
-      })
+      }),
     );
     if (opts.initialPacket) {
       this.sendPacket("message", opts.initialPacket);
@@ -450,7 +456,7 @@ export class Socket extends EventEmitter {
     type: PacketType,
     data?: RawData,
     options?: SendOptions | SendCallback,
-    callback?: SendCallback
+    callback?: SendCallback,
   ): void {
     if (typeof options === "function") {
       callback = options;

@@ -25,8 +25,12 @@ function createEncoder() {
       if (buffers.length > 0) {
         return [BINARY_EVENT + JSON.stringify({ ...packet, data: "<binary>" }), ...buffers];
       }
-      return [String(packet.type) + (packet.nsp === "/" ? "" : packet.nsp + ",") +
-        (packet.id === undefined ? "" : packet.id) + JSON.stringify(packet.data)];
+      return [
+        String(packet.type) +
+          (packet.nsp === "/" ? "" : packet.nsp + ",") +
+          (packet.id === undefined ? "" : packet.id) +
+          JSON.stringify(packet.data),
+      ];
     },
   };
   return encoder;
@@ -352,7 +356,12 @@ describe("Adapter (in memory)", () => {
     it("reports zero clients when nobody matches", () => {
       connect(nsp, adapter, "a");
       const counts = [];
-      adapter.broadcastWithAck({ type: EVENT, data: ["ping"] }, opts(["nobody"]), (n) => counts.push(n), () => {});
+      adapter.broadcastWithAck(
+        { type: EVENT, data: ["ping"] },
+        opts(["nobody"]),
+        (n) => counts.push(n),
+        () => {},
+      );
       expect(counts).to.eql([0]);
     });
   });
@@ -369,7 +378,10 @@ describe("Adapter (in memory)", () => {
     it("asks the matching sockets to leave each room", () => {
       const [a, b] = connect(nsp, adapter, "a", "b");
       adapter.delSockets(opts([], ["b"]), ["r1", "r2"]);
-      expect(a.log).to.eql([["leave", "r1"], ["leave", "r2"]]);
+      expect(a.log).to.eql([
+        ["leave", "r1"],
+        ["leave", "r2"],
+      ]);
       expect(b.log).to.eql([]);
     });
 
@@ -480,7 +492,12 @@ describe("SessionAwareAdapter", () => {
     create();
     connect(nsp, adapter, "a");
     const packet = { type: EVENT, data: ["x"] };
-    adapter.broadcastWithAck(packet, opts(), () => {}, () => {});
+    adapter.broadcastWithAck(
+      packet,
+      opts(),
+      () => {},
+      () => {},
+    );
     expect(packet.data).to.eql(["x"]);
   });
 

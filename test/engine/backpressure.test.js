@@ -188,7 +188,7 @@ describe("engine: bounded write buffer (maxBufferedAmount)", () => {
         client.on("message", (data) => {
           received.push(summary(data));
           if (data === "after-9") resolve();
-        })
+        }),
       );
       // something in flight before it and a stream of small messages behind it
       socket.send("before");

@@ -30,7 +30,6 @@ function refusedUpgrade(port, query) {
   });
 }
 
-
 /**
  * A POST written by hand on a raw TCP socket, the body cut into the given pieces
  * (each one an HTTP chunk when no Content-Length is given). Resolves
@@ -60,8 +59,11 @@ function rawPost(port, path, { pieces, contentLength, ms = 3000, contentType = "
     socket.on("data", (d) => (received += d));
     socket.on("error", () => {});
     socket.on("close", onClose);
-    const length = contentLength === undefined ? "Transfer-Encoding: chunked" : `Content-Length: ${contentLength}`;
-    socket.write(`POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${contentType}\r\n${length}\r\n\r\n`);
+    const length =
+      contentLength === undefined ? "Transfer-Encoding: chunked" : `Content-Length: ${contentLength}`;
+    socket.write(
+      `POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${contentType}\r\n${length}\r\n\r\n`,
+    );
     for (const piece of pieces) {
       if (contentLength === undefined) {
         socket.write(`${Buffer.byteLength(piece).toString(16)}\r\n`);
@@ -107,7 +109,11 @@ describe("engine bad input", () => {
       async assertAlive() {
         expect(closed).to.eql([]);
         const received = new Promise((r) => socket.once("message", r));
-        const res = await request(port, { method: "POST", path: `${PATH}?${EIO4}&sid=${sid}`, body: "4still here" });
+        const res = await request(port, {
+          method: "POST",
+          path: `${PATH}?${EIO4}&sid=${sid}`,
+          body: "4still here",
+        });
         expect(res.body).to.be("ok");
         expect(await received).to.be("still here");
       },
@@ -115,11 +121,15 @@ describe("engine bad input", () => {
   }
 
   function closeReason(sid) {
-    return new Promise((resolve) => engine.clients[sid].once("close", (reason, desc) => resolve([reason, desc])));
+    return new Promise((resolve) =>
+      engine.clients[sid].once("close", (reason, desc) => resolve([reason, desc])),
+    );
   }
 
   describe("handshake errors", () => {
-    beforeEach(() => start({ allowRequest: (req, fn) => fn(req.headers["x-deny"] || null, !req.headers["x-deny"]) }));
+    beforeEach(() =>
+      start({ allowRequest: (req, fn) => fn(req.headers["x-deny"] || null, !req.headers["x-deny"]) }),
+    );
 
     it("unknown transport: 400, code 0", async () => {
       const res = await request(port, { path: `${PATH}?EIO=4&transport=tobi` });
@@ -178,13 +188,18 @@ describe("engine bad input", () => {
     });
 
     it("missing, unknown or v3 EIO without allowEIO3: code 5", async () => {
-      for (const query of ["transport=polling", "EIO=3&transport=polling", "EIO=5&transport=polling", "EIO=abc&transport=polling"]) {
+      for (const query of [
+        "transport=polling",
+        "EIO=3&transport=polling",
+        "EIO=5&transport=polling",
+        "EIO=abc&transport=polling",
+      ]) {
         const res = await request(port, { path: `${PATH}?${query}` });
         expect(res.status).to.be(400);
         expect(JSON.parse(res.body)).to.eql({ code: 5, message: "Unsupported protocol version" });
       }
       expect(errors.map((e) => [e.code, e.message, e.context])).to.eql(
-        new Array(4).fill([5, "Unsupported protocol version", { protocol: 3 }])
+        new Array(4).fill([5, "Unsupported protocol version", { protocol: 3 }]),
       );
       expect(engine.clientsCount).to.be(0);
     });
@@ -203,7 +218,10 @@ describe("engine bad input", () => {
     });
 
     it("upgrade errors are answered over the raw socket", async () => {
-      expect(await refusedUpgrade(port, "EIO=4&transport=tobi")).to.eql({ status: 400, body: "Transport unknown" });
+      expect(await refusedUpgrade(port, "EIO=4&transport=tobi")).to.eql({
+        status: 400,
+        body: "Transport unknown",
+      });
       expect(await refusedUpgrade(port, "EIO=4&transport=websocket&sid=nope")).to.eql({
         status: 400,
         body: "Session ID unknown",
@@ -215,7 +233,7 @@ describe("engine bad input", () => {
       const socket = net.connect(port);
       socket.write(
         "GET /other HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
-          "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+          "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
       );
       await new Promise((resolve) => socket.on("close", resolve));
     }).timeout(3000);
@@ -242,11 +260,17 @@ describe("engine bad input", () => {
 
     it("a polling request to a websocket session: code 3", async () => {
       const ws = new WebSocket(`ws://localhost:${port}${PATH}?EIO=4&transport=websocket`);
-      const sid = await new Promise((resolve) => ws.once("message", (m) => resolve(JSON.parse(m.toString().slice(1)).sid)));
+      const sid = await new Promise((resolve) =>
+        ws.once("message", (m) => resolve(JSON.parse(m.toString().slice(1)).sid)),
+      );
       const res = await request(port, { method: "POST", path: `${PATH}?${EIO4}&sid=${sid}`, body: "4x" });
       expect(res.status).to.be(400);
       expect(JSON.parse(res.body)).to.eql({ code: 3, message: "Bad request" });
-      expect(errors[0].context).to.eql({ name: "TRANSPORT_MISMATCH", transport: "polling", previousTransport: "websocket" });
+      expect(errors[0].context).to.eql({
+        name: "TRANSPORT_MISMATCH",
+        transport: "polling",
+        previousTransport: "websocket",
+      });
       expect(engine.clientsCount).to.be(1);
       ws.close();
     });
@@ -284,7 +308,9 @@ describe("engine bad input", () => {
     it("a WebSocket message over maxHttpBufferSize closes the session", async () => {
       const other = await bystander();
       const ws = new WebSocket(`ws://localhost:${port}${PATH}?EIO=4&transport=websocket`);
-      const sid = await new Promise((resolve) => ws.once("message", (m) => resolve(JSON.parse(m.toString().slice(1)).sid)));
+      const sid = await new Promise((resolve) =>
+        ws.once("message", (m) => resolve(JSON.parse(m.toString().slice(1)).sid)),
+      );
       const reason = closeReason(sid);
       const code = new Promise((resolve) => ws.on("close", resolve));
       ws.send("4" + "a".repeat(200));
@@ -316,7 +342,9 @@ describe("engine bad input", () => {
     it('a malformed WebSocket packet closes the session with "parse error"', async () => {
       const other = await bystander();
       const ws = new WebSocket(`ws://localhost:${port}${PATH}?EIO=4&transport=websocket`);
-      const sid = await new Promise((resolve) => ws.once("message", (m) => resolve(JSON.parse(m.toString().slice(1)).sid)));
+      const sid = await new Promise((resolve) =>
+        ws.once("message", (m) => resolve(JSON.parse(m.toString().slice(1)).sid)),
+      );
       const reason = closeReason(sid);
       ws.send("x");
       expect((await reason)[0]).to.be("parse error");
@@ -326,7 +354,9 @@ describe("engine bad input", () => {
 
     it("a v4 client pinging the server is a transport error", async () => {
       const ws = new WebSocket(`ws://localhost:${port}${PATH}?EIO=4&transport=websocket`);
-      const sid = await new Promise((resolve) => ws.once("message", (m) => resolve(JSON.parse(m.toString().slice(1)).sid)));
+      const sid = await new Promise((resolve) =>
+        ws.once("message", (m) => resolve(JSON.parse(m.toString().slice(1)).sid)),
+      );
       const reason = closeReason(sid);
       ws.send("2");
       const [why, desc] = await reason;
@@ -361,12 +391,19 @@ describe("engine bad input", () => {
       engine.clients[sid].on("close", (r) => closed.push(r));
       const get = await request(port, { path: `${PATH}?EIO=${eio}&transport=polling&sid=${sid}` });
       expect([get.status, JSON.parse(get.body)]).to.eql([400, BAD_REQUEST]);
-      const post = await request(port, { method: "POST", path: `${PATH}?EIO=${eio}&transport=polling&sid=${sid}`, body: "6:4hello" });
+      const post = await request(port, {
+        method: "POST",
+        path: `${PATH}?EIO=${eio}&transport=polling&sid=${sid}`,
+        body: "6:4hello",
+      });
       expect([post.status, JSON.parse(post.body)]).to.eql([400, BAD_REQUEST]);
-      expect(await refusedUpgrade(port, `EIO=${eio}&transport=websocket&sid=${sid}`)).to.eql({ status: 400, body: "Bad request" });
+      expect(await refusedUpgrade(port, `EIO=${eio}&transport=websocket&sid=${sid}`)).to.eql({
+        status: 400,
+        body: "Bad request",
+      });
       const protocol = Number(eio) === 4 ? 4 : 3;
       expect(errors.map((e) => [e.code, e.message, e.context])).to.eql(
-        new Array(3).fill([3, "Bad request", { name: "PROTOCOL_MISMATCH", protocol, previousProtocol }])
+        new Array(3).fill([3, "Bad request", { name: "PROTOCOL_MISMATCH", protocol, previousProtocol }]),
       );
       expect(messages).to.eql([]);
       expect(closed).to.eql([]);
@@ -433,7 +470,9 @@ describe("engine bad input", () => {
       socket.setNoDelay(true);
       socket.on("error", () => {});
       const closed = new Promise((resolve) => socket.on("close", resolve));
-      socket.write(`POST ${PATH}?${EIO4}&sid=${sid} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n4`);
+      socket.write(
+        `POST ${PATH}?${EIO4}&sid=${sid} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n4`,
+      );
       for (let i = 0; i < 20 && !socket.destroyed; i++) {
         await sleep(5); // pacing: one chunk at a time
         socket.write("x");
@@ -455,7 +494,9 @@ describe("engine bad input", () => {
       socket.on("data", (d) => (received += d));
       const closed = new Promise((resolve) => socket.on("close", resolve));
       const started = Date.now();
-      socket.write(`POST ${PATH}?${EIO4}&sid=${sid} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 50\r\n\r\n4`);
+      socket.write(
+        `POST ${PATH}?${EIO4}&sid=${sid} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 50\r\n\r\n4`,
+      );
       // one byte every 100 ms: never idle, yet never done in time
       const trickle = setInterval(() => socket.writable && socket.write("x"), 100);
       try {
@@ -477,7 +518,11 @@ describe("engine bad input", () => {
       const messages = [];
       engine.clients[sid].on("message", (m) => messages.push(m));
       for (let i = 0; i < 4; i++) {
-        const res = await request(port, { method: "POST", path: `${PATH}?${EIO4}&sid=${sid}`, body: `4m${i}` });
+        const res = await request(port, {
+          method: "POST",
+          path: `${PATH}?${EIO4}&sid=${sid}`,
+          body: `4m${i}`,
+        });
         expect(res.body).to.be("ok");
         await sleep(100); // pacing: the bodies spread over more than httpRequestBodyTimeout
       }
@@ -579,7 +624,7 @@ describe("engine bad input", () => {
       const socket = net.connect(port);
       socket.write(
         `GET ${PATH}?EIO=4&transport=websocket HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\n` +
-          "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+          "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
       );
       const serverSide = await accepted;
       const reset = new Promise((resolve) => serverSide.on("close", resolve));

@@ -300,7 +300,13 @@ describe("engine with engine.io-client", () => {
     it("is ignored over polling", async () => {
       const { Sender } = WebSocket;
       const { client, socket } = await connect({ transports: ["polling"] });
-      const frame = Sender.frame(Buffer.from("4from frame"), { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: false });
+      const frame = Sender.frame(Buffer.from("4from frame"), {
+        fin: true,
+        rsv1: false,
+        opcode: 1,
+        mask: false,
+        readOnly: false,
+      });
       const got = new Promise((r) => client.once("message", r));
       socket.write("encoded", { wsPreEncodedFrame: frame });
       expect(await got).to.be("encoded");

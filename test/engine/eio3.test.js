@@ -160,7 +160,11 @@ describe("engine protocol v3 (allowEIO3)", () => {
       const hs = await request(port, { path: `${PATH}?EIO=3&transport=polling` });
       const sid = JSON.parse(splitPayload(hs.body.toString())[0].slice(1)).sid;
       const reason = new Promise((r) => engine.clients[sid].once("close", r));
-      await request(port, { method: "POST", path: `${PATH}?EIO=3&transport=polling&sid=${sid}`, body: "99:4x" });
+      await request(port, {
+        method: "POST",
+        path: `${PATH}?EIO=3&transport=polling&sid=${sid}`,
+        body: "99:4x",
+      });
       expect(await reason).to.be("parse error");
     });
 

@@ -29,7 +29,11 @@ const CLOSING = [
   { name: "the reserved event 'disconnecting'", send: ['42["disconnecting"]'], error: "invalid payload" },
   { name: "the reserved event 'connect_error'", send: ['42["connect_error"]'], error: "invalid payload" },
   { name: "the reserved event 'newListener'", send: ['42["newListener"]'], error: "invalid payload" },
-  { name: "the reserved event 'removeListener'", send: ['42["removeListener","x"]'], error: "invalid payload" },
+  {
+    name: "the reserved event 'removeListener'",
+    send: ['42["removeListener","x"]'],
+    error: "invalid payload",
+  },
   { name: "the reserved event 'connect'", send: ['42["connect"]'], error: "invalid payload" },
   { name: "the reserved event 'disconnect'", send: ['421["disconnect","x"]'], error: "invalid payload" },
   { name: "an ack that is not an array", send: ['431{"a":1}'], error: "invalid payload" },
@@ -92,7 +96,10 @@ async function setup(h, withErrorListener = true) {
 
 /** Resolves once every raw peer's server socket recorded its disconnection. */
 function disconnected(events) {
-  return until(() => events.length > 0 && events.every((e) => e.reasons.length > 0), "the server sockets' disconnect");
+  return until(
+    () => events.length > 0 && events.every((e) => e.reasons.length > 0),
+    "the server sockets' disconnect",
+  );
 }
 
 async function expectGoodClientWorks(io, good) {
@@ -256,9 +263,7 @@ describe("bad input at the Socket.IO layer", () => {
       await peer.post("bAQID"); // base64 binary message [1, 2, 3]
       await pollUntilClosed(peer);
       await disconnected(events);
-      expect(events[events.length - 1].errors).to.eql([
-        "got binary data when not reconstructing a packet",
-      ]);
+      expect(events[events.length - 1].errors).to.eql(["got binary data when not reconstructing a packet"]);
       expect(events[events.length - 1].reasons).to.eql([DECODE_ERROR_REASON]);
       await expectGoodClientWorks(io, good);
     });

@@ -87,11 +87,7 @@ describe("broadcasting", () => {
       io.to("a").except(["vip"]).emit("msg", "a not vip");
       io.except(sockets[2].id).emit("msg", "not #2");
       await flush(io, clients);
-      expect(received(clients)).to.eql([
-        ["not #2"],
-        ["not vip", "a not vip", "not #2"],
-        ["not vip"],
-      ]);
+      expect(received(clients)).to.eql([["not #2"], ["not vip", "a not vip", "not #2"], ["not vip"]]);
     });
 
     it("a socket id is a room: io.to(socket.id) targets one client", async () => {
@@ -174,7 +170,7 @@ describe("broadcasting", () => {
         const [io, , clients] = await setup(h, 3);
         clients.forEach((c, i) => c.on("q", (n, cb) => cb(n * 10 + i)));
         const [err, responses] = await new Promise((resolve) =>
-          io.timeout(2000).emit("q", 4, (...args) => resolve(args))
+          io.timeout(2000).emit("q", 4, (...args) => resolve(args)),
         );
         expect(err).to.be(null);
         expect(responses.sort()).to.eql([40, 41, 42]);
@@ -187,7 +183,7 @@ describe("broadcasting", () => {
         clients[2].on("q", () => {}); // never answers
         const start = Date.now();
         const [err, responses] = await new Promise((resolve) =>
-          io.timeout(200).emit("q", (...args) => resolve(args))
+          io.timeout(200).emit("q", (...args) => resolve(args)),
         );
         expect(err).to.be.an(Error);
         expect(err.message).to.be("operation has timed out");
@@ -198,7 +194,10 @@ describe("broadcasting", () => {
       it("answers at once with no error and no response when nobody is targeted", async () => {
         const [io] = await setup(h, 1);
         const [err, responses] = await new Promise((resolve) =>
-          io.to("empty-room").timeout(5000).emit("q", (...args) => resolve(args))
+          io
+            .to("empty-room")
+            .timeout(5000)
+            .emit("q", (...args) => resolve(args)),
         );
         expect(err).to.be(null);
         expect(responses).to.eql([]);
@@ -249,10 +248,13 @@ describe("broadcasting", () => {
 
           // the callback form too; its error carries no responses (they are the second argument)
           const [err, responses] = await new Promise((resolve) =>
-            io.to(sockets[2].id).timeout(100).emit("q", (...args) => {
-              expect(sockets.map((s) => s.acks.size)).to.eql([0, 0, 0]);
-              resolve(args);
-            })
+            io
+              .to(sockets[2].id)
+              .timeout(100)
+              .emit("q", (...args) => {
+                expect(sockets.map((s) => s.acks.size)).to.eql([0, 0, 0]);
+                resolve(args);
+              }),
           );
           expect(err.message).to.be("operation has timed out");
           expect(err.responses).to.be(undefined);
@@ -267,7 +269,7 @@ describe("broadcasting", () => {
         const [, sockets, clients] = await setup(h, 3);
         clients.forEach((c, i) => c.on("q", (cb) => cb(i)));
         const [err, responses] = await new Promise((resolve) =>
-          sockets[0].broadcast.timeout(2000).emit("q", (...args) => resolve(args))
+          sockets[0].broadcast.timeout(2000).emit("q", (...args) => resolve(args)),
         );
         expect(err).to.be(null);
         expect(responses.sort()).to.eql([1, 2]);

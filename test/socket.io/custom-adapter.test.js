@@ -276,7 +276,7 @@ describe("custom adapter (extends socket.io-adapter's Adapter)", () => {
       expect(io.serverSideEmit("ping", 1, { a: 2 })).to.be(true);
       expect(adapter.callsOf("serverSideEmit")[0][0]).to.eql(["ping", 1, { a: 2 }]);
       const [err, responses] = await new Promise((resolve) =>
-        io.serverSideEmit("ping", (...args) => resolve(args))
+        io.serverSideEmit("ping", (...args) => resolve(args)),
       );
       expect(err).to.be(null);
       expect(responses).to.eql(["from another node"]);

@@ -84,7 +84,7 @@ describe("namespaces", () => {
       const io = await h.server();
       io.on("connection", (s) => s.on("ping", (cb) => cb("pong")));
       const reason = new Promise((resolve) =>
-        io.of("/chat").on("connection", (s) => s.on("disconnect", resolve))
+        io.of("/chat").on("connection", (s) => s.on("disconnect", resolve)),
       );
       const main = await h.connect();
       const chat = main.io.socket("/chat");
@@ -112,10 +112,7 @@ describe("namespaces", () => {
         const io = await h.server();
         const parent = io.of(/^\/dynamic-\d+$/);
         const created = waitFor(io, "new_namespace");
-        const [socket] = await Promise.all([
-          waitFor(parent, "connection"),
-          h.connect("/dynamic-101"),
-        ]);
+        const [socket] = await Promise.all([waitFor(parent, "connection"), h.connect("/dynamic-101")]);
         expect(socket.nsp.name).to.be("/dynamic-101");
         expect(socket.nsp).not.to.be(parent);
         expect((await created).name).to.be("/dynamic-101");
@@ -186,9 +183,7 @@ describe("namespaces", () => {
       it("keeps empty child namespaces by default", async () => {
         const io = await h.server();
         const parent = io.of(/^\/keep-\d+$/);
-        const reason = new Promise((resolve) =>
-          parent.on("connection", (s) => s.on("disconnect", resolve))
-        );
+        const reason = new Promise((resolve) => parent.on("connection", (s) => s.on("disconnect", resolve)));
         const client = await h.connect("/keep-1");
         client.disconnect();
         await reason;
@@ -199,9 +194,7 @@ describe("namespaces", () => {
       it("cleanupEmptyChildNamespaces removes a child once its last socket leaves", async () => {
         const io = await h.server({ cleanupEmptyChildNamespaces: true });
         const parent = io.of(/^\/tmp-\d+$/);
-        const reason = new Promise((resolve) =>
-          parent.on("connection", (s) => s.on("disconnect", resolve))
-        );
+        const reason = new Promise((resolve) => parent.on("connection", (s) => s.on("disconnect", resolve)));
         const c1 = await h.connect("/tmp-1");
         const c2 = await h.connect("/tmp-1");
         expect(io._nsps.has("/tmp-1")).to.be(true);

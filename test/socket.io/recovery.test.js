@@ -123,7 +123,7 @@ describe("connection state recovery", () => {
         io.use((socket, next) => {
           runs++;
           next();
-        })
+        }),
       );
       await dropTransport(sockets[0], client);
       await waitFor(client, "connect");
@@ -140,7 +140,7 @@ describe("connection state recovery", () => {
           io.use((socket, next) => {
             runs++;
             next();
-          })
+          }),
       );
       await dropTransport(sockets[0], client);
       await waitFor(client, "connect");
@@ -218,32 +218,35 @@ describe("connection state recovery", () => {
 
     // The reference restores the same session a second time (two live sockets with one
     // id, and the first to close removes the other's rooms): deliberately not copied.
-    (REFERENCE ? it.skip : it)("restores a session once: a second client presenting it while it is live starts afresh", async () => {
-      const [io, sockets, client] = await setup(h, { maxDisconnectionDuration: 2000 });
-      const pid = client._pid;
-      const offset = client._lastOffset;
-      expect(pid).to.be.a("string");
-      await dropTransport(sockets[0], client);
-      await waitFor(client, "connect");
-      expect(client.recovered).to.be(true);
-      const restored = sockets[1];
-      expect(restored.id).to.be(sockets[0].id);
+    (REFERENCE ? it.skip : it)(
+      "restores a session once: a second client presenting it while it is live starts afresh",
+      async () => {
+        const [io, sockets, client] = await setup(h, { maxDisconnectionDuration: 2000 });
+        const pid = client._pid;
+        const offset = client._lastOffset;
+        expect(pid).to.be.a("string");
+        await dropTransport(sockets[0], client);
+        await waitFor(client, "connect");
+        expect(client.recovered).to.be(true);
+        const restored = sockets[1];
+        expect(restored.id).to.be(sockets[0].id);
 
-      const intruder = h.client("/", { auth: { pid, offset } });
-      await connected(intruder);
-      expect(intruder.recovered).to.be(false);
-      expect(sockets).to.have.length(3);
-      expect(sockets[2].id).not.to.be(restored.id);
+        const intruder = h.client("/", { auth: { pid, offset } });
+        await connected(intruder);
+        expect(intruder.recovered).to.be(false);
+        expect(sockets).to.have.length(3);
+        expect(sockets[2].id).not.to.be(restored.id);
 
-      const gone = disconnectReason(sockets[2]);
-      intruder.disconnect();
-      await gone;
-      expect(io.of("/").sockets.get(restored.id)).to.be(restored);
-      expect(io.of("/").adapter.rooms.get("room").has(restored.id)).to.be(true);
-      const live = waitFor(client, "live");
-      io.to("room").emit("live", "ok");
-      expect(withoutOffset(await live)).to.eql(["ok"]);
-    });
+        const gone = disconnectReason(sockets[2]);
+        intruder.disconnect();
+        await gone;
+        expect(io.of("/").sockets.get(restored.id)).to.be(restored);
+        expect(io.of("/").adapter.rooms.get("room").has(restored.id)).to.be(true);
+        const live = waitFor(client, "live");
+        io.to("room").emit("live", "ok");
+        expect(withoutOffset(await live)).to.eql(["ok"]);
+      },
+    );
 
     it("the default adapter is session-aware only when recovery is enabled", async () => {
       const plain = await h.server();

@@ -141,7 +141,7 @@ describe("socket", () => {
         const [, socket] = await pair(h);
         h.clients[0].on("question", (a, b, cb) => cb(a + b, "sum"));
         const answer = await new Promise((resolve) =>
-          socket.emit("question", 2, 3, (...args) => resolve(args))
+          socket.emit("question", 2, 3, (...args) => resolve(args)),
         );
         expect(answer).to.eql([5, "sum"]);
       });
@@ -150,7 +150,7 @@ describe("socket", () => {
         const [, socket, client] = await pair(h);
         socket.on("question", (a, cb) => cb({ doubled: a * 2 }, "extra"));
         const answer = await new Promise((resolve) =>
-          client.emit("question", 21, (...args) => resolve(args))
+          client.emit("question", 21, (...args) => resolve(args)),
         );
         expect(answer).to.eql([{ doubled: 42 }, "extra"]);
       });
@@ -166,18 +166,14 @@ describe("socket", () => {
       it("timeout(ms).emit calls back (null, ...args) when answered in time", async () => {
         const [, socket] = await pair(h);
         h.clients[0].on("q", (cb) => cb("ok", 2));
-        const args = await new Promise((resolve) =>
-          socket.timeout(1000).emit("q", (...a) => resolve(a))
-        );
+        const args = await new Promise((resolve) => socket.timeout(1000).emit("q", (...a) => resolve(a)));
         expect(args).to.eql([null, "ok", 2]);
       });
 
       it("timeout(ms).emit calls back with an error when no ack arrives", async () => {
         const [, socket] = await pair(h);
         const start = Date.now();
-        const err = await new Promise((resolve) =>
-          socket.timeout(100).emit("unanswered", (e) => resolve(e))
-        );
+        const err = await new Promise((resolve) => socket.timeout(100).emit("unanswered", (e) => resolve(e)));
         expect(err).to.be.an(Error);
         expect(err.message).to.be("operation has timed out");
         expect(Date.now() - start).to.be.within(80, 1000);
@@ -201,9 +197,7 @@ describe("socket", () => {
         const [, socket, client] = await pair(h);
         const down = [];
         const up = [];
-        const allDown = new Promise((resolve) =>
-          client.on("n", (i) => down.push(i) === 50 && resolve())
-        );
+        const allDown = new Promise((resolve) => client.on("n", (i) => down.push(i) === 50 && resolve()));
         const allUp = new Promise((resolve) => socket.on("n", (i) => up.push(i) === 50 && resolve()));
         for (let i = 0; i < 50; i++) {
           socket.emit("n", i);
@@ -241,7 +235,7 @@ describe("socket", () => {
         const [, socket, client] = await pair(h);
         const messages = [];
         const both = new Promise((resolve) =>
-          client.on("message", (...args) => messages.push(args) === 2 && resolve())
+          client.on("message", (...args) => messages.push(args) === 2 && resolve()),
         );
         expect(socket.send("a", 1)).to.be(socket);
         expect(socket.write("b")).to.be(socket);
@@ -254,7 +248,14 @@ describe("socket", () => {
 
       it("reserved event names cannot be emitted", async () => {
         const [io, socket] = await pair(h);
-        for (const name of ["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"]) {
+        for (const name of [
+          "connect",
+          "connect_error",
+          "disconnect",
+          "disconnecting",
+          "newListener",
+          "removeListener",
+        ]) {
           expect(() => socket.emit(name)).to.throwError((e) => {
             expect(e.message).to.be(`"${name}" is a reserved event name`);
           });
@@ -413,7 +414,7 @@ describe("socket", () => {
           socket.on("disconnect", (reason) => {
             seen.disconnect = [reason, socket.rooms.size, socket.connected, socket.disconnected];
             resolve();
-          })
+          }),
         );
         client.disconnect();
         await done;
@@ -464,7 +465,7 @@ describe("socket", () => {
         await connected(other);
         const socket = await conn;
         const otherReason = new Promise((resolve) =>
-          io.of("/other").sockets.values().next().value.on("disconnect", resolve)
+          io.of("/other").sockets.values().next().value.on("disconnect", resolve),
         );
         const serverReason = disconnectReason(socket);
         const clientReason = disconnectReason(client);

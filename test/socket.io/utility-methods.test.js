@@ -116,10 +116,7 @@ describe("utility methods", () => {
         const serverReasons = Promise.all(sockets.map((s) => disconnectReason(s)));
         const clientReasons = Promise.all(clients.map((c) => disconnectReason(c)));
         io.disconnectSockets();
-        expect(await serverReasons).to.eql([
-          "server namespace disconnect",
-          "server namespace disconnect",
-        ]);
+        expect(await serverReasons).to.eql(["server namespace disconnect", "server namespace disconnect"]);
         expect(await clientReasons).to.eql(["io server disconnect", "io server disconnect"]);
       });
 

@@ -20,7 +20,11 @@ function request(port, { method = "GET", path = "/", headers = {}, body, encodin
       res.on("data", (c) => chunks.push(c));
       res.on("end", () => {
         const bytes = Buffer.concat(chunks);
-        resolve({ status: res.statusCode, headers: res.headers, body: encoding ? bytes.toString(encoding) : bytes });
+        resolve({
+          status: res.statusCode,
+          headers: res.headers,
+          body: encoding ? bytes.toString(encoding) : bytes,
+        });
       });
       res.on("error", reject);
     });

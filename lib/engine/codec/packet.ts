@@ -4,15 +4,7 @@
  */
 import type { WsPreEncodedFrame } from "../ws-frame";
 
-export type PacketType =
-  | "open"
-  | "close"
-  | "ping"
-  | "pong"
-  | "message"
-  | "upgrade"
-  | "noop"
-  | "error";
+export type PacketType = "open" | "close" | "ping" | "pong" | "message" | "upgrade" | "noop" | "error";
 
 export type RawData = string | Buffer | ArrayBuffer | ArrayBufferView;
 

@@ -147,7 +147,9 @@ export function encodePacket(
     callback = utf8encode;
     utf8encode = false;
   }
-  (callback as (encoded: string | Buffer) => void)(encodePacketSync(packet, supportsBinary, utf8encode === true));
+  (callback as (encoded: string | Buffer) => void)(
+    encodePacketSync(packet, supportsBinary, utf8encode === true),
+  );
 }
 
 /**
@@ -156,7 +158,11 @@ export function encodePacket(
  * @example
  * encodePacketSync({ type: "message", data: "hello" }, true, false); // "4hello"
  */
-export function encodePacketSync(packet: Packet, supportsBinary: boolean, utf8encode: boolean): string | Buffer {
+export function encodePacketSync(
+  packet: Packet,
+  supportsBinary: boolean,
+  utf8encode: boolean,
+): string | Buffer {
   const data = packet.data;
   if (isBinary(data)) {
     if (!supportsBinary) return base64Packet(packet.type, toBuffer(data));
@@ -183,7 +189,9 @@ function base64Packet(type: PacketType, bytes: Buffer): string {
  */
 export function encodeBase64Packet(packet: Packet, callback: (encoded: string) => void): void {
   const data = packet.data;
-  callback(base64Packet(packet.type, isBinary(data) ? toBuffer(data) : Buffer.from(stringData(data), "utf8")));
+  callback(
+    base64Packet(packet.type, isBinary(data) ? toBuffer(data) : Buffer.from(stringData(data), "utf8")),
+  );
 }
 
 /**
@@ -352,7 +360,11 @@ export function decodePayload(
   done(errorPacket(), 0, 1);
 }
 
-function decodeStringPayload(data: string, binaryType: BinaryType | undefined, callback: PayloadCallback): void {
+function decodeStringPayload(
+  data: string,
+  binaryType: BinaryType | undefined,
+  callback: PayloadCallback,
+): void {
   if (data.length === 0) {
     callback(errorPacket(), 0, 1);
     return;
@@ -393,7 +405,11 @@ function decodeStringPayload(data: string, binaryType: BinaryType | undefined, c
   }
 }
 
-function decodeBinaryPayload(data: Buffer, binaryType: BinaryType | undefined, callback: PayloadCallback): void {
+function decodeBinaryPayload(
+  data: Buffer,
+  binaryType: BinaryType | undefined,
+  callback: PayloadCallback,
+): void {
   const total = data.length;
   if (total === 0) {
     callback(errorPacket(), 0, 1);

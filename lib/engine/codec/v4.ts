@@ -142,7 +142,10 @@ export function decodePayload(payload: string, binaryType?: BinaryType): Packet[
   let start = 0;
   for (;;) {
     const end = payload.indexOf(SEPARATOR, start);
-    const packet = decodePacket(end === -1 ? payload.substring(start) : payload.substring(start, end), binaryType);
+    const packet = decodePacket(
+      end === -1 ? payload.substring(start) : payload.substring(start, end),
+      binaryType,
+    );
     packets.push(packet);
     if (packet.type === "error" || end === -1) return packets;
     start = end + 1;

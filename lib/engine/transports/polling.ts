@@ -243,7 +243,7 @@ export class Polling extends Transport {
     req: EngineRequest,
     res: ServerResponse,
     status: number,
-    code: "EIO_ERR_PAYLOAD_TOO_LARGE" | "EIO_ERR_TOO_MANY_CHUNKS" | "EIO_ERR_BODY_TIMEOUT"
+    code: "EIO_ERR_PAYLOAD_TOO_LARGE" | "EIO_ERR_TOO_MANY_CHUNKS" | "EIO_ERR_BODY_TIMEOUT",
   ): void {
     res.writeHead(status, { Connection: "close" });
     res.end();
@@ -321,7 +321,7 @@ export class Polling extends Transport {
     res: ServerResponse,
     payload: string | Buffer,
     compress: boolean,
-    callback: () => void
+    callback: () => void,
   ): void {
     const data = this.wrap(payload);
     const headers: OutgoingHttpHeaders = { "Content-Type": this.contentType(data) };

@@ -125,7 +125,7 @@ export class WebSocket extends Transport {
       this.sendData(
         this.codec.encodePacket(packet, this.supportsBinary),
         options === undefined || options.compress !== false,
-        isLast
+        isLast,
       );
     }
   }
@@ -140,7 +140,7 @@ export class WebSocket extends Transport {
     this.socket.send(
       data,
       { binary: typeof data !== "string", compress },
-      isLast ? this.onSentLast : this.onSent
+      isLast ? this.onSentLast : this.onSent,
     );
   }
 

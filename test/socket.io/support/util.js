@@ -229,7 +229,7 @@ class Harness {
           } catch (e) {
             resolve();
           }
-        })
+        }),
       );
     }
     for (const httpServer of this.httpServers.splice(0)) {
