@@ -109,8 +109,6 @@ function decodeFrame(chunks) {
   return messages;
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe("Adapter (in memory)", () => {
   let nsp;
   let adapter;
@@ -558,13 +556,14 @@ describe("SessionAwareAdapter", () => {
   });
 
   it("resolves null once the session is older than maxDisconnectionDuration", async () => {
+    mock.timers.enable({ apis: ["setInterval", "Date"], now: 0 });
     create(50);
     connect(nsp, adapter, "a");
     const packet = { type: EVENT, data: ["x"] };
     adapter.broadcast(packet, opts());
     adapter.persistSession({ sid: "a", pid: "p", rooms: ["a"], data: null });
     expect(await adapter.restoreSession("p", packet.data[1])).to.be.ok();
-    await sleep(80);
+    mock.timers.tick(80);
     expect(await adapter.restoreSession("p", packet.data[1])).to.be(null);
   });
 
