@@ -63,17 +63,26 @@ async function soak(target) {
   try {
     const { port } = await server.request("start", { target });
     const rampStart = Date.now();
-    const share = (i) => Math.floor(settings.sessions / settings.procs) + (i < settings.sessions % settings.procs ? 1 : 0);
+    const share = (i) =>
+      Math.floor(settings.sessions / settings.procs) + (i < settings.sessions % settings.procs ? 1 : 0);
     const opened = await Promise.all(
-      clients.map((c, i) => c.request("connect", { port, n: share(i), concurrency: settings.concurrency }, 30 * 60 * 1000))
+      clients.map((c, i) =>
+        c.request("connect", { port, n: share(i), concurrency: settings.concurrency }, 30 * 60 * 1000),
+      ),
     );
     const connectErrors = opened.reduce((s, o) => s + o.connectErrors, 0);
-    for (let tries = 0; (await server.request("count")) < settings.sessions - connectErrors && tries < 600; tries++) {
+    for (
+      let tries = 0;
+      (await server.request("count")) < settings.sessions - connectErrors && tries < 600;
+      tries++
+    ) {
       await sleep(100);
     }
     const rampSec = (Date.now() - rampStart) / 1000;
     const sessions = await server.request("count");
-    console.log(`${target}: ${sessions} sessions open after ${rampSec.toFixed(1)} s (${connectErrors} connect errors)`);
+    console.log(
+      `${target}: ${sessions} sessions open after ${rampSec.toFixed(1)} s (${connectErrors} connect errors)`,
+    );
     await sleep(5000);
 
     const baseline = await server.request("sample", {}, 120000);
@@ -89,7 +98,7 @@ async function soak(target) {
       console.log(
         `  ${s.t.toFixed(0).padStart(4)} s  heap ${(s.heapUsed / MB).toFixed(1)} MB  rss ${(s.rss / MB).toFixed(0)} MB  ` +
           `loop delay p99 ${s.p99.toFixed(1)} ms (max ${s.max.toFixed(1)})  CPU ${s.cpu.toFixed(1)} %  ` +
-          `sessions ${s.clients}  disconnects ${s.disconnects}`
+          `sessions ${s.clients}  disconnects ${s.disconnects}`,
       );
     }
     const stopped = await server.request("stopTrickle");
@@ -98,7 +107,8 @@ async function soak(target) {
     const received = stats.reduce((s, c) => s + c.received, 0);
     const clientDisconnects = stats.reduce((s, c) => s + c.disconnects, 0);
     const clientReasons = {};
-    for (const c of stats) for (const [r, n] of Object.entries(c.reasons)) clientReasons[r] = (clientReasons[r] || 0) + n;
+    for (const c of stats)
+      for (const [r, n] of Object.entries(c.reasons)) clientReasons[r] = (clientReasons[r] || 0) + n;
     const heap = samples.map((s) => ({ x: s.t / 60, y: s.heapUsed / MB }));
     return {
       target,
@@ -141,18 +151,27 @@ function print(rows) {
     ["loop max ms", (r) => r.delayMaxMs.toFixed(1)],
     ["server CPU %", (r) => r.cpuPercent.toFixed(1)],
   ];
-  const cells = rows.map((r) => (r.error ? [TARGETS[r.target].label, `error: ${r.error}`] : columns.map(([, f]) => f(r))));
-  const widths = columns.map(([title], i) => Math.max(title.length, ...cells.map((c) => (c[i] || "").length)));
+  const cells = rows.map((r) =>
+    r.error ? [TARGETS[r.target].label, `error: ${r.error}`] : columns.map(([, f]) => f(r)),
+  );
+  const widths = columns.map(([title], i) =>
+    Math.max(title.length, ...cells.map((c) => (c[i] || "").length)),
+  );
   console.log(
     `\nsoak: ${settings.sessions} websocket sessions for ${settings.duration} s, default heartbeat, ` +
-      `one broadcast of ${settings.size} chars every ${settings.interval} ms`
+      `one broadcast of ${settings.size} chars every ${settings.interval} ms`,
   );
-  console.log(columns.map(([title], i) => (i ? title.padStart(widths[i]) : title.padEnd(widths[i]))).join("  "));
+  console.log(
+    columns.map(([title], i) => (i ? title.padStart(widths[i]) : title.padEnd(widths[i]))).join("  "),
+  );
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
-  for (const c of cells) console.log(c.map((cell, i) => (i ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join("  "));
+  for (const c of cells)
+    console.log(c.map((cell, i) => (i ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join("  "));
   for (const r of rows) {
     if (r.serverDisconnects || r.clientDisconnects) {
-      console.log(`${r.target}: server reasons ${JSON.stringify(r.serverReasons)}, client reasons ${JSON.stringify(r.clientReasons)}`);
+      console.log(
+        `${r.target}: server reasons ${JSON.stringify(r.serverReasons)}, client reasons ${JSON.stringify(r.clientReasons)}`,
+      );
     }
   }
 }

@@ -43,12 +43,16 @@ if (cluster.isPrimary) {
     cluster.fork().on("message", (msg) => {
       if (msg !== "demo:ready" || ++ready !== workers) return;
       httpServer.listen(port, () => {
-        console.log(`Chat demo listening on http://localhost:${httpServer.address().port} with ${workers} workers`);
+        console.log(
+          `Chat demo listening on http://localhost:${httpServer.address().port} with ${workers} workers`,
+        );
       });
     });
   }
   cluster.on("exit", (worker, code, signal) => {
-    console.error(`Worker ${worker.process.pid} stopped (${signal || code}); its users reconnect to the others`);
+    console.error(
+      `Worker ${worker.process.pid} stopped (${signal || code}); its users reconnect to the others`,
+    );
   });
 } else {
   const { createDemo } = require(".");

@@ -193,6 +193,6 @@ if (require.main === module) {
       // Most often: dist/ is not built yet (npm run build) or the port is taken.
       console.error(`Cannot start the chat demo: ${err.message}`);
       process.exit(1);
-    }
+    },
   );
 }

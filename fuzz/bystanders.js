@@ -19,8 +19,14 @@ let rounds = 0;
 function describe(details) {
   if (!details) return "";
   const cause = details.description;
-  const causeText = cause instanceof Error ? `${cause.code || ""} ${cause.message}` : cause && cause.type ? cause.type : String(cause);
-  const status = details.context && details.context.status !== undefined ? ` status ${details.context.status}` : "";
+  const causeText =
+    cause instanceof Error
+      ? `${cause.code || ""} ${cause.message}`
+      : cause && cause.type
+        ? cause.type
+        : String(cause);
+  const status =
+    details.context && details.context.status !== undefined ? ` status ${details.context.status}` : "";
   return ` (${details.message || ""}: ${causeText}${status})`;
 }
 
@@ -41,7 +47,8 @@ function bystander(label, socket, { interval, bound }) {
     const start = Date.now();
     let answered = false;
     const late = setTimeout(() => {
-      if (!answered && !state.stopped) notify("violation", { kind: "bystander-rtt", message: `${label}: no answer within ${bound} ms` });
+      if (!answered && !state.stopped)
+        notify("violation", { kind: "bystander-rtt", message: `${label}: no answer within ${bound} ms` });
     }, bound);
     socket.emit("echo", id, (echoed) => {
       answered = true;
@@ -49,7 +56,8 @@ function bystander(label, socket, { interval, bound }) {
       const rtt = Date.now() - start;
       maxRtt = Math.max(maxRtt, rtt);
       rounds++;
-      if (echoed !== id) notify("violation", { kind: "bystander-echo", message: `${label}: sent ${id}, got ${echoed}` });
+      if (echoed !== id)
+        notify("violation", { kind: "bystander-echo", message: `${label}: sent ${id}, got ${echoed}` });
       state.timer = setTimeout(round, interval);
     });
   };
@@ -72,7 +80,8 @@ serve({
   /** Connects the bystanders to `ports` (server A, server B) and starts their rounds. */
   async start({ ports, interval, bound }) {
     const url = (i) => `http://127.0.0.1:${ports[i]}`;
-    const v4 = (i, transports) => io(url(i), { path: i === 0 ? "/socket.io" : "/live", transports, forceNew: true });
+    const v4 = (i, transports) =>
+      io(url(i), { path: i === 0 ? "/socket.io" : "/live", transports, forceNew: true });
     const sockets = {
       "A polling": v4(0, ["polling"]),
       "A websocket": v4(0, ["websocket"]),
@@ -81,7 +90,8 @@ serve({
       "B websocket": v4(1, ["websocket"]),
     };
     await Promise.all(Object.entries(sockets).map(([label, socket]) => connected(socket, label)));
-    for (const [label, socket] of Object.entries(sockets)) clients.push(bystander(label, socket, { interval, bound }));
+    for (const [label, socket] of Object.entries(sockets))
+      clients.push(bystander(label, socket, { interval, bound }));
     for (const client of clients) client.start();
     return { counts: [3, 2] };
   },

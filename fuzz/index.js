@@ -73,12 +73,27 @@ function printViolations(violations) {
 
 function printReport(r) {
   const s = r.durationMs / 1000;
-  const ops = Object.entries(r.byOp).map(([op, n]) => `${op} ${n}`).join(", ");
-  console.log(`\nfuzz: target=${r.target} seed=${r.seed} peers=${r.peers}${r.skip.length ? ` skip=${r.skip.join(",")}` : ""}`);
-  console.log(`frames: ${r.frames} in ${s.toFixed(1)} s (${Math.round(r.frames / s)}/s; ${ops}; warm-up ${r.warmupFrames}), sessions ${r.sessions}`);
-  console.log(`heap: baseline ${mb(r.heap.baseline)}, peak ${mb(r.heap.peak)}, after the run and GC ${mb(r.heap.after)} (margin ${mb(r.heap.margin)})`);
-  console.log(`bystanders: max round trip ${r.maxRtt} ms over ${r.rttRounds} round trips; server restarts: ${r.restarts}`);
-  if (r.reached) console.log(`reached: ${Object.entries(r.reached).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  const ops = Object.entries(r.byOp)
+    .map(([op, n]) => `${op} ${n}`)
+    .join(", ");
+  console.log(
+    `\nfuzz: target=${r.target} seed=${r.seed} peers=${r.peers}${r.skip.length ? ` skip=${r.skip.join(",")}` : ""}`,
+  );
+  console.log(
+    `frames: ${r.frames} in ${s.toFixed(1)} s (${Math.round(r.frames / s)}/s; ${ops}; warm-up ${r.warmupFrames}), sessions ${r.sessions}`,
+  );
+  console.log(
+    `heap: baseline ${mb(r.heap.baseline)}, peak ${mb(r.heap.peak)}, after the run and GC ${mb(r.heap.after)} (margin ${mb(r.heap.margin)})`,
+  );
+  console.log(
+    `bystanders: max round trip ${r.maxRtt} ms over ${r.rttRounds} round trips; server restarts: ${r.restarts}`,
+  );
+  if (r.reached)
+    console.log(
+      `reached: ${Object.entries(r.reached)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ")}`,
+    );
   printViolations(r.violations);
 }
 
@@ -88,8 +103,12 @@ function printReport(r) {
   const replayOptions = { skip: o.skip, ...(args.str("target") ? { target: o.target } : {}) };
   if (file && args.flag("minimize")) {
     const result = await minimize(file, { ...replayOptions, log: o.progress || (() => {}) });
-    if (!result.file) console.log(`${file}: the violation does not reproduce on replay (${result.attempts} attempt)`);
-    else console.log(`minimized to ${result.ops} ops in ${result.attempts} replays: npm run fuzz -- --replay=${result.file}`);
+    if (!result.file)
+      console.log(`${file}: the violation does not reproduce on replay (${result.attempts} attempt)`);
+    else
+      console.log(
+        `minimized to ${result.ops} ops in ${result.attempts} replays: npm run fuzz -- --replay=${result.file}`,
+      );
     process.exit(0);
   }
   if (file) {

@@ -17,23 +17,75 @@ const CLASSES = {
 
 const NAMESPACES = ["/", "/", "/", "/admin", "/admin", "/dyn-a", "/dyn-b", "/nope", "admin", "/admin/", "//"];
 const EVENTS = [
-  "echo", "echo", "echo", "join", "leave", "say", "all", "bin", "ask", "rooms", "kick", "forbidden",
-  "unknown", "disconnect", "disconnecting", "connect", "newListener", "__proto__", "constructor", "toString", "",
+  "echo",
+  "echo",
+  "echo",
+  "join",
+  "leave",
+  "say",
+  "all",
+  "bin",
+  "ask",
+  "rooms",
+  "kick",
+  "forbidden",
+  "unknown",
+  "disconnect",
+  "disconnecting",
+  "connect",
+  "newListener",
+  "__proto__",
+  "constructor",
+  "toString",
+  "",
 ];
 const AUTHS = [
-  '{"token":"ok"}', "{}", '{"deny":true}', '{"pid":"{pid}","offset":"{offset}"}',
-  '{"token":"ok","pid":"{pid}","offset":"{offset}"}', '"token"', "[1]", "null", '{"__proto__":{"token":"ok"}}',
+  '{"token":"ok"}',
+  "{}",
+  '{"deny":true}',
+  '{"pid":"{pid}","offset":"{offset}"}',
+  '{"token":"ok","pid":"{pid}","offset":"{offset}"}',
+  '"token"',
+  "[1]",
+  "null",
+  '{"__proto__":{"token":"ok"}}',
 ];
 const SCALARS = [
-  "0", "1", "-1", "1.5", "1e308", "-0", "9007199254740993", "true", "false", "null", '""', '"x"',
-  '"room1"', '"room2"', '"{sid}"', '"\\u0000"', '"\\ud800"', '"é😀"', '"__proto__"', '"constructor"',
+  "0",
+  "1",
+  "-1",
+  "1.5",
+  "1e308",
+  "-0",
+  "9007199254740993",
+  "true",
+  "false",
+  "null",
+  '""',
+  '"x"',
+  '"room1"',
+  '"room2"',
+  '"{sid}"',
+  '"\\u0000"',
+  '"\\ud800"',
+  '"é😀"',
+  '"__proto__"',
+  '"constructor"',
 ];
 const KEYS = ['"a"', '"__proto__"', '"constructor"', '"_placeholder"', '"num"', '"toJSON"', '"pid"', '""'];
 const PLACEHOLDER_NUMS = ["0", "0", "1", "-1", '"0"', "1e9", "null", "1.5"];
 /** A few valid Socket.IO packets, seeds for mutation. */
 const SAMPLES = [
-  "40", '40{"token":"x"}', "40/admin,", '42["echo",1]', '421["echo",{"a":[1,2,3]}]', '431["ok"]',
-  '451-["echo",{"_placeholder":true,"num":0}]', '461-[{"_placeholder":true,"num":0}]', "41", '44{"message":"x"}',
+  "40",
+  '40{"token":"x"}',
+  "40/admin,",
+  '42["echo",1]',
+  '421["echo",{"a":[1,2,3]}]',
+  '431["ok"]',
+  '451-["echo",{"_placeholder":true,"num":0}]',
+  '461-[{"_placeholder":true,"num":0}]',
+  "41",
+  '44{"message":"x"}',
 ];
 // characters that matter to one of the parsers, for single-character edits
 const ALPHABET = '0123456789[]{}",:-/_abcxyz#?\u00e9\u{1f600}\x1e\x00 ';
@@ -66,7 +118,22 @@ function eventArgs(r, name, plain = false) {
 }
 
 // the events of the application in ./server.js, "kick" (which ends the socket) the rarest
-const APP_EVENTS = ["echo", "echo", "echo", "join", "join", "say", "say", "leave", "all", "bin", "ask", "rooms", "forbidden", "unknown"];
+const APP_EVENTS = [
+  "echo",
+  "echo",
+  "echo",
+  "join",
+  "join",
+  "say",
+  "say",
+  "leave",
+  "all",
+  "bin",
+  "ask",
+  "rooms",
+  "forbidden",
+  "unknown",
+];
 
 /**
  * A valid Socket.IO packet to one of the namespaces `nsps` the session joined: what a
@@ -77,13 +144,26 @@ function validPacket(r, skip, nsps) {
   // a client may emit "error" like any event (socket.emit("error") in socket.io-client)
   const special = r.chance(0.01) ? "kick" : !skip.has("error-event") && r.chance(0.005) ? "error" : null;
   const name = JSON.stringify(special || r.pick(APP_EVENTS));
-  switch (r.weighted([[75, "event"], [10, "binary"], [8, "ack"], [4, "connect"], [3, "disconnect"]])) {
+  switch (
+    r.weighted([
+      [75, "event"],
+      [10, "binary"],
+      [8, "ack"],
+      [4, "connect"],
+      [3, "disconnect"],
+    ])
+  ) {
     case "event":
       return { text: `2${prefix}${ackId(r)}[${name}${eventArgs(r, name, true)}]`, attachments: [] };
     case "binary": {
       const count = 1 + r.int(2);
-      const holders = Array.from({ length: count }, (_, num) => `,{"_placeholder":true,"num":${num}}`).join("");
-      return { text: `5${count}-${prefix}${ackId(r)}[${name}${holders}]`, attachments: Array.from({ length: count }, () => r.bytes(r.int(64))) };
+      const holders = Array.from({ length: count }, (_, num) => `,{"_placeholder":true,"num":${num}}`).join(
+        "",
+      );
+      return {
+        text: `5${count}-${prefix}${ackId(r)}[${name}${holders}]`,
+        attachments: Array.from({ length: count }, () => r.bytes(r.int(64))),
+      };
     }
     case "ack":
       return { text: `3${prefix}{ackid}[${json(r, 2, true)}]`, attachments: [] };
@@ -106,7 +186,16 @@ const ackId = (r) => (r.chance(0.5) ? "" : String(r.int(1000)));
  */
 function sioPacket(r, skip, nsp = r.pick(NAMESPACES)) {
   const prefix = nspPrefix(nsp);
-  const kind = r.weighted([[14, "connect"], [50, "event"], [8, "ack"], [10, "binary"], [3, "deep"], [4, "disconnect"], [2, "error"], [2, "other"]]);
+  const kind = r.weighted([
+    [14, "connect"],
+    [50, "event"],
+    [8, "ack"],
+    [10, "binary"],
+    [3, "deep"],
+    [4, "disconnect"],
+    [2, "error"],
+    [2, "other"],
+  ]);
   switch (kind) {
     case "connect":
       return { text: `0${prefix}${r.chance(0.6) ? r.pick(AUTHS) : ""}`, attachments: [] };
@@ -115,18 +204,32 @@ function sioPacket(r, skip, nsp = r.pick(NAMESPACES)) {
       return { text: `2${prefix}${ackId(r)}[${name}${eventArgs(r, name)}]`, attachments: [] };
     }
     case "ack":
-      return { text: `3${prefix}${r.chance(0.5) ? "{ackid}" : ackId(r) || "0"}[${json(r, 2)}]`, attachments: [] };
+      return {
+        text: `3${prefix}${r.chance(0.5) ? "{ackid}" : ackId(r) || "0"}[${json(r, 2)}]`,
+        attachments: [],
+      };
     case "binary": {
       const count = r.int(3);
       const declared = r.chance(0.9) ? count : r.int(4);
       const holders = Array.from({ length: count }, () => `,${placeholder(r)}`).join("");
-      const head = r.chance(0.8) ? `5${declared}-${prefix}${ackId(r)}[${eventName(r, skip)}` : `6${declared}-${prefix}{ackid}[0`;
-      return { text: `${head}${holders}]`, attachments: Array.from({ length: count }, () => r.bytes(r.int(64))) };
+      const head = r.chance(0.8)
+        ? `5${declared}-${prefix}${ackId(r)}[${eventName(r, skip)}`
+        : `6${declared}-${prefix}{ackid}[0`;
+      return {
+        text: `${head}${holders}]`,
+        attachments: Array.from({ length: count }, () => r.bytes(r.int(64))),
+      };
     }
     case "deep": {
       // a deeply nested argument, sent to "echo" with an ack so that the server encodes it back
-      const depth = skip.has("deep-nesting") ? r.between(10, 60) : r.pick([r.between(10, 60), r.between(1000, 100000)]);
-      return { text: `2${prefix}${r.int(1000)}["echo",${"[".repeat(depth)}${"]".repeat(depth)}]`, attachments: [], depth };
+      const depth = skip.has("deep-nesting")
+        ? r.between(10, 60)
+        : r.pick([r.between(10, 60), r.between(1000, 100000)]);
+      return {
+        text: `2${prefix}${r.int(1000)}["echo",${"[".repeat(depth)}${"]".repeat(depth)}]`,
+        attachments: [],
+        depth,
+      };
     }
     case "disconnect":
       return { text: `1${prefix}`, attachments: [] };
@@ -175,10 +278,23 @@ function mutateBytes(r, bytes) {
  * `nsps`: the namespaces the session connected to.
  */
 function engineStep(r, skip, m, nsps = ["/"]) {
-  const message = ({ text, attachments }) => [{ text: `4${text}` }, ...attachments.map((binary) => ({ binary }))];
-  if (!r.chance(m)) return r.chance(0.95) ? message(validPacket(r, skip, nsps)) : [{ text: r.pick(["3", "6"]) }];
+  const message = ({ text, attachments }) => [
+    { text: `4${text}` },
+    ...attachments.map((binary) => ({ binary })),
+  ];
+  if (!r.chance(m))
+    return r.chance(0.95) ? message(validPacket(r, skip, nsps)) : [{ text: r.pick(["3", "6"]) }];
   let items;
-  const kind = r.weighted([[80, "message"], [4, "ping"], [3, "pong"], [2, "noop"], [2, "upgrade"], [2, "close"], [2, "bad"], [5, "raw"]]);
+  const kind = r.weighted([
+    [80, "message"],
+    [4, "ping"],
+    [3, "pong"],
+    [2, "noop"],
+    [2, "upgrade"],
+    [2, "close"],
+    [2, "bad"],
+    [5, "raw"],
+  ]);
   if (kind === "message") {
     const packet = sioPacket(r, skip, r.chance(0.5) ? r.pick(nsps) : undefined);
     items = message(packet);
@@ -186,13 +302,21 @@ function engineStep(r, skip, m, nsps = ["/"]) {
     if (packet.depth !== undefined) return items;
   } else if (kind === "raw") items = [{ binary: r.bytes(r.int(32)) }];
   else {
-    const texts = { ping: ["2", "2probe"], pong: ["3", "3probe"], noop: ["6"], upgrade: ["5"], close: ["1"], bad: ["0", "7", "", "40"] };
+    const texts = {
+      ping: ["2", "2probe"],
+      pong: ["3", "3probe"],
+      noop: ["6"],
+      upgrade: ["5"],
+      close: ["1"],
+      bad: ["0", "7", "", "40"],
+    };
     items = [{ text: r.pick(texts[kind]) }];
   }
   if (r.chance(0.5)) {
     const i = r.int(items.length);
     const item = items[i];
-    items[i] = item.text !== undefined ? { text: mutateText(r, item.text) } : { binary: mutateBytes(r, item.binary) };
+    items[i] =
+      item.text !== undefined ? { text: mutateText(r, item.text) } : { binary: mutateBytes(r, item.binary) };
   }
   return items;
 }
@@ -225,10 +349,22 @@ function pollingBody(r, v, items, m) {
   }
   const parts = items.map((i) => {
     const packet = i.text !== undefined ? i.text : `b4${i.binary.toString("base64")}`;
-    const len = r.chance(m) ? r.pick([packet.length + 1, packet.length - 1, "x", "", "99999999"]) : packet.length;
+    const len = r.chance(m)
+      ? r.pick([packet.length + 1, packet.length - 1, "x", "", "99999999"])
+      : packet.length;
     return `${len}:${packet}`;
   });
   return { body: parts.join(""), contentType: "text/plain;charset=UTF-8" };
 }
 
-module.exports = { CLASSES, SAMPLES, sioPacket, validPacket, mutateText, mutateBytes, engineStep, pollingBody, json };
+module.exports = {
+  CLASSES,
+  SAMPLES,
+  sioPacket,
+  validPacket,
+  mutateText,
+  mutateBytes,
+  engineStep,
+  pollingBody,
+  json,
+};

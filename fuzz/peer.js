@@ -100,7 +100,10 @@ class Session {
     let socket = null;
     ws.on("upgrade", (res) => (socket = res.socket));
     // a frame the client library cannot read came from the server: after a 101, only frames may
-    ws.on("error", (err) => err.code && err.code.startsWith("WS_ERR") && this.onInvalid(`${err.code}: ${err.message}`));
+    ws.on(
+      "error",
+      (err) => err.code && err.code.startsWith("WS_ERR") && this.onInvalid(`${err.code}: ${err.message}`),
+    );
     ws.on("message", (data, isBinary) => isBinary || this.learn(data.toString()));
     this.track(conn, {
       ws,
@@ -198,7 +201,7 @@ class Session {
           if (end === "reset" && !socket.destroyed) socket.resetAndDestroy();
           else socket.end();
           resolve(sent);
-        }, wait)
+        }, wait),
       );
     });
   }

@@ -35,7 +35,8 @@ async function replayOps(ops, o, until) {
     await procs.start();
     for (const op of ops) {
       if (!procs.alive || (until && violations.some((v) => signature(v) === until))) break;
-      if (!sessions.has(sessionKey(op))) sessions.set(sessionKey(op), new Session(procs.ports, onInvalidFrame));
+      if (!sessions.has(sessionKey(op)))
+        sessions.set(sessionKey(op), new Session(procs.ports, onInvalidFrame));
       if (await sessions.get(sessionKey(op)).exec(op)) frames++;
     }
     // what the last ops started (a timeout, a reset) has time to happen
@@ -119,8 +120,13 @@ async function minimize(file, options = {}) {
   };
   if (!(await fails(recorded.ops))) return { file: null, ops: recorded.ops.length, attempts };
   const keys = [...new Set(recorded.ops.map(sessionKey))];
-  const kept = new Set(await ddmin(keys, (subset) => fails(recorded.ops.filter((op) => subset.includes(sessionKey(op))))));
-  const ops = await ddmin(recorded.ops.filter((op) => kept.has(sessionKey(op))), fails);
+  const kept = new Set(
+    await ddmin(keys, (subset) => fails(recorded.ops.filter((op) => subset.includes(sessionKey(op))))),
+  );
+  const ops = await ddmin(
+    recorded.ops.filter((op) => kept.has(sessionKey(op))),
+    fails,
+  );
   const out = file.replace(/\.json$/, "") + ".min.json";
   fs.writeFileSync(out, JSON.stringify({ ...recorded, ops }, null, 1));
   return { file: out, ops: ops.length, attempts };

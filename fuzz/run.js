@@ -89,12 +89,24 @@ class Processes {
     server.child.stderr.on("data", (text) => this.server === server && this.onStderr(text));
     server.child.on("exit", (code, signal) => this.server === server && this.onExit(code, signal));
     const { target, pingInterval, pingTimeout } = this.o;
-    ({ ports: this.ports } = await this.server.request("start", { target, ports: this.ports, pingInterval, pingTimeout }));
+    ({ ports: this.ports } = await this.server.request("start", {
+      target,
+      ports: this.ports,
+      pingInterval,
+      pingTimeout,
+    }));
     const bystanders = spawn(path.join(__dirname, "bystanders.js"), [], {
-      onEvent: (msg) => this.bystanders === bystanders && !this.dying && this.onViolation({ kind: msg.kind, message: msg.message }),
+      onEvent: (msg) =>
+        this.bystanders === bystanders &&
+        !this.dying &&
+        this.onViolation({ kind: msg.kind, message: msg.message }),
     });
     this.bystanders = bystanders;
-    ({ counts: this.bystanderCounts } = await this.bystanders.request("start", { ports: this.ports, interval: 250, bound: this.o.rtt }));
+    ({ counts: this.bystanderCounts } = await this.bystanders.request("start", {
+      ports: this.ports,
+      interval: 250,
+      bound: this.o.rtt,
+    }));
   }
 
   onStderr(text) {
@@ -112,7 +124,11 @@ class Processes {
   onExit(code, signal) {
     if (this.expectedExit) return;
     this.alive = false;
-    if (!this.dying) this.onViolation({ kind: "exit", message: `server exited (${signal || code})\n${this.stderr.slice(-2000)}` });
+    if (!this.dying)
+      this.onViolation({
+        kind: "exit",
+        message: `server exited (${signal || code})\n${this.stderr.slice(-2000)}`,
+      });
     this.dying = true;
     if (this.onDeath) this.onDeath();
   }
@@ -137,10 +153,20 @@ async function run(options = {}) {
   const skip = new Set(o.skip);
   o.checkStderr = !skip.has("stderr") && !process.env.DEBUG;
   const report = {
-    target: o.target, seed: o.seed, peers: o.peers, skip: [...skip],
-    frames: 0, byOp: {}, sessions: 0, durationMs: 0,
+    target: o.target,
+    seed: o.seed,
+    peers: o.peers,
+    skip: [...skip],
+    frames: 0,
+    byOp: {},
+    sessions: 0,
+    durationMs: 0,
     heap: { baseline: null, peak: 0, after: null, margin: o.heapMargin * MB },
-    maxRtt: 0, rttRounds: 0, reached: null, restarts: 0, violations: [],
+    maxRtt: 0,
+    rttRounds: 0,
+    reached: null,
+    restarts: 0,
+    violations: [],
   };
   const ring = new Ring(o.history);
   const classes = new Map();
@@ -156,14 +182,26 @@ async function run(options = {}) {
       seen.count++;
       return;
     }
-    const entry = { kind: v.kind, message: v.message, count: 1, frame: report.frames, atMs: Date.now() - started };
+    const entry = {
+      kind: v.kind,
+      message: v.message,
+      count: 1,
+      frame: report.frames,
+      atMs: Date.now() - started,
+    };
     classes.set(signature(v), entry);
     report.violations.push(entry);
     if (report.violations.length > o.maxViolations) return;
     fs.mkdirSync(o.out, { recursive: true });
-    entry.reproducer = path.join(o.out, `violation-${o.target}-seed${o.seed}-${report.violations.length}.json`);
+    entry.reproducer = path.join(
+      o.out,
+      `violation-${o.target}-seed${o.seed}-${report.violations.length}.json`,
+    );
     const ops = ring.snapshot();
-    fs.writeFileSync(entry.reproducer, JSON.stringify({ target: o.target, seed: o.seed, skip: [...skip], violation: v, ops }));
+    fs.writeFileSync(
+      entry.reproducer,
+      JSON.stringify({ target: o.target, seed: o.seed, skip: [...skip], violation: v, ops }),
+    );
     if (o.progress) o.progress(`violation ${v.kind}: ${v.message.split("\n").slice(0, 3).join(" | ")}`);
   }
 
@@ -225,7 +263,10 @@ async function run(options = {}) {
       stats = await procs.server.request("stats");
       if (stats.clients.every((n, i) => n <= procs.bystanderCounts[i])) break;
       if (Date.now() > deadline) {
-        onViolation({ kind: "session-leak", message: `sessions left after the peers: ${stats.clients} (bystanders: ${procs.bystanderCounts})` });
+        onViolation({
+          kind: "session-leak",
+          message: `sessions left after the peers: ${stats.clients} (bystanders: ${procs.bystanderCounts})`,
+        });
         break;
       }
       await sleep(250);
@@ -245,7 +286,9 @@ async function run(options = {}) {
       report.heap.peak = Math.max(report.heap.peak, stats.peakHeap);
       if (o.progress) {
         const s = (Date.now() - started) / 1000;
-        o.progress(`${report.frames} frames, ${report.sessions} sessions, ${s.toFixed(0)} s, heap ${(stats.heapUsed / MB).toFixed(1)} MB, sessions open ${stats.clients}`);
+        o.progress(
+          `${report.frames} frames, ${report.sessions} sessions, ${s.toFixed(0)} s, heap ${(stats.heapUsed / MB).toFixed(1)} MB, sessions open ${stats.clients}`,
+        );
       }
     } catch {
       // the server is restarting or gone: its exit is reported on its own
@@ -260,7 +303,11 @@ async function run(options = {}) {
     const snapshot = async (name) => {
       if (!o.heapSnapshots) return;
       fs.mkdirSync(o.out, { recursive: true });
-      await procs.server.request("snapshot", { file: path.join(o.out, `${o.target}-seed${o.seed}-${name}.heapsnapshot`) }, 120000);
+      await procs.server.request(
+        "snapshot",
+        { file: path.join(o.out, `${o.target}-seed${o.seed}-${name}.heapsnapshot`) },
+        120000,
+      );
     };
     await snapshot("baseline");
     const baselineRestarts = report.restarts;

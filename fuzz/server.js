@@ -13,7 +13,14 @@ const v8 = require("v8");
 const path = require("path");
 const { serve, notify } = require("../bench/lib/ipc");
 
-const reached = { connections: 0, recovered: 0, events: 0, socketErrors: 0, connectionErrors: 0, broadcasts: 0 };
+const reached = {
+  connections: 0,
+  recovered: 0,
+  events: 0,
+  socketErrors: 0,
+  connectionErrors: 0,
+  broadcasts: 0,
+};
 let servers = [];
 let peakHeap = 0;
 
@@ -52,9 +59,17 @@ function onConnection(socket) {
     socket.to(roomName(room)).emit("said", data(payload));
   });
   socket.on("all", (payload) => socket.broadcast.emit("all", data(payload)));
-  socket.on("bin", (ack) => typeof ack === "function" && ack(Buffer.from("bin"), { nested: [new Uint8Array([1])] }));
+  socket.on(
+    "bin",
+    (ack) => typeof ack === "function" && ack(Buffer.from("bin"), { nested: [new Uint8Array([1])] }),
+  );
   // an ack the raw peer will mostly never send: the timeout path
-  socket.on("ask", () => socket.timeout(500).emitWithAck("question", 1).catch(() => {}));
+  socket.on("ask", () =>
+    socket
+      .timeout(500)
+      .emitWithAck("question", 1)
+      .catch(() => {}),
+  );
   socket.on("rooms", async (ack) => {
     const sockets = await nsp.in("room1").fetchSockets();
     if (typeof ack === "function") ack([...socket.rooms], sockets.length);
@@ -71,7 +86,9 @@ function withErrorListener(socket) {
 function application(io) {
   io.engine.on("connection_error", () => reached.connectionErrors++);
   io.engine.on("initial_headers", (headers) => (headers["x-fuzz"] = "1"));
-  io.use((socket, next) => (socket.handshake.auth && socket.handshake.auth.deny ? next(new Error("denied")) : next()));
+  io.use((socket, next) =>
+    socket.handshake.auth && socket.handshake.auth.deny ? next(new Error("denied")) : next(),
+  );
   // the main namespace deliberately has no "error" listener: the server must not need one
   io.on("connection", onConnection);
   const admin = io.of("/admin");
@@ -99,7 +116,8 @@ async function collectGarbage() {
 serve({
   /** Starts both servers, on `ports` when given (a restart keeps the ports), else on free ones. */
   async start({ target, ports = [0, 0], pingInterval, pingTimeout }) {
-    const { Server } = target === "reference" ? require("socket.io-reference") : require(path.join(__dirname, ".."));
+    const { Server } =
+      target === "reference" ? require("socket.io-reference") : require(path.join(__dirname, ".."));
     const options = [
       {
         allowEIO3: true,

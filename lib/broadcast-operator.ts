@@ -1,5 +1,5 @@
 import type { BroadcastFlags, NamespaceAdapter, Room, SocketId } from "./adapter";
-import { PacketType, RESERVED_EVENTS } from "./parser";
+import { PacketType, RESERVED_EVENTS } from "./codec";
 import type { Handshake } from "./socket";
 import type {
   AllButLast,
@@ -30,9 +30,10 @@ interface OperatorFlags extends BroadcastFlags {
  * utility methods act. Every modifier returns a new operator, so that
  * `io.to("a")` can be kept and reused.
  */
-export class BroadcastOperator<EmitEvents extends EventsMap, SocketData>
-  implements TypedEventBroadcaster<EmitEvents>
-{
+export class BroadcastOperator<
+  EmitEvents extends EventsMap,
+  SocketData,
+> implements TypedEventBroadcaster<EmitEvents> {
   constructor(
     private readonly adapter: NamespaceAdapter,
     private readonly rooms: Set<Room> = new Set<Room>(),
@@ -54,12 +55,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData>
     } else {
       rooms.add(room);
     }
-    return new BroadcastOperator(
-      this.adapter,
-      rooms,
-      this.exceptRooms,
-      this.flags,
-    );
+    return new BroadcastOperator(this.adapter, rooms, this.exceptRooms, this.flags);
   }
 
   /**
@@ -78,21 +74,14 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData>
    * @example
    * io.except("room-101").emit("foo", "bar");
    */
-  public except(
-    room: Room | Room[],
-  ): BroadcastOperator<EmitEvents, SocketData> {
+  public except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
     const exceptRooms = new Set(this.exceptRooms);
     if (Array.isArray(room)) {
       for (const r of room) exceptRooms.add(r);
     } else {
       exceptRooms.add(room);
     }
-    return new BroadcastOperator(
-      this.adapter,
-      this.rooms,
-      exceptRooms,
-      this.flags,
-    );
+    return new BroadcastOperator(this.adapter, this.rooms, exceptRooms, this.flags);
   }
 
   /**
@@ -137,16 +126,11 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData>
    */
   public timeout(
     timeout: number,
-  ): BroadcastOperator<
-    DecorateAcknowledgementsWithTimeoutAndMultipleResponses<EmitEvents>,
-    SocketData
-  > {
+  ): BroadcastOperator<DecorateAcknowledgementsWithTimeoutAndMultipleResponses<EmitEvents>, SocketData> {
     return this.withFlags({ timeout }) as BroadcastOperator<any, SocketData>;
   }
 
-  private withFlags(
-    flags: OperatorFlags,
-  ): BroadcastOperator<EmitEvents, SocketData> {
+  private withFlags(flags: OperatorFlags): BroadcastOperator<EmitEvents, SocketData> {
     return new BroadcastOperator(
       this.adapter,
       this.rooms,
@@ -164,10 +148,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData>
    *
    * io.timeout(1000).emit("some-event", (err, responses) => {});
    */
-  public emit<Ev extends EventNames<EmitEvents>>(
-    ev: Ev,
-    ...args: EventParams<EmitEvents, Ev>
-  ): boolean {
+  public emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
     assertNotReserved(ev);
     const data: unknown[] = [ev, ...args];
     const packet: { type: PacketType; data: unknown[]; nsp: string; id?: number } = {
@@ -202,10 +183,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData>
     const timer = setTimeout(() => {
       timedOut = true;
       this.forgetPendingAcks(packet.id, onClientResponse);
-      ack.apply(this, [
-        new Error("operation has timed out"),
-        single ? null : responses,
-      ]);
+      ack.apply(this, [new Error("operation has timed out"), single ? null : responses]);
     }, this.flags.timeout);
 
     const checkCompleteness = () => {
@@ -319,14 +297,12 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData>
         except: this.exceptRooms,
         flags: this.flags,
       })
-      .then((sockets: any[]) =>
+      .then((sockets) =>
         sockets.map((socket) =>
-          socket.server
-            ? (socket as RemoteSocket<EmitEvents, SocketData>)
-            : new RemoteSocket<EmitEvents, SocketData>(
-                this.adapter,
-                socket as SocketDetails<SocketData>,
-              ),
+          // a local socket (it has its server) is returned as it is, as with the reference
+          (socket as { server?: unknown }).server
+            ? (socket as unknown as RemoteSocket<EmitEvents, SocketData>)
+            : new RemoteSocket<EmitEvents, SocketData>(this.adapter, socket as SocketDetails<SocketData>),
         ),
       );
   }
@@ -364,10 +340,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData>
    * io.in("room1").disconnectSockets(true);
    */
   public disconnectSockets(close: boolean = false): void {
-    this.adapter.disconnectSockets(
-      { rooms: this.rooms, except: this.exceptRooms, flags: this.flags },
-      close,
-    );
+    this.adapter.disconnectSockets({ rooms: this.rooms, except: this.exceptRooms, flags: this.flags }, close);
   }
 }
 
@@ -383,9 +356,10 @@ export interface SocketDetails<SocketData> {
  * A socket known through the adapter (possibly on another node): it can be
  * emitted to, made to join or leave rooms, and disconnected.
  */
-export class RemoteSocket<EmitEvents extends EventsMap, SocketData>
-  implements TypedEventBroadcaster<EmitEvents>
-{
+export class RemoteSocket<
+  EmitEvents extends EventsMap,
+  SocketData,
+> implements TypedEventBroadcaster<EmitEvents> {
   public readonly id: SocketId;
   public readonly handshake: Handshake;
   public readonly rooms: Set<Room>;
@@ -398,12 +372,9 @@ export class RemoteSocket<EmitEvents extends EventsMap, SocketData>
     this.handshake = details.handshake;
     this.rooms = new Set(details.rooms);
     this.data = details.data;
-    this.operator = new BroadcastOperator<EmitEvents, SocketData>(
-      adapter,
-      new Set([this.id]),
-      new Set(),
-      { expectSingleResponse: true },
-    );
+    this.operator = new BroadcastOperator<EmitEvents, SocketData>(adapter, new Set([this.id]), new Set(), {
+      expectSingleResponse: true,
+    });
   }
 
   /**
@@ -415,10 +386,7 @@ export class RemoteSocket<EmitEvents extends EventsMap, SocketData>
    */
   public timeout(
     timeout: number,
-  ): BroadcastOperator<
-    DecorateAcknowledgementsWithMultipleResponses<EmitEvents>,
-    SocketData
-  > {
+  ): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return this.operator.timeout(timeout) as BroadcastOperator<any, SocketData>;
   }
 
@@ -429,10 +397,7 @@ export class RemoteSocket<EmitEvents extends EventsMap, SocketData>
    * const [socket] = await io.fetchSockets();
    * socket.emit("hello", "world");
    */
-  public emit<Ev extends EventNames<EmitEvents>>(
-    ev: Ev,
-    ...args: EventParams<EmitEvents, Ev>
-  ): boolean {
+  public emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
     return this.operator.emit(ev, ...args);
   }
 

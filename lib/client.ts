@@ -2,40 +2,27 @@ import type { IncomingMessage } from "http";
 import { parse as parseUrl } from "url";
 import debugModule from "debug";
 import type { Server } from "./server";
-import { Packet, PacketType } from "./parser";
+import { Packet, PacketType } from "./codec";
+import type { PacketDecoder, PacketEncoder } from "./codec";
+import type { RawData } from "./engine/codec/packet";
+import type { SendOptions, Socket as EngineSocket } from "./engine/socket";
 import type { DisconnectReason, Socket } from "./socket";
+import { isV2Client } from "./v2-clients";
 import type { SocketId } from "./adapter";
 import type { EventsMap, DefaultEventsMap } from "./typed-events";
 
 const debug = debugModule("socket.io:client");
 
 /** What `writeToEngine()` accepts: the adapter's pre-encoded broadcasts included. */
-export interface WriteOptions {
-  compress?: boolean;
-  volatile?: boolean;
+export interface WriteOptions extends SendOptions {
+  /** the packet is already encoded (`_packet` writes it as it is) */
   preEncoded?: boolean;
-  wsPreEncoded?: string;
-  wsPreEncodedFrame?: unknown;
 }
 
-type EncodedPacket = string | Buffer | ArrayBuffer | ArrayBufferView;
+type EncodedPacket = RawData;
 
 const ATTACHMENT: WriteOptions = Object.freeze({ compress: true });
 const ATTACHMENT_UNCOMPRESSED: WriteOptions = Object.freeze({ compress: false });
-
-interface EngineSocket {
-  id: string;
-  protocol: number;
-  readyState: string;
-  request: IncomingMessage;
-  server?: { droppedPacketsCount?: number };
-  remoteAddress: string;
-  transport: { name: string; writable: boolean };
-  write(data: EncodedPacket, opts?: WriteOptions, cb?: () => void): unknown;
-  close(): unknown;
-  on(ev: string, fn: (...args: any[]) => void): unknown;
-  removeListener(ev: string, fn: (...args: any[]) => void): unknown;
-}
 
 function deliver(socket: Socket<any, any, any, any>, packet: Packet): void {
   socket._onpacket(packet);
@@ -53,21 +40,18 @@ export class Client<
   SocketData = any,
 > {
   /** The underlying Engine.IO socket. */
-  public readonly conn: EngineSocket & any;
+  public readonly conn: EngineSocket;
   /** The id of the Engine.IO connection. */
   public readonly id: string;
 
   private readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
-  private readonly encoder: any;
-  private readonly decoder: any;
+  private readonly encoder: PacketEncoder;
+  private readonly decoder: PacketDecoder;
   private sockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
   private nsps: Map<string, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
   private connectTimeout?: NodeJS.Timeout;
 
-  constructor(
-    server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-    conn: any,
-  ) {
+  constructor(server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, conn: EngineSocket) {
     this.server = server;
     this.conn = conn;
     this.encoder = server.encoder;
@@ -104,6 +88,8 @@ export class Client<
   /**
    * Connects the client to a namespace, creating it first when a dynamic
    * namespace (regex or function) accepts the name.
+   *
+   * @internal
    */
   connect(name: string, auth: Record<string, unknown> = {}): void {
     if (this.server._nsps.has(name)) {
@@ -136,7 +122,11 @@ export class Client<
     });
   }
 
-  /** Disconnects every socket of this client and closes the connection. */
+  /**
+   * Disconnects every socket of this client and closes the connection.
+   *
+   * @internal
+   */
   _disconnect(): void {
     for (const socket of this.sockets.values()) {
       socket.disconnect();
@@ -145,7 +135,11 @@ export class Client<
     this.close();
   }
 
-  /** Forgets a socket that left its namespace. */
+  /**
+   * Forgets a socket that left its namespace.
+   *
+   * @internal
+   */
   _remove(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
     if (this.sockets.has(socket.id)) {
       this.sockets.delete(socket.id);
@@ -163,15 +157,17 @@ export class Client<
     }
   }
 
-  /** Encodes and writes a packet. */
+  /**
+   * Encodes and writes a packet.
+   *
+   * @internal
+   */
   _packet(packet: Packet | EncodedPacket[], opts: WriteOptions = {}): void {
     if (this.conn.readyState !== "open") {
       debug("ignoring packet write %j", packet);
       return;
     }
-    const encoded = opts.preEncoded
-      ? (packet as EncodedPacket[])
-      : this.encoder.encode(packet as Packet);
+    const encoded = opts.preEncoded ? (packet as EncodedPacket[]) : this.encoder.encode(packet as Packet);
     this.writeToEngine(encoded, opts);
   }
 
@@ -215,7 +211,7 @@ export class Client<
   private ondecoded(packet: Packet): void {
     let namespace: string;
     let authPayload: Record<string, unknown>;
-    if (this.conn.protocol === 3) {
+    if (isV2Client(this.conn)) {
       // socket.io v2 clients put the query of a namespace in its name
       const parsed = parseUrl(packet.nsp, true);
       namespace = parsed.pathname!;
@@ -228,11 +224,7 @@ export class Client<
 
     if (!socket && packet.type === PacketType.CONNECT) {
       this.connect(namespace, authPayload);
-    } else if (
-      socket &&
-      packet.type !== PacketType.CONNECT &&
-      packet.type !== PacketType.CONNECT_ERROR
-    ) {
+    } else if (socket && packet.type !== PacketType.CONNECT && packet.type !== PacketType.CONNECT_ERROR) {
       process.nextTick(deliver, socket, packet);
     } else {
       debug("invalid state (packet type: %s)", packet.type);

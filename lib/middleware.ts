@@ -1,8 +1,5 @@
 /** A middleware: calls `next()` to go on, or `next(err)` to stop the chain. */
-export type Middleware<T, E extends Error = Error> = (
-  arg: T,
-  next: (err?: E) => void,
-) => void;
+export type Middleware<T, E extends Error = Error> = (arg: T, next: (err?: E) => void) => void;
 
 /**
  * Runs the middlewares one after the other on `arg`, then `done()` once all

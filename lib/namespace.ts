@@ -1,25 +1,23 @@
 import debugModule from "debug";
-import type { NamespaceAdapter, Room, SocketId } from "./adapter";
-import {
-  BroadcastOperator,
-  RemoteSocket,
-} from "./broadcast-operator";
+import type { AdapterNamespace, NamespaceAdapter, Room, SocketId } from "./adapter";
+import { BroadcastOperator, RemoteSocket } from "./broadcast-operator";
 import type { Client } from "./client";
 import type { Server } from "./server";
 import { runMiddlewares } from "./middleware";
+import { isV2Client } from "./v2-clients";
 import { Socket } from "./socket";
 import {
   AllButLast,
   DecorateAcknowledgementsWithTimeoutAndMultipleResponses,
   DefaultEventsMap,
   EventNames,
+  EventNamesWithoutAck,
   EventNamesWithAck,
   EventParams,
   EventsMap,
   FirstNonErrorArg,
   Last,
-  RemoveAcknowledgements,
-  StrictEventEmitter,
+  StrictEventListener,
 } from "./typed-events";
 
 const debug = debugModule("socket.io:namespace");
@@ -44,16 +42,19 @@ export interface ServerReservedEventsMap<
   ServerSideEvents extends EventsMap,
   SocketData,
 > extends NamespaceReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
-  new_namespace: (
-    namespace: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-  ) => void;
+  new_namespace: (namespace: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void;
 }
 
 export const RESERVED_EVENTS: ReadonlySet<string | symbol> = new Set<
   keyof ServerReservedEventsMap<never, never, never, never>
 >(["connect", "connection", "new_namespace"]);
 
-type Middleware<ListenEvents extends EventsMap, EmitEvents extends EventsMap, ServerSideEvents extends EventsMap, SocketData> = (
+type Middleware<
+  ListenEvents extends EventsMap,
+  EmitEvents extends EventsMap,
+  ServerSideEvents extends EventsMap,
+  SocketData,
+> = (
   socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
   next: (err?: ExtendedError) => void,
 ) => void;
@@ -76,14 +77,14 @@ export class Namespace<
   EmitEvents extends EventsMap = ListenEvents,
   ServerSideEvents extends EventsMap = DefaultEventsMap,
   SocketData = any,
-> extends StrictEventEmitter<
+> extends StrictEventListener<
   ServerSideEvents,
-  RemoveAcknowledgements<EmitEvents>,
   NamespaceReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
 > {
   public readonly name: string;
   /** The connected sockets of this node, by id. */
-  public readonly sockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
+  public readonly sockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> =
+    new Map();
   /** The adapter of this namespace: rooms, broadcasts, and the other nodes of a cluster. */
   public adapter!: NamespaceAdapter;
   public readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
@@ -92,25 +93,32 @@ export class Namespace<
    * The sockets still running the middlewares, by id: not connected yet, so
    * not in `sockets`. Tools and tests inspect it, as with the reference.
    */
-  _preConnectSockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
-  /** The middlewares, run on every new socket. */
+  _preConnectSockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> =
+    new Map();
+  /**
+   * The middlewares, run on every new socket.
+   *
+   * @internal
+   */
   _fns: Array<Middleware<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = [];
   /** The ack id counter, shared with the adapter for broadcasts with acks. */
   _ids: number = 0;
 
-  constructor(
-    server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-    name: string,
-  ) {
+  constructor(server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, name: string) {
     super();
     this.server = server;
     this.name = name;
     this._initAdapter();
   }
 
-  /** Creates the adapter; also called again when `io.adapter(...)` changes it. */
+  /**
+   * Creates the adapter; also called again when `io.adapter(...)` changes it.
+   *
+   * @internal
+   */
   _initAdapter(): void {
-    const AdapterClass = this.server.adapter() as any;
+    // a function building the adapter is called with `new` too: it returns the adapter
+    const AdapterClass = this.server.adapter() as new (nsp: AdapterNamespace) => NamespaceAdapter;
     this.adapter = new AdapterClass(this);
     Promise.resolve(this.adapter.init()).catch((err: Error) => {
       debug("adapter init failed: %s", err && err.message);
@@ -169,6 +177,8 @@ export class Namespace<
   /**
    * Creates a socket for a client that asked to join, runs the middlewares,
    * then connects it. `fn` runs once the socket is connected.
+   *
+   * @internal
    */
   async _add(
     client: Client<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
@@ -201,7 +211,7 @@ export class Namespace<
         if (err) {
           debug("middleware error, sending CONNECT_ERROR packet to the client");
           socket._cleanup();
-          if (client.conn.protocol === 3) {
+          if (isV2Client(client.conn)) {
             return socket._error(err.data || err.message);
           }
           return socket._error({ message: err.message, data: err.data });
@@ -218,11 +228,7 @@ export class Namespace<
   ): Promise<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
     const pid = auth && auth.pid;
     const offset = auth && auth.offset;
-    if (
-      this.server._opts.connectionStateRecovery &&
-      typeof pid === "string" &&
-      typeof offset === "string"
-    ) {
+    if (this.server._opts.connectionStateRecovery && typeof pid === "string" && typeof offset === "string") {
       let session;
       try {
         session = await this.adapter.restoreSession(pid, offset);
@@ -256,13 +262,32 @@ export class Namespace<
     this.emitReserved("connection", socket);
   }
 
-  /** Forgets a socket that disconnected. */
+  /**
+   * Forgets a socket that disconnected.
+   *
+   * @internal
+   */
   _remove(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
     if (this.sockets.has(socket.id)) {
       this.sockets.delete(socket.id);
     } else {
       debug("ignoring remove for %s", socket.id);
     }
+  }
+
+  /**
+   * Emits to every client of the namespace. Checked against the events map without
+   * acknowledgements: with several clients, a callback needs `timeout()` (see
+   * `emitWithAck()`).
+   *
+   * @example
+   * myNamespace.emit("hello", "world");
+   */
+  public override emit<Ev extends EventNamesWithoutAck<EmitEvents>>(
+    ev: Ev,
+    ...args: EventParams<EmitEvents, Ev>
+  ): boolean {
+    return this.operator().emit(ev, ...args);
   }
 
   /**
@@ -275,10 +300,7 @@ export class Namespace<
     ev: Ev,
     ...args: AllButLast<EventParams<EmitEvents, Ev>>
   ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>> {
-    return this.operator().emitWithAck(
-      ev as any,
-      ...(args as any),
-    ) as any;
+    return this.operator().emitWithAck(ev as any, ...(args as any)) as any;
   }
 
   /**
@@ -335,16 +357,25 @@ export class Namespace<
     ...args: AllButLast<EventParams<ServerSideEvents, Ev>>
   ): Promise<FirstNonErrorArg<Last<EventParams<ServerSideEvents, Ev>>>[]> {
     return new Promise((resolve, reject) => {
-      args.push((err: Error | null, responses: any) =>
-        err ? reject(err) : resolve(responses),
-      );
+      args.push((err: Error | null, responses: any) => (err ? reject(err) : resolve(responses)));
       this.serverSideEmit(ev, ...(args as any));
     });
   }
 
+  /**
+   * Announces a namespace created after this one ("new_namespace"): called on the main
+   * namespace, whose listeners are the server's. Emitted untyped, as the event belongs to
+   * the server's reserved events, not to a namespace's.
+   *
+   * @internal
+   */
+  _onNewNamespace(nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
+    this.emitUntyped("new_namespace", nsp);
+  }
+
   /** Delivers an event sent by another server with `serverSideEmit()`. */
   _onServerSideEmit(args: [string, ...any[]]): void {
-    this.emitUntyped.apply(this, args);
+    this.emitUntyped(...args);
   }
 
   /**
@@ -438,13 +469,3 @@ export class Namespace<
     return this.operator().disconnectSockets(close);
   }
 }
-
-// Declared by the typed base class, so that `nsp.emit()` is checked against
-// the events map without acknowledgements (a broadcast gets many answers).
-(Namespace.prototype as any).emit = function (
-  this: Namespace,
-  ev: any,
-  ...args: any[]
-): boolean {
-  return new BroadcastOperator(this.adapter).emit(ev, ...args);
-};

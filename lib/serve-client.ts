@@ -1,4 +1,4 @@
-import { createReadStream } from "fs";
+import { createReadStream, readFileSync } from "fs";
 import type { IncomingMessage, ServerResponse } from "http";
 import { join } from "path";
 import { pipeline } from "stream";
@@ -9,7 +9,8 @@ import accepts from "accepts";
 const CLIENT_DIST = join(__dirname, "..", "client-dist");
 
 // The bundles only change with the package, so its version is a strong ETag.
-const EXPECTED_ETAG = '"' + require("../package.json").version + '"';
+const EXPECTED_ETAG =
+  '"' + JSON.parse(readFileSync(join(__dirname, "..", "package.json"), "utf8")).version + '"';
 const WEAK_ETAG = "W/" + EXPECTED_ETAG;
 
 /**
@@ -21,9 +22,7 @@ const WEAK_ETAG = "W/" + EXPECTED_ETAG;
 export function clientPathRegex(path: string): RegExp {
   const escapedPath = path.replace(/[-\/\\^$*+?.()|[\]{}]/g, "\\$&");
   return new RegExp(
-    "^" +
-      escapedPath +
-      "/socket\\.io(\\.min|\\.esm\\.min|\\.msgpack\\.min)?\\.js(\\.map)?(?:\\?|$)",
+    "^" + escapedPath + "/socket\\.io(\\.min|\\.esm\\.min|\\.msgpack\\.min)?\\.js(\\.map)?(?:\\?|$)",
   );
 }
 
@@ -31,11 +30,7 @@ export function clientPathRegex(path: string): RegExp {
  * Answers a request for a client bundle: 304 when the client's copy is
  * current, otherwise the file, compressed when the client accepts it.
  */
-export function serveClientFile(
-  path: string,
-  req: IncomingMessage,
-  res: ServerResponse,
-): void {
+export function serveClientFile(path: string, req: IncomingMessage, res: ServerResponse): void {
   const filename = req.url!.replace(path, "").replace(/\?.*$/, "");
   const isMap = filename.endsWith(".map");
   const etag = req.headers["if-none-match"];
@@ -46,10 +41,7 @@ export function serveClientFile(
   }
 
   res.setHeader("Cache-Control", "public, max-age=0");
-  res.setHeader(
-    "Content-Type",
-    "application/" + (isMap ? "json" : "javascript") + "; charset=utf-8",
-  );
+  res.setHeader("Content-Type", "application/" + (isMap ? "json" : "javascript") + "; charset=utf-8");
   res.setHeader("ETag", EXPECTED_ETAG);
 
   const readStream = createReadStream(join(CLIENT_DIST, filename));

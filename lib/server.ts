@@ -1,23 +1,20 @@
+import { EventEmitter } from "events";
 import * as http from "http";
 import type { Server as HTTPSServer } from "https";
 import type { Http2SecureServer, Http2Server } from "http2";
 import cors from "cors";
 import debugModule from "debug";
 import { Adapter, Room, SessionAwareAdapter, SocketId } from "./adapter";
+import type { AdapterConstructor } from "./adapter";
 import { BroadcastOperator, RemoteSocket } from "./broadcast-operator";
 import { Client } from "./client";
-import {
-  Server as Engine,
-  ServerOptions as EngineOptions,
-  AttachOptions,
-} from "./engine/server";
-import {
-  ExtendedError,
-  Namespace,
-  ServerReservedEventsMap,
-} from "./namespace";
+import { Server as Engine, ServerOptions as EngineOptions, AttachOptions } from "./engine/server";
+import { ExtendedError, Namespace, ServerReservedEventsMap } from "./namespace";
 import { ParentNamespace } from "./parent-namespace";
-import * as parser from "./parser";
+import { isV2Client } from "./v2-clients";
+import * as parser from "./codec";
+import type { PacketEncoder } from "./codec";
+import type { Socket as EngineSocket } from "./engine/socket";
 import { clientPathRegex, serveClientFile } from "./serve-client";
 import type { Socket } from "./socket";
 import {
@@ -26,12 +23,14 @@ import {
   DefaultEventsMap,
   EventNames,
   EventNamesWithAck,
+  EventNamesWithoutAck,
   EventParams,
   EventsMap,
   FirstNonErrorArg,
   Last,
-  RemoveAcknowledgements,
-  StrictEventEmitter,
+  ReservedOrUserEventNames,
+  ReservedOrUserListener,
+  StrictEventListener,
 } from "./typed-events";
 
 const debug = debugModule("socket.io:server");
@@ -60,7 +59,7 @@ interface ServerOwnOptions {
   /** Whether to serve the client bundles. @default true */
   serveClient: boolean;
   /** The adapter class. @default the in-memory Adapter */
-  adapter: any;
+  adapter: AdapterConstructor;
   /** The parser. @default the built-in Socket.IO v5 codec */
   parser: Parser;
   /**
@@ -82,10 +81,7 @@ interface ServerOwnOptions {
   cleanupEmptyChildNamespaces: boolean;
 }
 
-export interface ServerOptions
-  extends EngineOptions,
-    Omit<AttachOptions, "path">,
-    ServerOwnOptions {}
+export interface ServerOptions extends EngineOptions, Omit<AttachOptions, "path">, ServerOwnOptions {}
 
 type ParentNspNameMatchFn = (
   name: string,
@@ -117,9 +113,8 @@ export class Server<
   EmitEvents extends EventsMap = ListenEvents,
   ServerSideEvents extends EventsMap = DefaultEventsMap,
   SocketData = any,
-> extends StrictEventEmitter<
+> extends StrictEventListener<
   ServerSideEvents,
-  RemoveAcknowledgements<EmitEvents>,
   ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
 > {
   /** The main namespace, "/". */
@@ -129,12 +124,16 @@ export class Server<
   /** The http server this server is attached to. */
   public httpServer!: AnyHttpServer;
   /** The packet encoder, shared by every client (adapters encode broadcasts with it). */
-  readonly encoder: any;
+  readonly encoder: PacketEncoder;
   readonly opts: Partial<ServerOptions>;
 
-  /** @private */
+  /**
+   * The parser: the built-in codec, or the `parser` option.
+   *
+   * @internal
+   */
   _parser: Parser;
-  /** @private */
+  /** The namespaces by name (the admin UI reads it). */
   _nsps: Map<string, Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
   private parentNsps: Map<
     ParentNspNameMatchFn,
@@ -144,11 +143,11 @@ export class Server<
     RegExp,
     ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
   > = new Map();
-  private _adapter?: any;
+  private _adapter!: AdapterConstructor;
   private _serveClient!: boolean;
   private _path!: string;
   private clientPathRegex!: RegExp;
-  /** @private */
+  /** @internal */
   _connectTimeout!: number;
 
   /**
@@ -192,7 +191,11 @@ export class Server<
     }
   }
 
-  /** The options, as read by the namespaces, sockets and adapters. */
+  /**
+   * The options, as read by the namespaces, sockets and adapters.
+   *
+   * @internal
+   */
   get _opts(): Partial<ServerOptions> {
     return this.opts;
   }
@@ -215,6 +218,8 @@ export class Server<
   /**
    * Runs the dynamic namespace matchers for a name; `fn` receives the new
    * child namespace, or false when no matcher accepts the name.
+   *
+   * @internal
    */
   _checkNamespace(
     name: string,
@@ -283,11 +288,11 @@ export class Server<
    * import { createAdapter } from "@socket.io/redis-adapter";
    * io.adapter(createAdapter(pubClient, subClient));
    */
-  public adapter(): any;
-  public adapter(v: any): this;
-  public adapter(v?: any): any {
+  public adapter(): AdapterConstructor;
+  public adapter(v: AdapterConstructor): this;
+  public adapter(v?: AdapterConstructor): AdapterConstructor | this {
     if (!arguments.length) return this._adapter;
-    this._adapter = v;
+    this._adapter = v!;
     for (const nsp of this._nsps.values()) {
       nsp._initAdapter();
     }
@@ -346,7 +351,8 @@ export class Server<
   private initEngine(srv: AnyHttpServer, opts: Partial<ServerOptions>): void {
     debug("creating engine.io instance with opts %j", opts);
     const engine = new Engine(opts);
-    engine.attach(srv as any, opts);
+    // the engine reads requests and upgrades, which https and http2 servers emit alike
+    engine.attach(srv as http.Server, opts);
     // served before the engine sees the request: the bundles live under its path
     if (this._serveClient) this.attachServe(srv, opts);
     this.httpServer = srv;
@@ -395,10 +401,10 @@ export class Server<
     return this.engine;
   }
 
-  private onconnection(conn: any): this {
+  private onconnection(conn: EngineSocket): this {
     debug("incoming connection with id %s", conn.id);
     const client = new Client(this, conn);
-    if (conn.protocol === 3) {
+    if (isV2Client(conn)) {
       // socket.io v2 clients are connected to the main namespace implicitly
       client.connect("/");
     }
@@ -432,10 +438,7 @@ export class Server<
         this.parentNsps.set(name, parentNsp);
       } else {
         const regex = name;
-        this.parentNsps.set(
-          (nsp, _auth, next) => next(null, regex.test(nsp)),
-          parentNsp,
-        );
+        this.parentNsps.set((nsp, _auth, next) => next(null, regex.test(nsp)), parentNsp);
         this.parentNamespacesFromRegExp.set(regex, parentNsp);
       }
       if (fn) parentNsp.on("connect", fn);
@@ -456,7 +459,7 @@ export class Server<
       nsp = new Namespace(this, name);
       this._nsps.set(name, nsp);
       if (name !== "/") {
-        (this.sockets as any).emitReserved("new_namespace", nsp);
+        this.sockets._onNewNamespace(nsp);
       }
     }
     if (fn) nsp.on("connect", fn);
@@ -691,33 +694,221 @@ export class Server<
   public disconnectSockets(close: boolean = false): void {
     return this.sockets.disconnectSockets(close);
   }
-}
 
-// Listening on the server is listening on the main namespace, as in the
-// reference: `io.on("connection", ...)` is `io.of("/").on("connection", ...)`,
-// and `io.emit()` broadcasts to the main namespace.
-const EMITTER_METHODS = [
-  "emit",
-  "on",
-  "once",
-  "off",
-  "addListener",
-  "removeListener",
-  "removeAllListeners",
-  "prependListener",
-  "prependOnceListener",
-  "listeners",
-  "rawListeners",
-  "listenerCount",
-  "eventNames",
-  "setMaxListeners",
-  "getMaxListeners",
-] as const;
+  // Listening on the server is listening on the main namespace, as in the reference:
+  // `io.on("connection", ...)` is `io.of("/").on("connection", ...)`, and `io.emit()`
+  // broadcasts to the main namespace. The methods below forward to it; those that chain
+  // return the server.
 
-for (const method of EMITTER_METHODS) {
-  (Server.prototype as any)[method] = function (this: Server, ...args: any[]) {
-    const result = (this.sockets as any)[method](...args);
-    // chainable methods return the server, not the namespace
-    return result === this.sockets ? this : result;
-  };
+  /** The main namespace, typed as a plain EventEmitter: the server's event types are its own. */
+  private get mainEmitter(): EventEmitter {
+    return this.sockets;
+  }
+
+  /**
+   * Emits to every client of the main namespace.
+   *
+   * @example
+   * io.emit("hello", "world");
+   */
+  public override emit<Ev extends EventNamesWithoutAck<EmitEvents>>(
+    ev: Ev,
+    ...args: EventParams<EmitEvents, Ev>
+  ): boolean {
+    // Namespace.emit, reached through the plain EventEmitter type (its parameter types
+    // are the server's, which TypeScript does not relate across the two classes)
+    return this.mainEmitter.emit(ev, ...args);
+  }
+
+  /**
+   * Listens on the main namespace ("connection", "new_namespace", or a server-side event).
+   *
+   * @example
+   * io.on("connection", (socket) => socket.emit("welcome"));
+   */
+  public override on<
+    Ev extends ReservedOrUserEventNames<
+      ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents
+    >,
+  >(
+    ev: Ev,
+    listener: ReservedOrUserListener<
+      ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents,
+      Ev
+    >,
+  ): this {
+    this.mainEmitter.on(ev, listener);
+    return this;
+  }
+
+  /**
+   * Listens once on the main namespace.
+   *
+   * @example
+   * io.once("connection", (socket) => console.log("first client", socket.id));
+   */
+  public override once<
+    Ev extends ReservedOrUserEventNames<
+      ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents
+    >,
+  >(
+    ev: Ev,
+    listener: ReservedOrUserListener<
+      ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents,
+      Ev
+    >,
+  ): this {
+    this.mainEmitter.once(ev, listener);
+    return this;
+  }
+
+  /**
+   * The listeners of an event of the main namespace.
+   *
+   * @example
+   * io.listeners("connection").length;
+   */
+  public override listeners<
+    Ev extends ReservedOrUserEventNames<
+      ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents
+    >,
+  >(
+    ev: Ev,
+  ): ReservedOrUserListener<
+    ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    ServerSideEvents,
+    Ev
+  >[] {
+    return this.sockets.listeners(ev as never) as ReservedOrUserListener<
+      ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents,
+      Ev
+    >[];
+  }
+
+  /**
+   * Same as `on()`.
+   *
+   * @example
+   * io.addListener("connection", onConnection);
+   */
+  public override addListener(ev: string | symbol, listener: (...args: any[]) => void): this {
+    this.mainEmitter.addListener(ev, listener);
+    return this;
+  }
+
+  /**
+   * Adds a listener before the others of the main namespace.
+   *
+   * @example
+   * io.prependListener("connection", onConnection);
+   */
+  public override prependListener(ev: string | symbol, listener: (...args: any[]) => void): this {
+    this.mainEmitter.prependListener(ev, listener);
+    return this;
+  }
+
+  /**
+   * Adds a one-time listener before the others of the main namespace.
+   *
+   * @example
+   * io.prependOnceListener("connection", onConnection);
+   */
+  public override prependOnceListener(ev: string | symbol, listener: (...args: any[]) => void): this {
+    this.mainEmitter.prependOnceListener(ev, listener);
+    return this;
+  }
+
+  /**
+   * Removes a listener of the main namespace.
+   *
+   * @example
+   * io.off("connection", onConnection);
+   */
+  public override off(ev: string | symbol, listener: (...args: any[]) => void): this {
+    this.mainEmitter.off(ev, listener);
+    return this;
+  }
+
+  /**
+   * Same as `off()`.
+   *
+   * @example
+   * io.removeListener("connection", onConnection);
+   */
+  public override removeListener(ev: string | symbol, listener: (...args: any[]) => void): this {
+    this.mainEmitter.removeListener(ev, listener);
+    return this;
+  }
+
+  /**
+   * Removes every listener of an event, or of all events, of the main namespace.
+   *
+   * @example
+   * io.removeAllListeners("connection");
+   */
+  public override removeAllListeners(ev?: string | symbol): this {
+    if (ev === undefined) {
+      this.mainEmitter.removeAllListeners();
+    } else {
+      this.mainEmitter.removeAllListeners(ev);
+    }
+    return this;
+  }
+
+  /**
+   * The listeners of an event of the main namespace, `once()` wrappers included.
+   *
+   * @example
+   * io.rawListeners("connection");
+   */
+  public override rawListeners(ev: string | symbol): ((...args: any[]) => void)[] {
+    return this.mainEmitter.rawListeners(ev) as ((...args: any[]) => void)[];
+  }
+
+  /**
+   * The number of listeners of an event of the main namespace.
+   *
+   * @example
+   * io.listenerCount("connection");
+   */
+  public override listenerCount(ev: string | symbol, listener?: (...args: any[]) => void): number {
+    return this.mainEmitter.listenerCount(ev, listener);
+  }
+
+  /**
+   * The events the main namespace has listeners for.
+   *
+   * @example
+   * io.eventNames(); // ["connection"]
+   */
+  public override eventNames(): (string | symbol)[] {
+    return this.mainEmitter.eventNames();
+  }
+
+  /**
+   * Sets the listener count over which the main namespace warns of a leak.
+   *
+   * @example
+   * io.setMaxListeners(20);
+   */
+  public override setMaxListeners(n: number): this {
+    this.mainEmitter.setMaxListeners(n);
+    return this;
+  }
+
+  /**
+   * The listener count over which the main namespace warns of a leak.
+   *
+   * @example
+   * io.getMaxListeners(); // 10
+   */
+  public override getMaxListeners(): number {
+    return this.mainEmitter.getMaxListeners();
+  }
 }

@@ -3,14 +3,13 @@ import type { ParsedUrlQuery } from "querystring";
 import debugModule from "debug";
 import base64id = require("base64id");
 import type { BroadcastFlags, NamespaceAdapter, Room, Session, SocketId } from "./adapter";
-import {
-  assertNotReserved,
-  BroadcastOperator,
-} from "./broadcast-operator";
+import { assertNotReserved, BroadcastOperator } from "./broadcast-operator";
 import type { Client, WriteOptions } from "./client";
+import type { Socket as EngineSocket } from "./engine/socket";
 import type { Namespace } from "./namespace";
 import { runMiddlewares } from "./middleware";
-import { Packet, PacketType } from "./parser";
+import { isV2Client } from "./v2-clients";
+import { Packet, PacketType } from "./codec";
 import type { Server } from "./server";
 import {
   AllButLast,
@@ -175,10 +174,10 @@ export class Socket<
       this.pid = previousSession.pid;
       previousSession.rooms.forEach((room) => this.join(room));
       this.data = previousSession.data as SocketData;
-      this.missedPackets = (previousSession as any).missedPackets;
+      this.missedPackets = previousSession.missedPackets;
       this.recovered = true;
     } else {
-      if (client.conn.protocol === 3) {
+      if (isV2Client(client.conn)) {
         // socket.io v2 clients derive their socket id from the connection id
         this.id = nsp.name !== "/" ? nsp.name + "#" + client.id : client.id;
       } else {
@@ -202,7 +201,7 @@ export class Socket<
       time: new Date() + "",
       address: this.conn.remoteAddress,
       xdomain: !!(request && request.headers && request.headers.origin),
-      secure: !request || !request.connection || !!(request.connection as any).encrypted,
+      secure: !request || !request.connection || !!(request.connection as { encrypted?: boolean }).encrypted,
       issued: +new Date(),
       url: (request ? request.url : undefined) as string,
       query: (request && request._query) || {},
@@ -376,10 +375,7 @@ export class Socket<
    */
   public join(rooms: Room | Array<Room>): Promise<void> | void {
     debug("join room %s", rooms);
-    return this.adapter.addAll(
-      this.id,
-      new Set(Array.isArray(rooms) ? rooms : [rooms]),
-    );
+    return this.adapter.addAll(this.id, new Set(Array.isArray(rooms) ? rooms : [rooms]));
   }
 
   /**
@@ -397,12 +393,16 @@ export class Socket<
     this.adapter.delAll(this.id);
   }
 
-  /** Called by the namespace once the middlewares accepted the socket. */
+  /**
+   * Called by the namespace once the middlewares accepted the socket.
+   *
+   * @internal
+   */
   _onconnect(): void {
     debug("socket connected - writing packet");
     this.connected = true;
     this.join(this.id);
-    if (this.conn.protocol === 3) {
+    if (isV2Client(this.conn)) {
       this.packet({ type: PacketType.CONNECT, nsp: "" });
     } else {
       this.packet({
@@ -420,7 +420,11 @@ export class Socket<
     }
   }
 
-  /** Called by the client with every decoded packet for this namespace. */
+  /**
+   * Called by the client with every decoded packet for this namespace.
+   *
+   * @internal
+   */
   _onpacket(packet: Packet): void {
     debug("got packet %j", packet);
     switch (packet.type) {
@@ -464,7 +468,11 @@ export class Socket<
     });
   }
 
-  /** Emits a received event to the listeners, unless the socket is gone. */
+  /**
+   * Emits a received event to the listeners, unless the socket is gone.
+   *
+   * @internal
+   */
   _dispatchEvent(args: any[]): void {
     if (!this.connected) {
       debug("ignore packet received after disconnection");
@@ -472,7 +480,7 @@ export class Socket<
       // the application removed every "error" listener, ours included
       debug("ignore 'error' event without listener");
     } else {
-      this.emitUntyped.apply(this, args as [string, ...any[]]);
+      this.emitUntyped(...(args as [string, ...any[]]));
     }
   }
 
@@ -501,7 +509,11 @@ export class Socket<
     ack.apply(this, packet.data);
   }
 
-  /** Reports an error to the "error" listeners (middleware or parse errors). */
+  /**
+   * Reports an error to the "error" listeners (middleware or parse errors).
+   *
+   * @internal
+   */
   _onerror(err: Error): void {
     if (this.listenerCount("error") > 0) {
       this.emitReserved("error", err);
@@ -513,16 +525,15 @@ export class Socket<
   /**
    * Called when the client disconnects from this namespace, or the whole
    * connection closes.
+   *
+   * @internal
    */
   _onclose(reason: DisconnectReason, description?: any): this | undefined {
     if (!this.connected) return this;
     debug("closing socket - reason %s", reason);
     this.emitReserved("disconnecting", reason, description);
 
-    if (
-      this.server._opts.connectionStateRecovery &&
-      RECOVERABLE_DISCONNECT_REASONS.has(reason)
-    ) {
+    if (this.server._opts.connectionStateRecovery && RECOVERABLE_DISCONNECT_REASONS.has(reason)) {
       debug("connection state recovery is enabled for sid %s", this.id);
       this.adapter.persistSession({
         sid: this.id,
@@ -539,14 +550,22 @@ export class Socket<
     return;
   }
 
-  /** Leaves every room and the namespace; the socket cannot join again. */
+  /**
+   * Leaves every room and the namespace; the socket cannot join again.
+   *
+   * @internal
+   */
   _cleanup(): void {
     this.leaveAll();
     this.nsp._remove(this);
     this.join = noop;
   }
 
-  /** Sends a CONNECT_ERROR packet (a middleware refused the connection). */
+  /**
+   * Sends a CONNECT_ERROR packet (a middleware refused the connection).
+   *
+   * @internal
+   */
   _error(err: unknown): void {
     this.packet({ type: PacketType.CONNECT_ERROR, data: err, nsp: "" });
   }
@@ -650,7 +669,7 @@ export class Socket<
    *   });
    * });
    */
-  public get conn(): any {
+  public get conn(): EngineSocket {
     return this.client.conn;
   }
 

@@ -15,20 +15,13 @@ export interface DefaultEventsMap {
 
 export type EventNames<Map extends EventsMap> = keyof Map & (string | symbol);
 
-export type EventParams<
-  Map extends EventsMap,
-  Ev extends EventNames<Map>,
-> = Parameters<Map[Ev]>;
+export type EventParams<Map extends EventsMap, Ev extends EventNames<Map>> = Parameters<Map[Ev]>;
 
 /** The names of a map, or of its reserved map, that can be listened to. */
-export type ReservedOrUserEventNames<
-  ReservedEvents extends EventsMap,
-  UserEvents extends EventsMap,
-> = EventNames<ReservedEvents> | EventNames<UserEvents>;
+export type ReservedOrUserEventNames<ReservedEvents extends EventsMap, UserEvents extends EventsMap> =
+  EventNames<ReservedEvents> | EventNames<UserEvents>;
 
-type FallbackToUntypedListener<T> = [T] extends [never]
-  ? (...args: any[]) => void | Promise<void>
-  : T;
+type FallbackToUntypedListener<T> = [T] extends [never] ? (...args: any[]) => void | Promise<void> : T;
 
 /** A listener for a name: the reserved signature wins over the user's one. */
 export type ReservedOrUserListener<
@@ -43,39 +36,27 @@ export type ReservedOrUserListener<
       : never
 >;
 
-export type Last<T extends any[]> = T extends [...infer _Head, infer L]
-  ? L
-  : any;
+export type Last<T extends any[]> = T extends [...infer _Head, infer L] ? L : any;
 
-export type AllButLast<T extends any[]> = T extends [...infer Head, any]
-  ? Head
-  : any[];
+export type AllButLast<T extends any[]> = T extends [...infer Head, any] ? Head : any[];
 
-export type FirstArg<T> = T extends (arg: infer A, ...rest: any[]) => any
-  ? A
-  : any;
+export type FirstArg<T> = T extends (arg: infer A, ...rest: any[]) => any ? A : any;
 
 type FirstNonError<T extends any[]> = T[0] extends Error ? T[1] : T[0];
 
 /** What an acknowledgement resolves with, skipping a leading timeout error. */
-export type FirstNonErrorArg<T> = T extends (...args: infer P) => any
-  ? FirstNonError<P>
-  : any;
+export type FirstNonErrorArg<T> = T extends (...args: infer P) => any ? FirstNonError<P> : any;
 
 type IsAck<T> = T extends (...args: any[]) => any ? true : false;
 
 /** Events whose last parameter is an acknowledgement callback. */
 export type EventNamesWithAck<Map extends EventsMap> = {
-  [K in EventNames<Map>]: IsAck<Last<EventParams<Map, K>>> extends false
-    ? never
-    : K;
+  [K in EventNames<Map>]: IsAck<Last<EventParams<Map, K>>> extends false ? never : K;
 }[EventNames<Map>];
 
 /** Events that take no acknowledgement callback. */
 export type EventNamesWithoutAck<Map extends EventsMap> = {
-  [K in EventNames<Map>]: IsAck<Last<EventParams<Map, K>>> extends true
-    ? never
-    : K;
+  [K in EventNames<Map>]: IsAck<Last<EventParams<Map, K>>> extends true ? never : K;
 }[EventNames<Map>];
 
 /** Broadcasts cannot carry a plain acknowledgement (it would get many answers). */
@@ -105,26 +86,25 @@ export type DecorateAcknowledgements<Map extends EventsMap> = {
 };
 
 /** `io.timeout(ms)`: acknowledgements receive an error and every response. */
-export type DecorateAcknowledgementsWithTimeoutAndMultipleResponses<
-  Map extends EventsMap,
-> = {
+export type DecorateAcknowledgementsWithTimeoutAndMultipleResponses<Map extends EventsMap> = {
   [K in keyof Map]: Map[K] extends (...args: infer P) => infer R
     ? (...args: WithMultipleResponses<P>) => R
     : Map[K];
 };
 
-export type DecorateAcknowledgementsWithMultipleResponses<
-  Map extends EventsMap,
-> = DecorateAcknowledgementsWithTimeoutAndMultipleResponses<Map>;
+export type DecorateAcknowledgementsWithMultipleResponses<Map extends EventsMap> =
+  DecorateAcknowledgementsWithTimeoutAndMultipleResponses<Map>;
 
 /**
- * An EventEmitter whose `on`, `once` and `emit` are checked against event maps:
- * `ListenEvents` for listeners, `EmitEvents` for `emit`, and `ReservedEvents`
- * (such as "connection" or "disconnect") which only the library emits.
+ * An EventEmitter whose `on` and `once` are checked against event maps:
+ * `ListenEvents` for listeners, and `ReservedEvents` (such as "connection" or
+ * "disconnect") which only the library emits. Its subclasses declare their own
+ * `emit`: a namespace or a server broadcasts what it emits.
  */
-export abstract class StrictEventEmitter<
+export abstract class StrictEventListener<
   ListenEvents extends EventsMap,
-  EmitEvents extends EventsMap,
+  // "no reserved events": its keys are `never`, which the event name types rely on
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   ReservedEvents extends EventsMap = {},
 > extends EventEmitter {
   override on<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
@@ -134,20 +114,11 @@ export abstract class StrictEventEmitter<
     return super.on(ev, listener as (...args: any[]) => void);
   }
 
-  override once<
-    Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>,
-  >(
+  override once<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
     ev: Ev,
     listener: ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>,
   ): this {
     return super.once(ev, listener as (...args: any[]) => void);
-  }
-
-  override emit<Ev extends EventNames<EmitEvents>>(
-    ev: Ev,
-    ...args: EventParams<EmitEvents, Ev>
-  ): boolean {
-    return super.emit(ev, ...args);
   }
 
   /** Emits an event that only the library may emit (e.g. "connection"). */
@@ -163,21 +134,30 @@ export abstract class StrictEventEmitter<
     return super.emit(ev, ...args);
   }
 
-  override listeners<
-    Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>,
-  >(event: Ev): ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>[] {
-    return super.listeners(event) as ReservedOrUserListener<
-      ReservedEvents,
-      ListenEvents,
-      Ev
-    >[];
+  override listeners<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
+    event: Ev,
+  ): ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>[] {
+    return super.listeners(event) as ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>[];
+  }
+}
+
+/**
+ * A {@link StrictEventListener} whose `emit` is checked against `EmitEvents` and
+ * calls the listeners, as EventEmitter's does.
+ */
+export abstract class StrictEventEmitter<
+  ListenEvents extends EventsMap,
+  EmitEvents extends EventsMap,
+  // "no reserved events": its keys are `never`, which the event name types rely on
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  ReservedEvents extends EventsMap = {},
+> extends StrictEventListener<ListenEvents, ReservedEvents> {
+  override emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
+    return super.emit(ev, ...args);
   }
 }
 
 /** Anything that emits to clients: a socket, a namespace, a broadcast operator. */
 export interface TypedEventBroadcaster<EmitEvents extends EventsMap> {
-  emit<Ev extends EventNames<EmitEvents>>(
-    ev: Ev,
-    ...args: EventParams<EmitEvents, Ev>
-  ): boolean;
+  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean;
 }

@@ -22,7 +22,9 @@ if (process.argv[2] === "--server") {
       peak = Math.max(peak, process.memoryUsage().heapUsed);
     }, 5).unref();
     const closes = [];
-    engine.on("connection", (socket) => socket.on("close", (reason, desc) => closes.push([reason, desc && desc.message])));
+    engine.on("connection", (socket) =>
+      socket.on("close", (reason, desc) => closes.push([reason, desc && desc.message])),
+    );
     process.on("message", () => process.send({ base, peak, closes }));
     process.send({ port: engine.httpServer.address().port });
   });
@@ -43,7 +45,7 @@ const get = (port, p) =>
         res.on("data", (c) => (body += c));
         res.on("end", () => resolve(body));
       })
-      .on("error", reject)
+      .on("error", reject),
   );
 
 function post(port, sid) {
@@ -61,7 +63,7 @@ function post(port, sid) {
     socket.on("close", () => resolve(status || `no answer, closed after ${Date.now() - started} ms`));
     socket.write(
       `POST /engine.io/?EIO=4&transport=polling&sid=${sid} HTTP/1.1\r\nHost: x\r\n` +
-        "Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n",
     );
     const piece = "1\r\nx\r\n".repeat(1000);
     let sent = 0;
@@ -81,7 +83,9 @@ server.once("message", async ({ port }) => {
     sids.push(JSON.parse((await get(port, "/engine.io/?EIO=4&transport=polling")).slice(1)).sid);
   }
   const statuses = await Promise.all(sids.map((sid) => post(port, sid)));
-  console.log(`${process.env.REFERENCE === "1" ? "engine.io" : "ours"}: ${PARALLEL} x ${CHUNKS} one-byte chunks`);
+  console.log(
+    `${process.env.REFERENCE === "1" ? "engine.io" : "ours"}: ${PARALLEL} x ${CHUNKS} one-byte chunks`,
+  );
   statuses.forEach((s, i) => console.log(`  POST ${i + 1}: ${s}`));
   if (!server.connected) return;
   server.send("report");

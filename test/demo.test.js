@@ -87,7 +87,7 @@ describe("chat demo", () => {
 
     const script = await get(demo.port, "/chat.js");
     expect(script.status).to.be(200);
-    expect(script.body).to.contain('io({ autoConnect: false })');
+    expect(script.body).to.contain("io({ autoConnect: false })");
 
     const client = await get(demo.port, "/socket.io/socket.io.js");
     expect(client.status).to.be(200);
@@ -160,7 +160,10 @@ describe("chat demo", () => {
       ok: false,
       error: "join a room first",
     });
-    expect(await alice.timeout(2000).emitWithAck("join", 42)).to.eql({ ok: false, error: "invalid room name" });
+    expect(await alice.timeout(2000).emitWithAck("join", 42)).to.eql({
+      ok: false,
+      error: "invalid room name",
+    });
     expect(await alice.timeout(2000).emitWithAck("join", "x".repeat(33))).to.eql({
       ok: false,
       error: "invalid room name",

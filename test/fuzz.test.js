@@ -37,7 +37,9 @@ describe("npm run fuzz: a short seeded run", function () {
     if (REFERENCE) {
       // engine.io 6.6 accepts the WebSocket of a request whose EIO parameter is repeated
       // (EIO=4&EIO), then writes its HTTP 400 into it: the peer reads "HT" as a frame with RSV1 set
-      expect(report.violations.map((v) => v.message)).to.contain("WS_ERR_UNEXPECTED_RSV_1: Invalid WebSocket frame: RSV1 must be clear");
+      expect(report.violations.map((v) => v.message)).to.contain(
+        "WS_ERR_UNEXPECTED_RSV_1: Invalid WebSocket frame: RSV1 must be clear",
+      );
     }
     // the input got deep into the server: sessions, namespaces, events, recovery
     expect(report.frames).to.be.greaterThan(2000);

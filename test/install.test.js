@@ -30,7 +30,9 @@ function socketIoCopies(dir) {
     if (!fs.existsSync(modules)) return;
     for (const entry of fs.readdirSync(modules)) {
       if (entry.startsWith(".")) continue;
-      const names = entry.startsWith("@") ? fs.readdirSync(path.join(modules, entry)).map((n) => entry + "/" + n) : [entry];
+      const names = entry.startsWith("@")
+        ? fs.readdirSync(path.join(modules, entry)).map((n) => entry + "/" + n)
+        : [entry];
       for (const name of names) {
         const pkgDir = path.join(modules, name);
         if (name === "socket.io") found.push(pkgDir);
@@ -47,10 +49,13 @@ describe("installing the packed package in place of socket.io (npm overrides)", 
   let tmp, app;
 
   before(async () => {
-    if (!fs.existsSync(path.join(ROOT, "dist", "index.js"))) throw new Error("dist/ is not built: npm run build");
+    if (!fs.existsSync(path.join(ROOT, "dist", "index.js")))
+      throw new Error("dist/ is not built: npm run build");
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sio-install-"));
     // dist/ is built already: no prepare script, nothing but packing
-    const { stdout } = await run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", tmp], { cwd: ROOT });
+    const { stdout } = await run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", tmp], {
+      cwd: ROOT,
+    });
     const tarball = JSON.parse(stdout)[0].filename;
 
     app = path.join(tmp, "app");
@@ -66,7 +71,13 @@ describe("installing the packed package in place of socket.io (npm overrides)", 
       overrides: { "socket.io": "$socket.io" },
     };
     fs.writeFileSync(path.join(app, "package.json"), JSON.stringify(manifest, null, 2));
-    const lock = scratchLockfile({ ours, tarballSpec, tarballPath: path.join(tmp, tarball), name: manifest.name, dependencies });
+    const lock = scratchLockfile({
+      ours,
+      tarballSpec,
+      tarballPath: path.join(tmp, tarball),
+      name: manifest.name,
+      dependencies,
+    });
     fs.writeFileSync(path.join(app, "package-lock.json"), JSON.stringify(lock, null, 2));
     try {
       await run("npm", ["install", "--offline", "--no-audit", "--no-fund"], { cwd: app });

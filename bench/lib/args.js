@@ -33,7 +33,12 @@ function str(name) {
 /** A comma-separated list setting. */
 function list(name, fallback) {
   const value = raw(name);
-  return value === undefined ? fallback : value.split(",").map((s) => s.trim()).filter(Boolean);
+  return value === undefined
+    ? fallback
+    : value
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
 }
 
 /** A boolean flag: present (or BENCH_NAME=1) means true. */

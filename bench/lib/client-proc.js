@@ -21,7 +21,7 @@ function onMessage() {
 serve({
   /** Opens `n` more clients, a few handshakes at a time rather than all at once. */
   async connect({ target, port, n }) {
-    for (let opened = 0; opened < n; ) {
+    for (let opened = 0; opened < n;) {
       const wave = Math.min(CONNECT_CONCURRENCY, n - opened);
       const batch = [];
       for (let i = 0; i < wave; i++) batch.push(connectClient(target, port, onMessage));

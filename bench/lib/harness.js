@@ -21,7 +21,9 @@ function withTimeout(promise, ms, what) {
 
 async function runOne(name, measure, timeoutMs, cpuProf, { serverOptions, clientProc = CLIENT_PROC, clientProcs = 1 }) {
   // --cpu-prof=DIR writes a V8 CPU profile of each server process (open it in Chrome DevTools)
-  const execArgv = cpuProf ? ["--expose-gc", "--cpu-prof", `--cpu-prof-dir=${cpuProf}`, `--cpu-prof-name=${name}.cpuprofile`] : ["--expose-gc"];
+  const execArgv = cpuProf
+    ? ["--expose-gc", "--cpu-prof", `--cpu-prof-dir=${cpuProf}`, `--cpu-prof-name=${name}.cpuprofile`]
+    : ["--expose-gc"];
   const server = spawn(SERVER_PROC, execArgv);
   const procs = Array.from({ length: clientProcs }, () => spawn(clientProc));
   try {
@@ -54,7 +56,9 @@ function printTable(title, columns, rows) {
     const cell = (value, digits) => (value === undefined ? "-" : typeof value === "string" ? value : value.toFixed(digits));
     return [label, ...columns.map((c) => cell(row[c.key], c.digits))];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.filter((l) => l.length > 2 || i < 1).map((l) => (l[i] || "").length)));
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...lines.filter((l) => l.length > 2 || i < 1).map((l) => (l[i] || "").length)),
+  );
   console.log(`\n${title}`);
   console.log(header.map((h, i) => pad(h, widths[i], i > 0)).join("  "));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
@@ -122,7 +126,8 @@ async function runBench({ title, measure, columns, compare, serverOptions, clien
   const cols = columns.slice();
   const reference = rows.find((r) => r.target === "reference" && !r.error && !r.skipped);
   if (compare && reference) {
-    for (const row of rows) if (row[compare.key] !== undefined) row.vsReference = row[compare.key] / reference[compare.key];
+    for (const row of rows)
+      if (row[compare.key] !== undefined) row.vsReference = row[compare.key] / reference[compare.key];
     cols.push({ key: "vsReference", title: compare.title, digits: 2 });
   }
   printTable(title, cols, rows);

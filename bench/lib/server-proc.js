@@ -50,7 +50,7 @@ serve({
    */
   async broadcast({ messages, size, batch, stamp }) {
     const payload = "x".repeat(size);
-    for (let sent = 0; sent < messages; ) {
+    for (let sent = 0; sent < messages;) {
       const end = Math.min(messages, sent + batch);
       for (; sent < end; sent++) server.broadcast(stamp ? stampedPayload(sent, size) : payload);
       await nextTick();

@@ -48,6 +48,12 @@ serve({
   },
 
   stats() {
-    return { connected: sockets.filter((s) => s.connected).length, received, disconnects, reasons, connectErrors };
+    return {
+      connected: sockets.filter((s) => s.connected).length,
+      received,
+      disconnects,
+      reasons,
+      connectErrors,
+    };
   },
 });

@@ -29,7 +29,7 @@ serve({
       socket.on("disconnect", (reason) => {
         disconnects++;
         reasons[reason] = (reasons[reason] || 0) + 1;
-      })
+      }),
     );
     await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
     return { port: httpServer.address().port };

@@ -14,9 +14,21 @@ const ROOT = path.join(__dirname, "..", "..");
 
 const TARGETS = {
   ours: { kind: "sio", load: () => require(ROOT).Server, label: "socket.io (ours)" },
-  reference: { kind: "sio", load: () => require("socket.io-reference").Server, label: "socket.io 4.8 (reference)" },
-  "engine-ours": { kind: "engine", load: () => require(path.join(ROOT, "dist", "engine")), label: "socket.io/engine (ours)" },
-  "engine-reference": { kind: "engine", load: () => require("engine.io"), label: "engine.io 6.6 (reference)" },
+  reference: {
+    kind: "sio",
+    load: () => require("socket.io-reference").Server,
+    label: "socket.io 4.8 (reference)",
+  },
+  "engine-ours": {
+    kind: "engine",
+    load: () => require(path.join(ROOT, "dist", "engine")),
+    label: "socket.io/engine (ours)",
+  },
+  "engine-reference": {
+    kind: "engine",
+    load: () => require("engine.io"),
+    label: "engine.io 6.6 (reference)",
+  },
   ws: { kind: "ws", load: () => require("ws").WebSocketServer, label: "ws (raw baseline)" },
   // Variants, run only when named: the trick of the reference's memory guide, which frees
   // the HTTP request of the handshake (and its headers) once the session is open.
@@ -53,7 +65,9 @@ function unavailable(name) {
 const sioFrame = (payload) => "42" + JSON.stringify(["m", payload]);
 
 function listen(httpServer) {
-  return new Promise((resolve) => httpServer.listen(0, "127.0.0.1", () => resolve(httpServer.address().port)));
+  return new Promise((resolve) =>
+    httpServer.listen(0, "127.0.0.1", () => resolve(httpServer.address().port)),
+  );
 }
 
 const closeHttp = (httpServer) => new Promise((resolve) => httpServer.close(() => resolve()));
@@ -149,7 +163,7 @@ const CLIENTS = {
           // stops reading from the TCP stream: the server's writes back up, as with a stalled client
           pause: () => socket.io.engine.transport.ws._socket.pause(),
           close: () => socket.disconnect(),
-        })
+        }),
       );
     });
   },
@@ -163,13 +177,14 @@ const CLIENTS = {
       socket.once("error", reject);
       socket.once("open", () =>
         resolve({
-          echo: (payload) => new Promise((done) => {
-            echoes.push(done);
-            socket.send(sioFrame(payload));
-          }),
+          echo: (payload) =>
+            new Promise((done) => {
+              echoes.push(done);
+              socket.send(sioFrame(payload));
+            }),
           pause: () => socket.transport.ws._socket.pause(),
           close: () => socket.close(),
-        })
+        }),
       );
     });
   },
@@ -183,13 +198,14 @@ const CLIENTS = {
       ws.once("error", reject);
       ws.once("open", () =>
         resolve({
-          echo: (payload) => new Promise((done) => {
-            echoes.push(done);
-            ws.send(sioFrame(payload));
-          }),
+          echo: (payload) =>
+            new Promise((done) => {
+              echoes.push(done);
+              ws.send(sioFrame(payload));
+            }),
           pause: () => ws._socket.pause(),
           close: () => ws.close(),
-        })
+        }),
       );
     });
   },

@@ -104,7 +104,11 @@ $("send").addEventListener("submit", (event) => {
   if (!text) return;
   $("text").value = "";
   stopTyping();
-  const line = addLine("mine", [["from", socket.auth.nickname], ["text", text], ["receipt", "sending…"]]);
+  const line = addLine("mine", [
+    ["from", socket.auth.nickname],
+    ["text", text],
+    ["receipt", "sending…"],
+  ]);
   const receipt = line.querySelector(".receipt");
   // The acknowledgement is the delivery receipt shown next to our own message.
   socket.timeout(ACK_TIMEOUT_MS).emit("message", text, (err, res) => {
@@ -155,7 +159,10 @@ socket.on("users", (room, nicknames) => {
 socket.on("message", (message) => {
   typingUsers.delete(message.from);
   renderTyping();
-  addLine("", [["from", message.from], ["text", message.text]]);
+  addLine("", [
+    ["from", message.from],
+    ["text", message.text],
+  ]);
 });
 
 socket.on("notice", addNotice);

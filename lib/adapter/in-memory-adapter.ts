@@ -1,4 +1,7 @@
 import { EventEmitter } from "events";
+import type { EncodedPacket, Packet, PacketEncoder } from "../codec";
+import { wsMessageFrame } from "../engine/ws-frame";
+import type { WsPreEncodedFrame } from "../engine/ws-frame";
 
 /** The id of a Socket.IO socket (also the name of its own room). */
 export type SocketId = string;
@@ -43,58 +46,62 @@ export interface EncodedWriteOptions {
   volatile?: boolean;
   compress?: boolean;
   /** A complete WebSocket text frame ("4" + the single encoded chunk), built once per broadcast. */
-  wsPreEncodedFrame?: Buffer[];
+  wsPreEncodedFrame?: WsPreEncodedFrame;
 }
 
 /** The members of a server-side socket the adapter relies on (see the adapter contract). */
-interface LocalSocket {
+export interface LocalSocket {
   id: SocketId;
-  client: { writeToEngine(encodedPackets: unknown[], opts: EncodedWriteOptions): void };
+  client: { writeToEngine(encodedPackets: EncodedPacket, opts: EncodedWriteOptions): void };
   acks: Map<number, (...args: any[]) => void>;
-  notifyOutgoingListeners?: (packet: any) => void;
+  notifyOutgoingListeners?: (packet: Packet) => void;
+  readonly handshake: unknown;
+  readonly rooms: Set<Room>;
+  data: unknown;
   join(rooms: Room | Room[]): unknown;
   leave(room: Room): unknown;
   disconnect(close?: boolean): unknown;
 }
 
-// First byte of a WebSocket frame carrying a whole text message: FIN bit and opcode 1.
-const FIN_TEXT = 0x81;
+/**
+ * A socket as `fetchSockets()` resolves it: a local socket, or the details of a socket
+ * of another node, as its adapter sent them.
+ */
+export interface FetchedSocket {
+  id: SocketId;
+  handshake: unknown;
+  rooms: Iterable<Room>;
+  data: unknown;
+}
 
-// Engine.IO "message" packet type, prefixed to the Socket.IO payload inside the frame.
-const ENGINE_MESSAGE = 0x34; // "4"
+/** The members of a namespace the adapter relies on (see the adapter contract). */
+export interface AdapterNamespace {
+  readonly name: string;
+  /** the connected local sockets, by id */
+  readonly sockets: Map<SocketId, LocalSocket>;
+  /** the namespace-wide ack id counter, shared with the sockets' own emits */
+  _ids: number;
+  readonly server: {
+    /** the server's packet encoder: every broadcast is encoded once, with it */
+    readonly encoder: PacketEncoder;
+    readonly opts: { connectionStateRecovery?: { maxDisconnectionDuration?: number } };
+  };
+}
 
 /**
- * The unmasked WebSocket text frame of the Engine.IO message "4" + `payload`, as a
- * server sends it. One buffer sized exactly and filled in place: no intermediate
- * copy whose pool slice would stay pinned as long as a slow client holds the frame.
+ * What `io.adapter()` takes: an adapter class, or a function building the adapter of a
+ * namespace (called with `new`, as the official adapters' `createAdapter()` expect).
  */
-function textFrame(payload: string): Buffer {
-  const length = Buffer.byteLength(payload) + 1;
-  const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(header + length);
-  frame[0] = FIN_TEXT;
-  if (header === 2) {
-    frame[1] = length;
-  } else if (header === 4) {
-    frame[1] = 126;
-    frame.writeUInt16BE(length, 2);
-  } else {
-    frame[1] = 127;
-    frame.writeUInt32BE(Math.floor(length / 0x100000000), 2);
-    frame.writeUInt32BE(length >>> 0, 6);
-  }
-  frame[header] = ENGINE_MESSAGE;
-  frame.write(payload, header + 1);
-  return frame;
-}
+export type AdapterConstructor =
+  (new (nsp: AdapterNamespace) => NamespaceAdapter) | ((nsp: AdapterNamespace) => NamespaceAdapter);
 
 // Shared by every broadcast without `except` rooms; never mutated.
 const NO_SIDS: ReadonlySet<SocketId> = new Set<SocketId>();
 
 /** Per-broadcast state handed to the target visitor, so no closure is created per packet. */
 interface Delivery {
-  packet: any;
-  encoded: unknown[];
+  packet: Packet;
+  encoded: EncodedPacket;
   writeOpts: EncodedWriteOptions;
   ack?: (...args: any[]) => void;
   count: number;
@@ -103,7 +110,7 @@ interface Delivery {
 function deliver(socket: LocalSocket, d: Delivery): void {
   d.count++;
   if (d.ack !== undefined) {
-    socket.acks.set(d.packet.id, d.ack);
+    socket.acks.set(d.packet.id as number, d.ack);
   }
   // Sockets of older servers have no outgoing listeners hook.
   if (typeof socket.notifyOutgoingListeners === "function") {
@@ -112,7 +119,7 @@ function deliver(socket: LocalSocket, d: Delivery): void {
   socket.client.writeToEngine(d.encoded, d.writeOpts);
 }
 
-function invoke(socket: LocalSocket, callback: (socket: any) => void): void {
+function invoke(socket: LocalSocket, callback: (socket: LocalSocket) => void): void {
   callback(socket);
 }
 
@@ -133,27 +140,27 @@ export interface NamespaceAdapter extends EventEmitter {
   /** The rooms of each socket. */
   sids: Map<SocketId, Set<Room>>;
   /** The namespace served. */
-  nsp: any;
+  nsp: AdapterNamespace;
   init(): Promise<void> | void;
   close(): Promise<void> | void;
   serverCount(): Promise<number>;
   addAll(id: SocketId, rooms: Set<Room>): Promise<void> | void;
   del(id: SocketId, room: Room): Promise<void> | void;
   delAll(id: SocketId): void;
-  broadcast(packet: any, opts: BroadcastOptions): void;
+  broadcast(packet: Packet, opts: BroadcastOptions): void;
   broadcastWithAck(
-    packet: any,
+    packet: Packet,
     opts: BroadcastOptions,
     clientCountCallback: (clientCount: number) => void,
     ack: (...args: any[]) => void,
   ): void;
   sockets(rooms: Set<Room>): Promise<Set<SocketId>>;
   socketRooms(id: SocketId): Set<Room> | undefined;
-  fetchSockets(opts: BroadcastOptions): Promise<any[]>;
+  fetchSockets(opts: BroadcastOptions): Promise<FetchedSocket[]>;
   addSockets(opts: BroadcastOptions, rooms: Room[]): void;
   delSockets(opts: BroadcastOptions, rooms: Room[]): void;
   disconnectSockets(opts: BroadcastOptions, close: boolean): void;
-  serverSideEmit(packet: any[]): void;
+  serverSideEmit(packet: unknown[]): void;
   persistSession(session: SessionToPersist): void;
   restoreSession(pid: PrivateSessionId, offset: string): Promise<Session | null>;
 }
@@ -172,13 +179,13 @@ export interface NamespaceAdapter extends EventEmitter {
 export class Adapter extends EventEmitter implements NamespaceAdapter {
   public rooms: Map<Room, Set<SocketId>> = new Map();
   public sids: Map<SocketId, Set<Room>> = new Map();
-  public nsp: any;
-  protected readonly encoder: any;
+  public nsp: AdapterNamespace;
+  protected readonly encoder: PacketEncoder;
 
   /**
    * @param nsp the namespace this adapter serves (reads `name`, `sockets`, `_ids`, `server.encoder`)
    */
-  constructor(nsp: any) {
+  constructor(nsp: AdapterNamespace) {
     super();
     this.nsp = nsp;
     this.encoder = nsp.server?.encoder;
@@ -280,7 +287,7 @@ export class Adapter extends EventEmitter implements NamespaceAdapter {
    * @example
    * adapter.broadcast({ type: 2, data: ["news", 1] }, { rooms: new Set(["room1"]), except: new Set() });
    */
-  public broadcast(packet: any, opts: BroadcastOptions): void {
+  public broadcast(packet: Packet, opts: BroadcastOptions): void {
     packet.nsp = this.nsp.name;
     const delivery = this.prepareDelivery(packet, opts);
     this.forEachTarget(opts, deliver, delivery);
@@ -295,7 +302,7 @@ export class Adapter extends EventEmitter implements NamespaceAdapter {
    * adapter.broadcastWithAck(packet, opts, (n) => expected = n, (err, res) => responses.push(res));
    */
   public broadcastWithAck(
-    packet: any,
+    packet: Packet,
     opts: BroadcastOptions,
     clientCountCallback: (clientCount: number) => void,
     ack: (...args: any[]) => void,
@@ -308,7 +315,7 @@ export class Adapter extends EventEmitter implements NamespaceAdapter {
     clientCountCallback(delivery.count);
   }
 
-  private prepareDelivery(packet: any, opts: BroadcastOptions): Delivery {
+  private prepareDelivery(packet: Packet, opts: BroadcastOptions): Delivery {
     const flags = opts.flags || {};
     const writeOpts: EncodedWriteOptions = {
       preEncoded: true,
@@ -323,11 +330,10 @@ export class Adapter extends EventEmitter implements NamespaceAdapter {
    * Encodes the packet with the server's encoder and, for a single text chunk, attaches the
    * ready-made WebSocket frame so WebSocket targets skip per-socket framing.
    */
-  protected _encode(packet: unknown, writeOpts: EncodedWriteOptions): unknown[] {
-    const encoded: unknown[] = this.encoder.encode(packet);
+  protected _encode(packet: Packet, writeOpts: EncodedWriteOptions): EncodedPacket {
+    const encoded = this.encoder.encode(packet);
     if (encoded.length === 1 && typeof encoded[0] === "string") {
-      // header and payload in one buffer: each target then costs one stream write, not two
-      writeOpts.wsPreEncodedFrame = [textFrame(encoded[0])];
+      writeOpts.wsPreEncodedFrame = wsMessageFrame(encoded[0]);
     }
     return encoded;
   }
@@ -360,8 +366,8 @@ export class Adapter extends EventEmitter implements NamespaceAdapter {
    * @example
    * const sockets = await adapter.fetchSockets({ rooms: new Set(["room1"]) });
    */
-  public fetchSockets(opts: BroadcastOptions): Promise<any[]> {
-    const sockets: any[] = [];
+  public fetchSockets(opts: BroadcastOptions): Promise<FetchedSocket[]> {
+    const sockets: FetchedSocket[] = [];
     this.apply(opts, (socket) => sockets.push(socket));
     return Promise.resolve(sockets);
   }
@@ -401,14 +407,18 @@ export class Adapter extends EventEmitter implements NamespaceAdapter {
   /**
    * Calls `callback` once for every local socket matching the options.
    */
-  protected apply(opts: BroadcastOptions, callback: (socket: any) => void): void {
+  protected apply(opts: BroadcastOptions, callback: (socket: LocalSocket) => void): void {
     this.forEachTarget(opts, invoke, callback);
   }
 
-  private forEachTarget<C>(opts: BroadcastOptions, visit: (socket: LocalSocket, ctx: C) => void, ctx: C): void {
+  private forEachTarget<C>(
+    opts: BroadcastOptions,
+    visit: (socket: LocalSocket, ctx: C) => void,
+    ctx: C,
+  ): void {
     const rooms = opts.rooms;
     const except = this.computeExceptSids(opts.except);
-    const sockets: Map<SocketId, LocalSocket> = this.nsp.sockets;
+    const sockets = this.nsp.sockets;
 
     if (rooms.size === 0) {
       for (const id of this.sids.keys()) {
@@ -456,7 +466,7 @@ export class Adapter extends EventEmitter implements NamespaceAdapter {
    * @example
    * adapter.serverSideEmit(["hello", "world"]);
    */
-  public serverSideEmit(packet: any[]): void {
+  public serverSideEmit(_packet: unknown[]): void {
     console.warn("this adapter does not support the serverSideEmit() functionality");
   }
 
@@ -467,7 +477,7 @@ export class Adapter extends EventEmitter implements NamespaceAdapter {
    * @example
    * adapter.persistSession({ sid, pid, rooms: [...socket.rooms], data: socket.data });
    */
-  public persistSession(session: SessionToPersist): void {}
+  public persistSession(_session: SessionToPersist): void {}
 
   /**
    * Restores a session and the packets it missed after `offset`. Resolves null in memory: see
@@ -476,8 +486,7 @@ export class Adapter extends EventEmitter implements NamespaceAdapter {
    * @example
    * const session = await adapter.restoreSession(pid, offset);
    */
-  public restoreSession(pid: PrivateSessionId, offset: string): Promise<Session | null> {
+  public restoreSession(_pid: PrivateSessionId, _offset: string): Promise<Session | null> {
     return Promise.resolve(null);
   }
 }
-

@@ -1,7 +1,10 @@
 import { randomBytes } from "crypto";
 import debugModule from "debug";
+import { PacketType } from "../codec";
+import type { Packet } from "../codec";
 import {
   Adapter,
+  AdapterNamespace,
   BroadcastOptions,
   PrivateSessionId,
   Room,
@@ -10,9 +13,6 @@ import {
 } from "./in-memory-adapter";
 
 const debug = debugModule("socket.io-adapter");
-
-// Socket.IO EVENT packet type.
-const EVENT = 2;
 
 // How often expired sessions and packets are dropped: one timer per adapter, never per packet.
 const SWEEP_INTERVAL = 60 * 1000;
@@ -63,10 +63,11 @@ export class SessionAwareAdapter extends Adapter {
   private readonly packets: PersistedPacket[] = [];
   private readonly sweepTimer: NodeJS.Timeout;
 
-  constructor(nsp: any) {
+  constructor(nsp: AdapterNamespace) {
     super(nsp);
     const duration = nsp.server?.opts?.connectionStateRecovery?.maxDisconnectionDuration;
-    this.maxDisconnectionDuration = typeof duration === "number" ? duration : DEFAULT_MAX_DISCONNECTION_DURATION;
+    this.maxDisconnectionDuration =
+      typeof duration === "number" ? duration : DEFAULT_MAX_DISCONNECTION_DURATION;
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL);
     // The timer must not keep the process alive on its own.
     this.sweepTimer.unref();
@@ -142,8 +143,9 @@ export class SessionAwareAdapter extends Adapter {
    * @example
    * adapter.broadcast({ type: 2, data: ["news", 1] }, { rooms: new Set() }); // data: ["news", 1, "<offset>"]
    */
-  public override broadcast(packet: any, opts: BroadcastOptions): void {
-    const recoverable = packet.type === EVENT && packet.id === undefined && opts.flags?.volatile === undefined;
+  public override broadcast(packet: Packet, opts: BroadcastOptions): void {
+    const recoverable =
+      packet.type === PacketType.EVENT && packet.id === undefined && opts.flags?.volatile === undefined;
     if (!recoverable) {
       super.broadcast(packet, opts);
       return;

@@ -13,7 +13,7 @@ import type { ServerOptions, AttachOptions } from "./server";
 import { Socket } from "./socket";
 import { Transport } from "./transport";
 import { transports } from "./transports";
-import * as parser from "./parser";
+import * as parser from "./codec/v4";
 
 export const protocol = parser.protocol;
 
@@ -29,7 +29,7 @@ export function listen(port: number, fn?: () => void): Server;
 export function listen(
   port: number,
   options?: (ServerOptions & AttachOptions) | (() => void),
-  fn?: () => void
+  fn?: () => void,
 ): Server {
   if (typeof options === "function") {
     fn = options;
@@ -70,4 +70,5 @@ export type {
 } from "./server";
 export type { SendOptions, SendCallback, SocketReadyState } from "./socket";
 export type { EngineRequest } from "./transport";
-export { errors, errorMessages } from "./errors";
+export type { WsPreEncodedFrame } from "./ws-frame";
+export { errors, errorMessages } from "./handshake-errors";

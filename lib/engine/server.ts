@@ -17,8 +17,17 @@ import { transports } from "./transports";
 import type { Polling, HttpCompressionOptions } from "./transports/polling";
 import type { WebSocket, PerMessageDeflateOptions } from "./transports/websocket";
 import type { Transport, EngineRequest } from "./transport";
-import type { RawData } from "./parser";
-import { errors, errorMessages, abortRequest, abortUpgrade, ErrorCode, ErrorContext } from "./errors";
+import type { RawData } from "./codec/packet";
+import { protocolOf } from "./codec";
+import type { ProtocolRevision } from "./codec";
+import {
+  errors,
+  errorMessages,
+  abortRequest,
+  abortUpgrade,
+  ErrorCode,
+  ErrorContext,
+} from "./handshake-errors";
 import { UpgradeResponse, takeResponseHeaders } from "./upgrade-response";
 
 const debug = debugModule("engine");
@@ -28,15 +37,11 @@ type OutgoingHeaders = Record<string, number | string | string[]>;
 /** Decides whether a handshake is accepted: `fn(null, true)` accepts. */
 export type AllowRequest = (
   req: IncomingMessage,
-  fn: (err: string | null | undefined, success: boolean) => void
+  fn: (err: string | null | undefined, success: boolean) => void,
 ) => void;
 
 /** A connect-style middleware, run on every engine request (polling and upgrade). */
-export type Middleware = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  next: (err?: unknown) => void
-) => void;
+export type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 
 /**
  * The attributes of a Set-Cookie header, as the `cookie` package serializes
@@ -82,7 +87,7 @@ export interface WsServerLike {
     req: IncomingMessage,
     socket: Duplex,
     head: Buffer,
-    cb: (client: WsSocket, req: IncomingMessage) => void
+    cb: (client: WsSocket, req: IncomingMessage) => void,
   ): void;
   close(): void;
   on?(event: "headers", listener: (headers: string[], req: IncomingMessage) => void): unknown;
@@ -148,8 +153,7 @@ export interface AttachOptions {
 
 /** The options as resolved by the server (defaults applied). */
 export interface ResolvedServerOptions
-  extends Omit<ServerOptions, "cors" | "cookie" | "perMessageDeflate" | "httpCompression">,
-    AttachOptions {
+  extends Omit<ServerOptions, "cors" | "cookie" | "perMessageDeflate" | "httpCompression">, AttachOptions {
   pingTimeout: number;
   pingInterval: number;
   upgradeTimeout: number;
@@ -353,7 +357,7 @@ export class Server extends EventEmitter {
   private applyMiddlewares(
     req: IncomingMessage,
     res: ServerResponse,
-    callback: (err?: unknown) => void
+    callback: (err?: unknown) => void,
   ): void {
     const middlewares = this.middlewares;
     if (middlewares.length === 0) {
@@ -427,7 +431,7 @@ export class Server extends EventEmitter {
       }
       // a session speaks the revision of its handshake: a request in the other one would
       // reach a codec the session never negotiated (and bypass allowEIO3)
-      const protocol = req._query.EIO === "4" ? 4 : 3;
+      const protocol = protocolOf(req._query);
       const previousProtocol = client.protocol;
       if (protocol !== previousProtocol) {
         debug("bad request: unexpected protocol revision");
@@ -460,8 +464,11 @@ export class Server extends EventEmitter {
   }
 
   /** The protocol revision of a handshake, or undefined when it is refused. */
-  private handshakeProtocol(req: EngineRequest, closeConnection: CloseConnection): 3 | 4 | undefined {
-    const protocol = req._query.EIO === "4" ? 4 : 3;
+  private handshakeProtocol(
+    req: EngineRequest,
+    closeConnection: CloseConnection,
+  ): ProtocolRevision | undefined {
+    const protocol = protocolOf(req._query);
     if (protocol === 3 && !this.opts.allowEIO3) {
       debug("unsupported protocol version");
       this.connectionError(req, errors.UNSUPPORTED_PROTOCOL_VERSION, { protocol });
@@ -499,7 +506,7 @@ export class Server extends EventEmitter {
       const protocol = this.handshakeProtocol(request, closeConnection);
       if (protocol !== undefined) {
         this.generateSessionId(request, closeConnection, (id) =>
-          this.open(id, request._query.transport, request, protocol, closeConnection)
+          this.open(id, request._query.transport, request, protocol, closeConnection),
         );
       }
     };
@@ -536,7 +543,10 @@ export class Server extends EventEmitter {
       const cookie = id === undefined ? undefined : this.sessionCookie(id);
       if (cookie !== undefined) {
         const previous = res.getHeader("set-cookie");
-        res.setHeader("Set-Cookie", previous === undefined ? [cookie] : ([] as string[]).concat(previous as string | string[], cookie));
+        res.setHeader(
+          "Set-Cookie",
+          previous === undefined ? [cookie] : ([] as string[]).concat(previous as string | string[], cookie),
+        );
       }
       this.ws.handleUpgrade(request, socket, upgradeHead, (websocket) => {
         socket.removeListener("error", onSocketError);
@@ -588,7 +598,7 @@ export class Server extends EventEmitter {
     req.websocket = websocket;
     const sid = req._query.sid;
     if (id !== undefined) {
-      const protocol: 3 | 4 = req._query.EIO === "4" ? 4 : 3;
+      const protocol = protocolOf(req._query);
       const closeConnection: CloseConnection = () => websocket.close();
       this.open(id, transportName, req, protocol, closeConnection);
       return;
@@ -616,7 +626,11 @@ export class Server extends EventEmitter {
   }
 
   /** Runs `generateId` (sync or async) for a new session; a failure refuses the handshake. */
-  private generateSessionId(req: EngineRequest, closeConnection: CloseConnection, then: (id: string) => void): void {
+  private generateSessionId(
+    req: EngineRequest,
+    closeConnection: CloseConnection,
+    then: (id: string) => void,
+  ): void {
     let id: string | Promise<string>;
     try {
       id = this.generateId(req);
@@ -651,8 +665,8 @@ export class Server extends EventEmitter {
     id: string,
     transportName: string,
     req: EngineRequest,
-    protocol: 3 | 4,
-    closeConnection: CloseConnection
+    protocol: ProtocolRevision,
+    closeConnection: CloseConnection,
   ): void {
     debug('handshaking client "%s"', id);
     let transport: Transport;

@@ -4,9 +4,14 @@
  */
 import { EventEmitter } from "events";
 import debugModule from "debug";
-import type { Packet, PacketType, RawData } from "./parser";
+import { codedError } from "../errors";
+import type { Packet, PacketType, RawData } from "./codec/packet";
+import { codecFor } from "./codec";
+import type { ProtocolRevision } from "./codec";
 import type { Transport, EngineRequest } from "./transport";
 import type { Server } from "./server";
+import { wsFrameLength } from "./ws-frame";
+import type { WsPreEncodedFrame } from "./ws-frame";
 
 const debug = debugModule("engine:socket");
 
@@ -17,15 +22,7 @@ const WRITE_BUFFER_FULL = "write buffer full";
 function packetSize(data: RawData | undefined, options: SendOptions | undefined): number {
   const frame = options !== undefined ? options.wsPreEncodedFrame : undefined;
   if (frame !== undefined) {
-    // a ready ws frame: one buffer, or the [header, payload] pair of ws's Sender.frame
-    if (Array.isArray(frame)) {
-      let length = 0;
-      for (let i = 0; i < frame.length; i++) {
-        length += (frame[i] as Buffer).length;
-      }
-      return length;
-    }
-    return (frame as Buffer).length;
+    return wsFrameLength(frame);
   }
   if (data === undefined) {
     return 1;
@@ -66,7 +63,7 @@ export interface SendOptions {
   /** drop the message rather than queue it when the client is over `maxBufferedAmount` */
   volatile?: boolean;
   /** a complete ws frame sent as it is when the transport is the ws WebSocket */
-  wsPreEncodedFrame?: unknown;
+  wsPreEncodedFrame?: WsPreEncodedFrame;
 }
 
 /** Called with the transport once the packet has been written to it. */
@@ -102,7 +99,7 @@ export class Socket extends EventEmitter {
   /** the HTTP request of the handshake */
   readonly request: EngineRequest;
   /** Engine.IO protocol revision of the client (3 or 4) */
-  readonly protocol: 3 | 4;
+  readonly protocol: ProtocolRevision;
   /** IP address of the client */
   readonly remoteAddress: string;
   readyState: SocketReadyState = "opening";
@@ -112,6 +109,8 @@ export class Socket extends EventEmitter {
   /** whether the session has been upgraded (to WebSocket) */
   upgraded = false;
 
+  // the heartbeat direction of the session's revision (v3 clients ping, v4 servers do)
+  private readonly clientPings: boolean;
   private writeBuffer: Packet[] = [];
   // running totals, so that the bound costs no scan of the buffer: the bytes in
   // writeBuffer, the bytes ever queued, where the last burst ended among them, and
@@ -136,12 +135,19 @@ export class Socket extends EventEmitter {
   private readonly onTransportDrain = (): void => this.onDrain();
   private readonly onTransportClose = (): void => this.onClose("transport close");
 
-  constructor(id: string, server: Server, transport: Transport, req: EngineRequest, protocol: 3 | 4) {
+  constructor(
+    id: string,
+    server: Server,
+    transport: Transport,
+    req: EngineRequest,
+    protocol: ProtocolRevision,
+  ) {
     super();
     this.id = id;
     this.server = server;
     this.request = req;
     this.protocol = protocol;
+    this.clientPings = codecFor(protocol).clientPings;
     this.remoteAddress = (req.socket && req.socket.remoteAddress) || "";
     this.setTransport(transport);
     this.onOpen();
@@ -159,13 +165,13 @@ export class Socket extends EventEmitter {
         pingInterval: opts.pingInterval,
         pingTimeout: opts.pingTimeout,
         maxPayload: opts.maxHttpBufferSize,
-      })
+      }),
     );
     if (opts.initialPacket) {
       this.sendPacket("message", opts.initialPacket);
     }
     this.emit("open");
-    if (this.protocol === 3) {
+    if (this.clientPings) {
       // v3: the client pings, so only the deadline for its next ping runs
       this.waitingForHeartbeat = true;
       this.pingTimeoutTimer = setTimeout(this.onHeartbeatTimeout, opts.pingInterval + opts.pingTimeout);
@@ -203,8 +209,8 @@ export class Socket extends EventEmitter {
     this.emit("packet", packet);
     switch (packet.type) {
       case "ping":
-        if (this.protocol !== 3) {
-          this.onError(new Error("invalid heartbeat direction"));
+        if (!this.clientPings) {
+          this.onError(codedError("EIO_ERR_HEARTBEAT_DIRECTION"));
           return;
         }
         debug("got ping");
@@ -213,8 +219,8 @@ export class Socket extends EventEmitter {
         this.emit("heartbeat");
         break;
       case "pong":
-        if (this.protocol === 3) {
-          this.onError(new Error("invalid heartbeat direction"));
+        if (this.clientPings) {
+          this.onError(codedError("EIO_ERR_HEARTBEAT_DIRECTION"));
           return;
         }
         debug("got pong");
@@ -274,6 +280,8 @@ export class Socket extends EventEmitter {
   /**
    * Switches the session to `transport` once the client completes the upgrade
    * (probe ping, then upgrade packet) within `upgradeTimeout`.
+   *
+   * @internal
    */
   _maybeUpgrade(transport: Transport): void {
     debug('might upgrade socket transport from "%s" to "%s"', this.transport.name, transport.name);
@@ -412,7 +420,11 @@ export class Socket extends EventEmitter {
     process.nextTick(closeSlowClient, this);
   }
 
-  /** Drops what is queued for a client over the bound and closes it. */
+  /**
+   * Drops what is queued for a client over the bound and closes it.
+   *
+   * @internal
+   */
   _closeSlowClient(): void {
     this.onClose(WRITE_BUFFER_FULL);
   }
@@ -444,7 +456,7 @@ export class Socket extends EventEmitter {
     type: PacketType,
     data?: RawData,
     options?: SendOptions | SendCallback,
-    callback?: SendCallback
+    callback?: SendCallback,
   ): void {
     if (typeof options === "function") {
       callback = options;

@@ -9,9 +9,10 @@ import { EventEmitter } from "events";
 import type { IncomingMessage, ServerResponse } from "http";
 import type { WebSocket } from "ws";
 import debugModule from "debug";
-import * as parserV4 from "./parser";
-import * as parserV3 from "./parser-v3";
-import type { Packet, RawData } from "./parser";
+import type { CodedError } from "../errors";
+import { codecFor, protocolOf } from "./codec";
+import type { EngineCodec, ProtocolRevision } from "./codec";
+import type { Packet, RawData } from "./codec/packet";
 
 const debug = debugModule("engine:transport");
 
@@ -29,8 +30,8 @@ export interface EngineRequest extends IncomingMessage {
 
 export type ReadyState = "open" | "closing" | "closed";
 
-/** Error emitted by a transport: `type` is always "TransportError". */
-export interface TransportError extends Error {
+/** Error emitted by a transport: `type` is always "TransportError", `code` one of the catalog's EIO_ERR_*. */
+export interface TransportError extends CodedError {
   type: "TransportError";
   description?: unknown;
 }
@@ -43,7 +44,9 @@ export abstract class Transport extends EventEmitter {
   /** whether `send()` may be called now */
   writable = false;
   /** Engine.IO protocol revision of the client (3 or 4) */
-  readonly protocol: 3 | 4;
+  readonly protocol: ProtocolRevision;
+  /** the codec of that revision, chosen once: every v3/v4 difference goes through it */
+  readonly codec: EngineCodec;
   /** false when the client asked for base64-encoded binary (`b64=1`, v3) */
   supportsBinary: boolean;
   /** set when the transport is being replaced by an upgrade */
@@ -52,7 +55,8 @@ export abstract class Transport extends EventEmitter {
 
   constructor(req: EngineRequest) {
     super();
-    this.protocol = req._query.EIO === "4" ? 4 : 3;
+    this.protocol = protocolOf(req._query);
+    this.codec = codecFor(this.protocol);
     this.supportsBinary = !req._query.b64;
   }
 
@@ -112,13 +116,13 @@ export abstract class Transport extends EventEmitter {
     this.doClose(fn || noop);
   }
 
-  protected onError(message: string, description?: unknown): void {
+  protected onError(error: CodedError, description?: unknown): void {
     // without a listener the owner is already gone: report, never throw
     if (this.listenerCount("error") === 0) {
-      debug("ignored transport error %s (%s)", message, description);
+      debug("ignored transport error %s (%s)", error.message, description);
       return;
     }
-    const err = new Error(message) as TransportError;
+    const err = error as TransportError;
     err.type = "TransportError";
     err.description = description;
     this.emit("error", err);
@@ -130,11 +134,7 @@ export abstract class Transport extends EventEmitter {
 
   /** Decodes one packet of wire data (a WebSocket message). */
   protected onData(data: RawData): void {
-    const packet =
-      this.protocol === 4
-        ? parserV4.decodePacket(data)
-        : parserV3.decodePacket(data as string | Buffer);
-    this.onPacket(packet);
+    this.onPacket(this.codec.decodePacket(data));
   }
 
   protected onClose(): void {

@@ -19,7 +19,10 @@ export class UpgradeResponse {
   headersSent = false;
   private readonly headers: HeaderStore = {};
 
-  constructor(req: IncomingMessage, private readonly socket: Duplex) {
+  constructor(
+    req: IncomingMessage,
+    private readonly socket: Duplex,
+  ) {
     (req as RequestWithHeaders)[kResponseHeaders] = this.headers;
   }
 

@@ -72,7 +72,11 @@ describe("@socket.io/admin-ui" + (impl.REFERENCE ? " (reference)" : ""), functio
 
   // resolves with the args of the first `event` the admin received that matches `predicate`
   function adminGot(rec, event, predicate = () => true, ms = 3000) {
-    return waitFor(() => rec.args(event).find((args) => predicate(...args)), ms, "admin event '" + event + "'");
+    return waitFor(
+      () => rec.args(event).find((args) => predicate(...args)),
+      ms,
+      "admin event '" + event + "'",
+    );
   }
 
   beforeEach(() => {
@@ -146,7 +150,10 @@ describe("@socket.io/admin-ui" + (impl.REFERENCE ? " (reference)" : ""), functio
       io.to("room1").emit("news", { n: 1 });
       await once(user, "news");
       await adminGot(rec, "event_sent", (nsp, sid, args) => sid === id && args[0] === "news");
-      expect(rec.args("event_sent").find((a) => a[1] === id && a[2][0] === "news")[2]).to.eql(["news", { n: 1 }]);
+      expect(rec.args("event_sent").find((a) => a[1] === id && a[2][0] === "news")[2]).to.eql([
+        "news",
+        { n: 1 },
+      ]);
 
       user.emit("leave", "room1");
       await adminGot(rec, "room_left", (nsp, room, sid) => room === "room1" && sid === id);
@@ -175,7 +182,11 @@ describe("@socket.io/admin-ui" + (impl.REFERENCE ? " (reference)" : ""), functio
       expect(connected.nsp).to.be("/late");
       expect(connected.data).to.eql({ user: "dave" });
       user.emit("hello", 1, "two");
-      const [, , args] = await adminGot(rec, "event_received", (nsp, sid) => nsp === "/late" && sid === user.id);
+      const [, , args] = await adminGot(
+        rec,
+        "event_received",
+        (nsp, sid) => nsp === "/late" && sid === user.id,
+      );
       expect(args).to.eql(["hello", 1, "two"]);
     });
 
@@ -196,8 +207,14 @@ describe("@socket.io/admin-ui" + (impl.REFERENCE ? " (reference)" : ""), functio
       admin.emit("emit", "/", undefined, "to-all", { x: 3 });
       await waitFor(() => r1.events().includes("to-all") && r2.events().includes("to-all"));
 
-      expect(r1.log).to.eql([["to-one", 1], ["to-all", { x: 3 }]]);
-      expect(r2.log).to.eql([["to-room", 2], ["to-all", { x: 3 }]]);
+      expect(r1.log).to.eql([
+        ["to-one", 1],
+        ["to-all", { x: 3 }],
+      ]);
+      expect(r2.log).to.eql([
+        ["to-room", 2],
+        ["to-all", { x: 3 }],
+      ]);
     });
 
     it("'join' and 'leave' make the target socket join and leave a room", async () => {
@@ -207,13 +224,21 @@ describe("@socket.io/admin-ui" + (impl.REFERENCE ? " (reference)" : ""), functio
 
       admin.emit("join", "/custom", "vip", user.id);
       await waitFor(() => serverSide().rooms.has("vip"), 3000, "join");
-      await adminGot(rec, "room_joined", (nsp, room, sid) => nsp === "/custom" && room === "vip" && sid === user.id);
+      await adminGot(
+        rec,
+        "room_joined",
+        (nsp, room, sid) => nsp === "/custom" && room === "vip" && sid === user.id,
+      );
       io.of("/custom").to("vip").emit("vip-news");
       await once(user, "vip-news");
 
       admin.emit("leave", "/custom", "vip", user.id);
       await waitFor(() => !serverSide().rooms.has("vip"), 3000, "leave");
-      await adminGot(rec, "room_left", (nsp, room, sid) => nsp === "/custom" && room === "vip" && sid === user.id);
+      await adminGot(
+        rec,
+        "room_left",
+        (nsp, room, sid) => nsp === "/custom" && room === "vip" && sid === user.id,
+      );
     });
 
     it("'_disconnect' disconnects the target socket only, and closes its connection when asked", async () => {
@@ -297,7 +322,9 @@ describe("@socket.io/admin-ui" + (impl.REFERENCE ? " (reference)" : ""), functio
   describe("basic authentication", () => {
     // bcrypt hash of "changeit" (cost 4, to keep the test fast)
     const password = "$2a$04$dDsZ/xYHHt0Yx5nDGEP1D.0B5bnfKJw/piiZw1OAAjHguL3jSVr46";
-    beforeEach(() => startServer({ auth: { type: "basic", username: "admin", password }, mode: "development" }));
+    beforeEach(() =>
+      startServer({ auth: { type: "basic", username: "admin", password }, mode: "development" }),
+    );
 
     const connectError = (auth) =>
       new Promise((resolve, reject) => {
@@ -308,8 +335,12 @@ describe("@socket.io/admin-ui" + (impl.REFERENCE ? " (reference)" : ""), functio
       });
 
     it("refuses wrong credentials with the middleware's error", async () => {
-      expect((await connectError({ username: "admin", password: "wrong" })).message).to.be("invalid credentials");
-      expect((await connectError({ username: "root", password: "changeit" })).message).to.be("invalid credentials");
+      expect((await connectError({ username: "admin", password: "wrong" })).message).to.be(
+        "invalid credentials",
+      );
+      expect((await connectError({ username: "root", password: "changeit" })).message).to.be(
+        "invalid credentials",
+      );
       expect((await connectError({ sessionId: "made-up" })).message).to.be("invalid credentials");
     });
 

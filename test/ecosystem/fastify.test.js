@@ -98,7 +98,11 @@ describe("fastify with fastify-socket.io" + (impl.REFERENCE ? " (reference)" : "
   it("answers the handshake with the CORS headers of the plugin's options, and serves the client bundle", async () => {
     const res = await new Promise((resolve, reject) => {
       http
-        .get(url + "/socket.io/?EIO=4&transport=polling", { headers: { origin: "https://app.example" } }, resolve)
+        .get(
+          url + "/socket.io/?EIO=4&transport=polling",
+          { headers: { origin: "https://app.example" } },
+          resolve,
+        )
         .on("error", reject);
     });
     res.resume();

@@ -14,179 +14,186 @@ const { startNode, waitForCluster, redisStreamsBackend } = require("./support/cl
 const { startTcpProxy } = require("./support/tcp-proxy");
 const { once, waitFor, record } = require("./support/peers");
 
-describe("@socket.io/redis-streams-adapter with a real redis-server" + (impl.REFERENCE ? " (reference)" : ""), function () {
-  this.timeout(10000);
+describe(
+  "@socket.io/redis-streams-adapter with a real redis-server" + (impl.REFERENCE ? " (reference)" : ""),
+  function () {
+    this.timeout(10000);
 
-  let redis, A, B, proxy, spare;
+    let redis, A, B, proxy, spare;
 
-  before(async () => {
-    if (!hasRedisServer()) throw missingRedis();
-    redis = await startRedis();
-  });
-
-  after(async () => {
-    if (redis) await redis.stop();
-  });
-
-  // Two nodes on an empty Redis: no stream entries nor sessions of an earlier test
-  async function startNodes(serverOptions = {}) {
-    const client = createClient({ url: redis.url });
-    await client.connect();
-    await client.flushAll();
-    await client.quit();
-    const options = { serverOptions, setup: (socket) => socket.on("whoami", (cb) => cb(socket.data.node)) };
-    A = await startNode("A", redisStreamsBackend(redis.url), options);
-    B = await startNode("B", redisStreamsBackend(redis.url), { ...options, viaMethod: true });
-    await waitForCluster([A, B]);
-  }
-
-  beforeEach(() => {
-    spare = [];
-  });
-
-  afterEach(async () => {
-    for (const client of spare) client.disconnect();
-    if (proxy) await proxy.close();
-    await Promise.all([A && A.close(), B && B.close()]);
-    for (const node of [A, B]) if (node) expect(node.adapterErrors).to.eql([]);
-    A = B = proxy = null;
-  });
-
-  describe("broadcasting", () => {
-    beforeEach(() => startNodes());
-
-    it("broadcasts reach the clients of both nodes, with rooms, exceptions and binary payloads", async () => {
-      const [a1, a2, b1, b2] = await Promise.all([
-        A.connect("a1"),
-        A.connect("a2", "/", { transports: ["websocket"] }),
-        B.connect("b1"),
-        B.connect("b2", "/", { transports: ["websocket"] }),
-      ]);
-      const rec = { a1: record(a1), a2: record(a2), b1: record(b1), b2: record(b2) };
-      await Promise.all([a1.emitWithAck("join", "r"), b2.emitWithAck("join", "r")]);
-
-      A.io.emit("hello", Buffer.from([1, 2, 3]), { n: 1 });
-      B.io.to("r").emit("to-room", 2);
-      B.io.except("r").emit("except-room", 3);
-      a2.emit("broadcast", "from a2");
-      // the stream keeps the order of each node's entries: "end" from both comes last
-      A.io.emit("end");
-      B.io.emit("end");
-      await waitFor(() => Object.values(rec).every((r) => r.args("end").length === 2), 3000, "'end' twice everywhere");
-
-      for (const r of Object.values(rec)) {
-        const [bin, obj] = r.args("hello")[0];
-        expect(Buffer.from(bin)).to.eql(Buffer.from([1, 2, 3]));
-        expect(obj).to.eql({ n: 1 });
-      }
-      expect(rec.a1.args("to-room")).to.eql([[2]]);
-      expect(rec.b2.args("to-room")).to.eql([[2]]);
-      expect(rec.a2.args("to-room")).to.eql([]);
-      expect(rec.b1.args("to-room")).to.eql([]);
-      expect(rec.a2.args("except-room")).to.eql([[3]]);
-      expect(rec.b1.args("except-room")).to.eql([[3]]);
-      expect(rec.a1.args("except-room")).to.eql([]);
-      expect(rec.a2.args("broadcasted")).to.eql([]);
-      for (const r of [rec.a1, rec.b1, rec.b2]) expect(r.args("broadcasted")).to.eql([["from a2"]]);
+    before(async () => {
+      if (!hasRedisServer()) throw missingRedis();
+      redis = await startRedis();
     });
 
-    it("fetchSockets and serverSideEmitWithAck span both nodes", async () => {
-      await Promise.all([A.connect("a1"), B.connect("b1", "/", { transports: ["websocket"] })]);
-      const sockets = await A.io.fetchSockets();
-      expect(sockets.map((s) => s.data.name).sort()).to.eql(["a1", "b1"]);
-      B.io.on("double", (n, cb) => cb(n * 2));
-      expect(await A.io.serverSideEmitWithAck("double", 21)).to.eql([42]);
+    after(async () => {
+      if (redis) await redis.stop();
     });
-  });
 
-  describe("connection state recovery across nodes", () => {
-    beforeEach(() => startNodes({ connectionStateRecovery: { maxDisconnectionDuration: 60000 } }));
-
-    // with recovery on, every broadcast event carries the stream offset as its last argument
-    const OFFSET = /^\d+-\d+$/;
-    function withoutOffset(args) {
-      expect(args[args.length - 1]).to.match(OFFSET);
-      return args.slice(0, -1);
-    }
-
-    // The sessions the adapter has stored in Redis: A stores one when the connection
-    // drops, and B can only restore it once it is there.
-    async function storedSessions() {
+    // Two nodes on an empty Redis: no stream entries nor sessions of an earlier test
+    async function startNodes(serverOptions = {}) {
       const client = createClient({ url: redis.url });
       await client.connect();
-      try {
-        return await client.keys("sio:session:*");
-      } finally {
-        await client.quit();
-      }
+      await client.flushAll();
+      await client.quit();
+      const options = { serverOptions, setup: (socket) => socket.on("whoami", (cb) => cb(socket.data.node)) };
+      A = await startNode("A", redisStreamsBackend(redis.url), options);
+      B = await startNode("B", redisStreamsBackend(redis.url), { ...options, viaMethod: true });
+      await waitForCluster([A, B]);
     }
 
-    // A client behind the proxy, on node A, in room "r", with one packet received
-    async function clientOnA(name) {
-      proxy = proxy || (await startTcpProxy(A.port));
-      const client = ioc(proxy.url, {
-        forceNew: true,
-        transports: ["websocket"],
-        auth: { name },
-        reconnectionDelay: 50,
-        reconnectionDelayMax: 50,
+    beforeEach(() => {
+      spare = [];
+    });
+
+    afterEach(async () => {
+      for (const client of spare) client.disconnect();
+      if (proxy) await proxy.close();
+      await Promise.all([A && A.close(), B && B.close()]);
+      for (const node of [A, B]) if (node) expect(node.adapterErrors).to.eql([]);
+      A = B = proxy = null;
+    });
+
+    describe("broadcasting", () => {
+      beforeEach(() => startNodes());
+
+      it("broadcasts reach the clients of both nodes, with rooms, exceptions and binary payloads", async () => {
+        const [a1, a2, b1, b2] = await Promise.all([
+          A.connect("a1"),
+          A.connect("a2", "/", { transports: ["websocket"] }),
+          B.connect("b1"),
+          B.connect("b2", "/", { transports: ["websocket"] }),
+        ]);
+        const rec = { a1: record(a1), a2: record(a2), b1: record(b1), b2: record(b2) };
+        await Promise.all([a1.emitWithAck("join", "r"), b2.emitWithAck("join", "r")]);
+
+        A.io.emit("hello", Buffer.from([1, 2, 3]), { n: 1 });
+        B.io.to("r").emit("to-room", 2);
+        B.io.except("r").emit("except-room", 3);
+        a2.emit("broadcast", "from a2");
+        // the stream keeps the order of each node's entries: "end" from both comes last
+        A.io.emit("end");
+        B.io.emit("end");
+        await waitFor(
+          () => Object.values(rec).every((r) => r.args("end").length === 2),
+          3000,
+          "'end' twice everywhere",
+        );
+
+        for (const r of Object.values(rec)) {
+          const [bin, obj] = r.args("hello")[0];
+          expect(Buffer.from(bin)).to.eql(Buffer.from([1, 2, 3]));
+          expect(obj).to.eql({ n: 1 });
+        }
+        expect(rec.a1.args("to-room")).to.eql([[2]]);
+        expect(rec.b2.args("to-room")).to.eql([[2]]);
+        expect(rec.a2.args("to-room")).to.eql([]);
+        expect(rec.b1.args("to-room")).to.eql([]);
+        expect(rec.a2.args("except-room")).to.eql([[3]]);
+        expect(rec.b1.args("except-room")).to.eql([[3]]);
+        expect(rec.a1.args("except-room")).to.eql([]);
+        expect(rec.a2.args("broadcasted")).to.eql([]);
+        for (const r of [rec.a1, rec.b1, rec.b2]) expect(r.args("broadcasted")).to.eql([["from a2"]]);
       });
-      spare.push(client);
-      await once(client, "connect");
-      expect(client.recovered).to.be(false);
-      expect(await client.emitWithAck("whoami")).to.be("A");
-      await client.emitWithAck("join", "r");
-      A.io.emit("before", 0);
-      withoutOffset(await once(client, "before"));
-      return client;
-    }
 
-    it("a client that lost its connection to A comes back on B with its id, rooms, data and the missed packets", async () => {
-      const client = await clientOnA("mover");
-      const rec = record(client);
-      const id = client.id;
-
-      // the "load balancer" loses the connection and refuses new ones for a while
-      const disconnected = once(client, "disconnect");
-      proxy.refuse();
-      proxy.cut();
-      expect((await disconnected)[0]).to.be("transport close");
-      await waitFor(async () => (await storedSessions()).length === 1, 3000, "A to store the session");
-
-      // sent while the client is away, from either node
-      B.io.to("r").emit("missed", 1);
-      A.io.emit("missed", 2);
-      B.io.except("r").emit("not-for-r", 3);
-      proxy.forwardTo(B.port);
-      await once(client, "connect", 5000);
-
-      expect(client.recovered).to.be(true);
-      expect(client.id).to.be(id);
-      expect(await client.emitWithAck("whoami")).to.be("A"); // socket.data came back with the session
-      const onB = B.io.of("/").sockets.get(id);
-      expect(onB).to.be.ok();
-      expect(onB.recovered).to.be(true);
-      expect([...onB.rooms].sort()).to.eql([id, "r"].sort());
-      expect(onB.data).to.eql({ name: "mover", node: "A" });
-      await waitFor(() => rec.args("missed").length === 2, 3000, "both missed packets");
-      expect(rec.args("missed").map(withoutOffset).sort()).to.eql([[1], [2]]);
-      expect(rec.args("not-for-r")).to.eql([]);
-
-      // and it is a regular member of B from now on
-      A.io.to("r").emit("after", 4);
-      expect(withoutOffset(await once(client, "after"))).to.eql([4]);
+      it("fetchSockets and serverSideEmitWithAck span both nodes", async () => {
+        await Promise.all([A.connect("a1"), B.connect("b1", "/", { transports: ["websocket"] })]);
+        const sockets = await A.io.fetchSockets();
+        expect(sockets.map((s) => s.data.name).sort()).to.eql(["a1", "b1"]);
+        B.io.on("double", (n, cb) => cb(n * 2));
+        expect(await A.io.serverSideEmitWithAck("double", 21)).to.eql([42]);
+      });
     });
 
-    it("a client that left on purpose is not recovered: a new session on B", async () => {
-      const client = await clientOnA("leaver");
-      const id = client.id;
-      client.disconnect(); // "client namespace disconnect" is not a recoverable reason
-      proxy.forwardTo(B.port);
-      client.connect();
-      await once(client, "connect", 5000);
-      expect(client.recovered).to.be(false);
-      expect(client.id).not.to.be(id);
-      expect(await client.emitWithAck("whoami")).to.be("B");
+    describe("connection state recovery across nodes", () => {
+      beforeEach(() => startNodes({ connectionStateRecovery: { maxDisconnectionDuration: 60000 } }));
+
+      // with recovery on, every broadcast event carries the stream offset as its last argument
+      const OFFSET = /^\d+-\d+$/;
+      function withoutOffset(args) {
+        expect(args[args.length - 1]).to.match(OFFSET);
+        return args.slice(0, -1);
+      }
+
+      // The sessions the adapter has stored in Redis: A stores one when the connection
+      // drops, and B can only restore it once it is there.
+      async function storedSessions() {
+        const client = createClient({ url: redis.url });
+        await client.connect();
+        try {
+          return await client.keys("sio:session:*");
+        } finally {
+          await client.quit();
+        }
+      }
+
+      // A client behind the proxy, on node A, in room "r", with one packet received
+      async function clientOnA(name) {
+        proxy = proxy || (await startTcpProxy(A.port));
+        const client = ioc(proxy.url, {
+          forceNew: true,
+          transports: ["websocket"],
+          auth: { name },
+          reconnectionDelay: 50,
+          reconnectionDelayMax: 50,
+        });
+        spare.push(client);
+        await once(client, "connect");
+        expect(client.recovered).to.be(false);
+        expect(await client.emitWithAck("whoami")).to.be("A");
+        await client.emitWithAck("join", "r");
+        A.io.emit("before", 0);
+        withoutOffset(await once(client, "before"));
+        return client;
+      }
+
+      it("a client that lost its connection to A comes back on B with its id, rooms, data and the missed packets", async () => {
+        const client = await clientOnA("mover");
+        const rec = record(client);
+        const id = client.id;
+
+        // the "load balancer" loses the connection and refuses new ones for a while
+        const disconnected = once(client, "disconnect");
+        proxy.refuse();
+        proxy.cut();
+        expect((await disconnected)[0]).to.be("transport close");
+        await waitFor(async () => (await storedSessions()).length === 1, 3000, "A to store the session");
+
+        // sent while the client is away, from either node
+        B.io.to("r").emit("missed", 1);
+        A.io.emit("missed", 2);
+        B.io.except("r").emit("not-for-r", 3);
+        proxy.forwardTo(B.port);
+        await once(client, "connect", 5000);
+
+        expect(client.recovered).to.be(true);
+        expect(client.id).to.be(id);
+        expect(await client.emitWithAck("whoami")).to.be("A"); // socket.data came back with the session
+        const onB = B.io.of("/").sockets.get(id);
+        expect(onB).to.be.ok();
+        expect(onB.recovered).to.be(true);
+        expect([...onB.rooms].sort()).to.eql([id, "r"].sort());
+        expect(onB.data).to.eql({ name: "mover", node: "A" });
+        await waitFor(() => rec.args("missed").length === 2, 3000, "both missed packets");
+        expect(rec.args("missed").map(withoutOffset).sort()).to.eql([[1], [2]]);
+        expect(rec.args("not-for-r")).to.eql([]);
+
+        // and it is a regular member of B from now on
+        A.io.to("r").emit("after", 4);
+        expect(withoutOffset(await once(client, "after"))).to.eql([4]);
+      });
+
+      it("a client that left on purpose is not recovered: a new session on B", async () => {
+        const client = await clientOnA("leaver");
+        const id = client.id;
+        client.disconnect(); // "client namespace disconnect" is not a recoverable reason
+        proxy.forwardTo(B.port);
+        client.connect();
+        await once(client, "connect", 5000);
+        expect(client.recovered).to.be(false);
+        expect(client.id).not.to.be(id);
+        expect(await client.emitWithAck("whoami")).to.be("B");
+      });
     });
-  });
-});
+  },
+);

@@ -6,55 +6,33 @@
 // client going through as with the reference. The reference has no bound: where we
 // differ, each implementation's behaviour is asserted through impl.REFERENCE.
 const expect = require("expect.js");
-const http = require("http");
 const WebSocket = require("ws");
 const { Socket: ClientSocket } = require("engine.io-client");
 const impl = require("../support/impl");
+const { requestText } = require("../support/http");
+const { useEngine } = require("./support/engine-harness");
 
-const eio = impl.engine();
-
-function request(port, path) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ port, path, agent: false }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const { waitFor, until } = require("../support/wait");
 
 describe("engine: bounded write buffer (maxBufferedAmount)", () => {
+  const h = useEngine();
   let engine;
   let port;
 
-  function start(opts) {
-    return new Promise((resolve) => {
-      engine = eio.listen(0, opts, () => {
-        port = engine.httpServer.address().port;
-        resolve();
-      });
-    });
+  async function start(opts) {
+    ({ engine, port } = await h.start(opts));
   }
-
-  afterEach((done) => {
-    engine.close();
-    engine.httpServer.close(() => done());
-  });
 
   /** A polling client that makes its handshake and never polls again: resolves [server socket, sid]. */
   async function idlePollingClient() {
     const connection = new Promise((resolve) => engine.once("connection", resolve));
-    const res = await request(port, "/engine.io/?EIO=4&transport=polling");
+    const res = await requestText(port, { path: "/engine.io/?EIO=4&transport=polling" });
     expect(res.status).to.be(200);
     const sid = JSON.parse(res.body.slice(1)).sid;
     return [await connection, sid];
   }
 
-  const poll = (sid) => request(port, `/engine.io/?EIO=4&transport=polling&sid=${sid}`);
+  const poll = (sid) => requestText(port, { path: `/engine.io/?EIO=4&transport=polling&sid=${sid}` });
 
   it("is on by default, at 1e7 bytes", async () => {
     await start({});
@@ -98,13 +76,14 @@ describe("engine: bounded write buffer (maxBufferedAmount)", () => {
     expect(socket.readyState).to.be("open");
 
     socket.send(chunk); // not volatile: the client is closed
-    await sleep(20);
     if (impl.REFERENCE) {
-      expect(reasons).to.eql([]);
+      // the close would come on the next tick: the poll, later, finds the session open
       const res = await poll(sid);
       expect(res.body.split("\x1e")).to.have.length(28);
+      expect(reasons).to.eql([]);
       return;
     }
+    await waitFor(socket, "close");
     expect(reasons).to.eql(["write buffer full"]);
     expect(engine.slowClientsClosedCount).to.be(1);
     expect(engine.clientsCount).to.be(0);
@@ -129,7 +108,8 @@ describe("engine: bounded write buffer (maxBufferedAmount)", () => {
       await nextRun();
       // behind by more than half the bound: small writes count, and stay within it
       for (let i = 0; i < 5; i++) socket.send("z".repeat(99));
-      await sleep(20);
+      // a close over the bound runs on the next tick: past it, none came
+      await nextRun();
       expect(reasons).to.eql([]);
       const res = await poll(sid);
       expect(res.body.split("\x1e")).to.have.length(16);
@@ -146,7 +126,7 @@ describe("engine: bounded write buffer (maxBufferedAmount)", () => {
       const chunk = "x".repeat(1023);
       for (let i = 0; i < 2048; i++) socket.send(chunk); // 2 MB
       socket.send("z", { volatile: true });
-      await sleep(20);
+      await nextRun();
       expect(reasons).to.eql([]);
       expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 2 * 1024 * 1024 + 2);
       const res = await poll(sid);
@@ -177,7 +157,6 @@ describe("engine: bounded write buffer (maxBufferedAmount)", () => {
       if (!impl.REFERENCE) maxQueued = Math.max(maxQueued, socket.bufferedAmount);
       await new Promise((resolve) => setImmediate(resolve));
     }
-    await sleep(20);
     ws.terminate();
     if (impl.REFERENCE) {
       expect(closed).to.be(null);
@@ -209,7 +188,7 @@ describe("engine: bounded write buffer (maxBufferedAmount)", () => {
         client.on("message", (data) => {
           received.push(summary(data));
           if (data === "after-9") resolve();
-        })
+        }),
       );
       // something in flight before it and a stream of small messages behind it
       socket.send("before");
@@ -231,7 +210,7 @@ describe("engine: bounded write buffer (maxBufferedAmount)", () => {
     socket.on("close", (reason) => reasons.push(reason));
     // a poll is pending: "before" leaves at once, the rest waits for the next poll
     const first = poll(sid);
-    await sleep(20);
+    await until(() => socket.transport.writable, "the poll is pending");
     socket.send("before");
     socket.send(big);
     for (const text of afters) socket.send(text);

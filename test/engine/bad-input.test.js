@@ -6,22 +6,15 @@ const expect = require("expect.js");
 const http = require("http");
 const net = require("net");
 const WebSocket = require("ws");
-const eio = require("../support/impl").engine();
+const impl = require("../support/impl");
+
+const { REFERENCE } = impl;
+const { requestText: request } = require("../support/http");
+const { useEngine } = require("./support/engine-harness");
+const { sleep, waitFor, until } = require("../support/wait");
 
 const PATH = "/engine.io/";
 const EIO4 = "EIO=4&transport=polling";
-
-function request(port, { method = "GET", path, headers = {}, body } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ port, method, path, headers, agent: false }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
 // a WebSocket upgrade that is expected to be refused with an HTTP answer
 function refusedUpgrade(port, query) {
@@ -36,8 +29,6 @@ function refusedUpgrade(port, query) {
     ws.on("error", () => {});
   });
 }
-
-const wait = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * A POST written by hand on a raw TCP socket, the body cut into the given pieces
@@ -68,8 +59,11 @@ function rawPost(port, path, { pieces, contentLength, ms = 3000, contentType = "
     socket.on("data", (d) => (received += d));
     socket.on("error", () => {});
     socket.on("close", onClose);
-    const length = contentLength === undefined ? "Transfer-Encoding: chunked" : `Content-Length: ${contentLength}`;
-    socket.write(`POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${contentType}\r\n${length}\r\n\r\n`);
+    const length =
+      contentLength === undefined ? "Transfer-Encoding: chunked" : `Content-Length: ${contentLength}`;
+    socket.write(
+      `POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${contentType}\r\n${length}\r\n\r\n`,
+    );
     for (const piece of pieces) {
       if (contentLength === undefined) {
         socket.write(`${Buffer.byteLength(piece).toString(16)}\r\n`);
@@ -84,27 +78,19 @@ function rawPost(port, path, { pieces, contentLength, ms = 3000, contentType = "
 }
 
 describe("engine bad input", () => {
+  const h = useEngine();
   let engine;
   let port;
   let errors;
   let sockets;
 
   async function start(opts) {
-    await new Promise((resolve) => {
-      engine = eio.listen(0, opts || {}, resolve);
-    });
-    port = engine.httpServer.address().port;
+    ({ engine, port } = await h.start(opts || {}));
     errors = [];
     sockets = [];
     engine.on("connection_error", (e) => errors.push(e));
     engine.on("connection", (s) => sockets.push(s));
   }
-
-  afterEach((done) => {
-    const srv = engine.httpServer;
-    engine.close();
-    srv.close(() => done());
-  });
 
   async function handshake() {
     const res = await request(port, { path: `${PATH}?${EIO4}` });
@@ -123,7 +109,11 @@ describe("engine bad input", () => {
       async assertAlive() {
         expect(closed).to.eql([]);
         const received = new Promise((r) => socket.once("message", r));
-        const res = await request(port, { method: "POST", path: `${PATH}?${EIO4}&sid=${sid}`, body: "4still here" });
+        const res = await request(port, {
+          method: "POST",
+          path: `${PATH}?${EIO4}&sid=${sid}`,
+          body: "4still here",
+        });
         expect(res.body).to.be("ok");
         expect(await received).to.be("still here");
       },
@@ -131,11 +121,15 @@ describe("engine bad input", () => {
   }
 
   function closeReason(sid) {
-    return new Promise((resolve) => engine.clients[sid].once("close", (reason, desc) => resolve([reason, desc])));
+    return new Promise((resolve) =>
+      engine.clients[sid].once("close", (reason, desc) => resolve([reason, desc])),
+    );
   }
 
   describe("handshake errors", () => {
-    beforeEach(() => start({ allowRequest: (req, fn) => fn(req.headers["x-deny"] || null, !req.headers["x-deny"]) }));
+    beforeEach(() =>
+      start({ allowRequest: (req, fn) => fn(req.headers["x-deny"] || null, !req.headers["x-deny"]) }),
+    );
 
     it("unknown transport: 400, code 0", async () => {
       const res = await request(port, { path: `${PATH}?EIO=4&transport=tobi` });
@@ -194,13 +188,18 @@ describe("engine bad input", () => {
     });
 
     it("missing, unknown or v3 EIO without allowEIO3: code 5", async () => {
-      for (const query of ["transport=polling", "EIO=3&transport=polling", "EIO=5&transport=polling", "EIO=abc&transport=polling"]) {
+      for (const query of [
+        "transport=polling",
+        "EIO=3&transport=polling",
+        "EIO=5&transport=polling",
+        "EIO=abc&transport=polling",
+      ]) {
         const res = await request(port, { path: `${PATH}?${query}` });
         expect(res.status).to.be(400);
         expect(JSON.parse(res.body)).to.eql({ code: 5, message: "Unsupported protocol version" });
       }
       expect(errors.map((e) => [e.code, e.message, e.context])).to.eql(
-        new Array(4).fill([5, "Unsupported protocol version", { protocol: 3 }])
+        new Array(4).fill([5, "Unsupported protocol version", { protocol: 3 }]),
       );
       expect(engine.clientsCount).to.be(0);
     });
@@ -210,7 +209,8 @@ describe("engine bad input", () => {
       const messages = [];
       ws.on("message", (m) => messages.push(m.toString()));
       ws.on("error", () => {});
-      await wait(100);
+      // the refusal ends the connection: every message there was has arrived
+      await new Promise((resolve) => ws.on("close", resolve));
       expect(messages).to.eql([]);
       expect(engine.clientsCount).to.be(0);
       expect(errors[0].code).to.be(5);
@@ -218,7 +218,10 @@ describe("engine bad input", () => {
     });
 
     it("upgrade errors are answered over the raw socket", async () => {
-      expect(await refusedUpgrade(port, "EIO=4&transport=tobi")).to.eql({ status: 400, body: "Transport unknown" });
+      expect(await refusedUpgrade(port, "EIO=4&transport=tobi")).to.eql({
+        status: 400,
+        body: "Transport unknown",
+      });
       expect(await refusedUpgrade(port, "EIO=4&transport=websocket&sid=nope")).to.eql({
         status: 400,
         body: "Session ID unknown",
@@ -230,7 +233,7 @@ describe("engine bad input", () => {
       const socket = net.connect(port);
       socket.write(
         "GET /other HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
-          "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+          "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
       );
       await new Promise((resolve) => socket.on("close", resolve));
     }).timeout(3000);
@@ -244,23 +247,30 @@ describe("engine bad input", () => {
       const sid = await handshake();
       const reason = closeReason(sid);
       const first = request(port, { path: `${PATH}?${EIO4}&sid=${sid}` });
-      await wait(50);
+      await until(() => engine.clients[sid].transport.writable, "the first GET is pending");
       const second = await request(port, { path: `${PATH}?${EIO4}&sid=${sid}` });
       expect(second.status).to.be(400);
       expect((await first).body).to.be("1");
       const [why, desc] = await reason;
       expect(why).to.be("transport error");
       expect(desc.message).to.be("overlap from client");
+      expect(desc.code).to.be(REFERENCE ? undefined : "EIO_ERR_POLL_OVERLAP");
       await other.assertAlive();
     });
 
     it("a polling request to a websocket session: code 3", async () => {
       const ws = new WebSocket(`ws://localhost:${port}${PATH}?EIO=4&transport=websocket`);
-      const sid = await new Promise((resolve) => ws.once("message", (m) => resolve(JSON.parse(m.toString().slice(1)).sid)));
+      const sid = await new Promise((resolve) =>
+        ws.once("message", (m) => resolve(JSON.parse(m.toString().slice(1)).sid)),
+      );
       const res = await request(port, { method: "POST", path: `${PATH}?${EIO4}&sid=${sid}`, body: "4x" });
       expect(res.status).to.be(400);
       expect(JSON.parse(res.body)).to.eql({ code: 3, message: "Bad request" });
-      expect(errors[0].context).to.eql({ name: "TRANSPORT_MISMATCH", transport: "polling", previousTransport: "websocket" });
+      expect(errors[0].context).to.eql({
+        name: "TRANSPORT_MISMATCH",
+        transport: "polling",
+        previousTransport: "websocket",
+      });
       expect(engine.clientsCount).to.be(1);
       ws.close();
     });
@@ -288,6 +298,7 @@ describe("engine bad input", () => {
         const [why, desc] = await reason;
         expect(why).to.be("transport error");
         expect(desc.message).to.be("payload too large");
+        expect(desc.code).to.be(REFERENCE ? undefined : "EIO_ERR_PAYLOAD_TOO_LARGE");
         expect(messages).to.eql([]);
         expect(engine.clients[sid]).to.be(undefined);
         await other.assertAlive();
@@ -297,7 +308,9 @@ describe("engine bad input", () => {
     it("a WebSocket message over maxHttpBufferSize closes the session", async () => {
       const other = await bystander();
       const ws = new WebSocket(`ws://localhost:${port}${PATH}?EIO=4&transport=websocket`);
-      const sid = await new Promise((resolve) => ws.once("message", (m) => resolve(JSON.parse(m.toString().slice(1)).sid)));
+      const sid = await new Promise((resolve) =>
+        ws.once("message", (m) => resolve(JSON.parse(m.toString().slice(1)).sid)),
+      );
       const reason = closeReason(sid);
       const code = new Promise((resolve) => ws.on("close", resolve));
       ws.send("4" + "a".repeat(200));
@@ -329,7 +342,9 @@ describe("engine bad input", () => {
     it('a malformed WebSocket packet closes the session with "parse error"', async () => {
       const other = await bystander();
       const ws = new WebSocket(`ws://localhost:${port}${PATH}?EIO=4&transport=websocket`);
-      const sid = await new Promise((resolve) => ws.once("message", (m) => resolve(JSON.parse(m.toString().slice(1)).sid)));
+      const sid = await new Promise((resolve) =>
+        ws.once("message", (m) => resolve(JSON.parse(m.toString().slice(1)).sid)),
+      );
       const reason = closeReason(sid);
       ws.send("x");
       expect((await reason)[0]).to.be("parse error");
@@ -339,12 +354,15 @@ describe("engine bad input", () => {
 
     it("a v4 client pinging the server is a transport error", async () => {
       const ws = new WebSocket(`ws://localhost:${port}${PATH}?EIO=4&transport=websocket`);
-      const sid = await new Promise((resolve) => ws.once("message", (m) => resolve(JSON.parse(m.toString().slice(1)).sid)));
+      const sid = await new Promise((resolve) =>
+        ws.once("message", (m) => resolve(JSON.parse(m.toString().slice(1)).sid)),
+      );
       const reason = closeReason(sid);
       ws.send("2");
       const [why, desc] = await reason;
       expect(why).to.be("transport error");
       expect(desc.message).to.be("invalid heartbeat direction");
+      expect(desc.code).to.be(REFERENCE ? undefined : "EIO_ERR_HEARTBEAT_DIRECTION");
       ws.close();
     });
 
@@ -373,12 +391,19 @@ describe("engine bad input", () => {
       engine.clients[sid].on("close", (r) => closed.push(r));
       const get = await request(port, { path: `${PATH}?EIO=${eio}&transport=polling&sid=${sid}` });
       expect([get.status, JSON.parse(get.body)]).to.eql([400, BAD_REQUEST]);
-      const post = await request(port, { method: "POST", path: `${PATH}?EIO=${eio}&transport=polling&sid=${sid}`, body: "6:4hello" });
+      const post = await request(port, {
+        method: "POST",
+        path: `${PATH}?EIO=${eio}&transport=polling&sid=${sid}`,
+        body: "6:4hello",
+      });
       expect([post.status, JSON.parse(post.body)]).to.eql([400, BAD_REQUEST]);
-      expect(await refusedUpgrade(port, `EIO=${eio}&transport=websocket&sid=${sid}`)).to.eql({ status: 400, body: "Bad request" });
+      expect(await refusedUpgrade(port, `EIO=${eio}&transport=websocket&sid=${sid}`)).to.eql({
+        status: 400,
+        body: "Bad request",
+      });
       const protocol = Number(eio) === 4 ? 4 : 3;
       expect(errors.map((e) => [e.code, e.message, e.context])).to.eql(
-        new Array(3).fill([3, "Bad request", { name: "PROTOCOL_MISMATCH", protocol, previousProtocol }])
+        new Array(3).fill([3, "Bad request", { name: "PROTOCOL_MISMATCH", protocol, previousProtocol }]),
       );
       expect(messages).to.eql([]);
       expect(closed).to.eql([]);
@@ -433,6 +458,7 @@ describe("engine bad input", () => {
       const [why, desc] = await reason;
       expect(why).to.be("transport error");
       expect(desc.message).to.be("too many chunks");
+      expect(desc.code).to.be(REFERENCE ? undefined : "EIO_ERR_TOO_MANY_CHUNKS");
       expect(messages).to.eql([]);
       await other.assertAlive();
     });
@@ -444,14 +470,17 @@ describe("engine bad input", () => {
       socket.setNoDelay(true);
       socket.on("error", () => {});
       const closed = new Promise((resolve) => socket.on("close", resolve));
-      socket.write(`POST ${PATH}?${EIO4}&sid=${sid} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n4`);
+      socket.write(
+        `POST ${PATH}?${EIO4}&sid=${sid} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n4`,
+      );
       for (let i = 0; i < 20 && !socket.destroyed; i++) {
-        await wait(5);
+        await sleep(5); // pacing: one chunk at a time
         socket.write("x");
       }
       const [why, desc] = await reason;
       expect(why).to.be("transport error");
       expect(desc.message).to.be("too many chunks");
+      expect(desc.code).to.be(REFERENCE ? undefined : "EIO_ERR_TOO_MANY_CHUNKS");
       await closed;
     });
 
@@ -465,13 +494,16 @@ describe("engine bad input", () => {
       socket.on("data", (d) => (received += d));
       const closed = new Promise((resolve) => socket.on("close", resolve));
       const started = Date.now();
-      socket.write(`POST ${PATH}?${EIO4}&sid=${sid} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 50\r\n\r\n4`);
+      socket.write(
+        `POST ${PATH}?${EIO4}&sid=${sid} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 50\r\n\r\n4`,
+      );
       // one byte every 100 ms: never idle, yet never done in time
       const trickle = setInterval(() => socket.writable && socket.write("x"), 100);
       try {
         const [why, desc] = await reason;
         expect(why).to.be("transport error");
         expect(desc.message).to.be("http request timeout");
+        expect(desc.code).to.be(REFERENCE ? undefined : "EIO_ERR_BODY_TIMEOUT");
         await closed;
       } finally {
         clearInterval(trickle);
@@ -486,9 +518,13 @@ describe("engine bad input", () => {
       const messages = [];
       engine.clients[sid].on("message", (m) => messages.push(m));
       for (let i = 0; i < 4; i++) {
-        const res = await request(port, { method: "POST", path: `${PATH}?${EIO4}&sid=${sid}`, body: `4m${i}` });
+        const res = await request(port, {
+          method: "POST",
+          path: `${PATH}?${EIO4}&sid=${sid}`,
+          body: `4m${i}`,
+        });
         expect(res.body).to.be("ok");
-        await wait(100);
+        await sleep(100); // pacing: the bodies spread over more than httpRequestBodyTimeout
       }
       expect(messages).to.eql(["m0", "m1", "m2", "m3"]);
       expect(engine.clients[sid].readyState).to.be("open");
@@ -539,11 +575,12 @@ describe("engine bad input", () => {
       const req = http.request({ port, path: `${PATH}?${EIO4}&sid=${sid}`, agent: false });
       req.on("error", () => {});
       req.end();
-      await wait(50);
+      await until(() => engine.clients[sid].transport.writable, "the GET is pending");
       req.destroy();
       const [why, desc] = await reason;
       expect(why).to.be("transport error");
       expect(desc.message).to.be("poll connection closed prematurely");
+      expect(desc.code).to.be(REFERENCE ? undefined : "EIO_ERR_POLL_CLOSED");
       await other.assertAlive();
     });
 
@@ -559,8 +596,9 @@ describe("engine bad input", () => {
         agent: false,
       });
       req.on("error", () => {});
+      const received = waitFor(engine.httpServer, "request");
       req.write("4partial");
-      await wait(50);
+      await received;
       req.destroy();
       const [why, desc] = await reason;
       expect(why).to.be("transport error");
@@ -574,20 +612,29 @@ describe("engine bad input", () => {
       const other = await bystander();
       let release;
       const pending = new Promise((r) => (release = r));
+      let reached;
+      const inMiddleware = new Promise((r) => (reached = r));
       engine.use((req, res, next) => {
-        if (req._query.transport === "websocket") pending.then(() => next());
-        else next();
+        if (req._query.transport === "websocket") {
+          reached();
+          pending.then(() => next());
+        } else next();
       });
+      const accepted = waitFor(engine.httpServer, "connection");
       const socket = net.connect(port);
       socket.write(
         `GET ${PATH}?EIO=4&transport=websocket HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\n` +
-          "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+          "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
       );
-      await wait(50);
+      const serverSide = await accepted;
+      const reset = new Promise((resolve) => serverSide.on("close", resolve));
+      await inMiddleware;
       socket.resetAndDestroy();
-      await wait(50);
+      // the server's side of the connection saw the reset (and any error that goes with it)
+      await reset;
       release();
-      await wait(50);
+      // the middleware chain resumes on the promise's job: past it, any failure has happened
+      await new Promise((resolve) => setImmediate(resolve));
       expect(engine.clientsCount).to.be(1);
       await other.assertAlive();
     });
@@ -601,7 +648,7 @@ describe("engine bad input", () => {
       await new Promise((resolve) => ws.once("message", resolve));
       expect(socket.upgrading).to.be(true);
       ws.terminate();
-      await wait(50);
+      await until(() => !socket.upgrading, "the upgrade is abandoned");
       expect(socket.upgrading).to.be(false);
       expect(socket.upgraded).to.be(false);
       expect(socket.readyState).to.be("open");
@@ -683,7 +730,7 @@ describe("engine bad input", () => {
       ws.send("2probe");
       expect((await new Promise((resolve) => ws.once("message", resolve))).toString()).to.be("3probe");
       ws.send("5");
-      await wait(20);
+      await until(() => engine.clients[sid].transport.name === "websocket", "the upgrade is complete");
       expect(engine.clients[sid].transport.name).to.be("websocket");
       const res = await request(port, { path: `${PATH}?${EIO4}&sid=${sid}` });
       expect(JSON.parse(res.body)).to.eql({ code: 3, message: "Bad request" });

@@ -7,7 +7,7 @@ const WebSocket = require("ws");
 const { Socket: ClientSocket } = require("engine.io-client");
 const { useEngine } = require("./support/engine-harness");
 
-const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+const { sleep, until } = require("../support/wait");
 
 describe("engine with engine.io-client", () => {
   const h = useEngine(ClientSocket);
@@ -92,7 +92,7 @@ describe("engine with engine.io-client", () => {
             resolve();
           });
         });
-        await wait(50);
+        await until(() => order.includes("client got two"), "the client got both messages");
         expect(order.filter((e) => e.startsWith("cb"))).to.eql(["cb one", "cb two"]);
         expect(order.filter((e) => e.startsWith("client"))).to.eql(["client got one", "client got two"]);
       });
@@ -160,12 +160,14 @@ describe("engine with engine.io-client", () => {
 
       it("sending after close is a no-op", async () => {
         const { client, socket } = await connect({ transports });
+        // positive control: on the open session, a send callback is called
+        await new Promise((resolve) => socket.send("early", resolve));
         const closed = new Promise((r) => socket.once("close", r));
         client.close();
         await closed;
         let called = false;
         socket.send("late", () => (called = true));
-        await wait(20);
+        await sleep(20); // a silence window: the callback of the control came within it
         expect(called).to.be(false);
       });
     });
@@ -209,7 +211,7 @@ describe("engine with engine.io-client", () => {
         }
       });
       const socket = await new Promise((r) => engine.once("connection", r));
-      await wait(300);
+      await sleep(300); // the time window whose pings are counted
       expect(socket.readyState).to.be("open");
       expect(pings.length).to.be.within(3, 5);
       ws.close();
@@ -230,7 +232,7 @@ describe("engine with engine.io-client", () => {
       expect(socket.transport.name).to.be("websocket");
       expect(socket.upgraded).to.be(true);
       expect(socket.upgrading).to.be(false);
-      await wait(10);
+      await until(() => client.transport.name === "websocket", "the client switched");
       expect(client.transport.name).to.be("websocket");
     });
 
@@ -265,7 +267,9 @@ describe("engine with engine.io-client", () => {
 
     it("does not upgrade when the client refuses to", async () => {
       const { client, socket } = await connect({ upgrade: false });
-      await wait(100);
+      // positive control: a client that may upgrade, connected after it, does
+      const control = await connect();
+      await new Promise((r) => control.socket.once("upgrade", r));
       expect(socket.transport.name).to.be("polling");
       expect(client.transport.name).to.be("polling");
     });
@@ -289,14 +293,20 @@ describe("engine with engine.io-client", () => {
       // the data differs from the frame, to prove that the frame is what is sent
       socket.write("ignored", { wsPreEncodedFrame: frame }, () => (flushed = true));
       expect(await got).to.be("from frame");
-      await wait(10);
+      await until(() => flushed, "the write callback");
       expect(flushed).to.be(true);
     });
 
     it("is ignored over polling", async () => {
       const { Sender } = WebSocket;
       const { client, socket } = await connect({ transports: ["polling"] });
-      const frame = Sender.frame(Buffer.from("4from frame"), { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: false });
+      const frame = Sender.frame(Buffer.from("4from frame"), {
+        fin: true,
+        rsv1: false,
+        opcode: 1,
+        mask: false,
+        readOnly: false,
+      });
       const got = new Promise((r) => client.once("message", r));
       socket.write("encoded", { wsPreEncodedFrame: frame });
       expect(await got).to.be("encoded");

@@ -3,25 +3,13 @@
 // Engine.IO v3 (socket.io v2 clients) behind allowEIO3: length-prefixed
 // payloads, b64, JSONP, client-initiated heartbeat.
 const expect = require("expect.js");
-const http = require("http");
 const WebSocket = require("ws");
 const ClientV3 = require("socket.io-client-v2/node_modules/engine.io-client");
 const { useEngine } = require("./support/engine-harness");
+const { request } = require("../support/http");
 
 const PATH = "/engine.io/";
-const wait = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function request(port, { method = "GET", path, headers = {}, body } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ port, method, path, headers, agent: false }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
+const { until } = require("../support/wait");
 
 // "<length>:<packet>" frames of a v3 string payload
 function splitPayload(text) {
@@ -129,7 +117,7 @@ describe("engine protocol v3 (allowEIO3)", () => {
       ws.on("message", (m) => messages.push(m.toString()));
       await new Promise((r) => ws.on("open", r));
       ws.send("2");
-      await wait(30);
+      await until(() => messages.includes("3"), "the pong");
       expect(messages[0][0]).to.be("0");
       expect(messages).to.contain("3");
       ws.close();
@@ -172,7 +160,11 @@ describe("engine protocol v3 (allowEIO3)", () => {
       const hs = await request(port, { path: `${PATH}?EIO=3&transport=polling` });
       const sid = JSON.parse(splitPayload(hs.body.toString())[0].slice(1)).sid;
       const reason = new Promise((r) => engine.clients[sid].once("close", r));
-      await request(port, { method: "POST", path: `${PATH}?EIO=3&transport=polling&sid=${sid}`, body: "99:4x" });
+      await request(port, {
+        method: "POST",
+        path: `${PATH}?EIO=3&transport=polling&sid=${sid}`,
+        body: "99:4x",
+      });
       expect(await reason).to.be("parse error");
     });
 

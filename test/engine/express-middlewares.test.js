@@ -92,9 +92,7 @@ describe("engine with Express middlewares", () => {
 
   describe("express-session", () => {
     beforeEach(() => {
-      engine.use(
-        session({ secret: "keyboard cat", resave: false, saveUninitialized: true }),
-      );
+      engine.use(session({ secret: "keyboard cat", resave: false, saveUninitialized: true }));
     });
 
     it("sets the session cookie on the polling handshake and exposes req.session", async () => {
@@ -118,11 +116,9 @@ describe("engine with Express middlewares", () => {
       const socket = await seen;
 
       const upgraded = new Promise((resolve) => socket.once("upgrade", resolve));
-      const { headers, ws } = await upgradeHeaders(
-        port,
-        `/engine.io/?EIO=4&transport=websocket&sid=${sid}`,
-        { cookie },
-      );
+      const { headers, ws } = await upgradeHeaders(port, `/engine.io/?EIO=4&transport=websocket&sid=${sid}`, {
+        cookie,
+      });
       sockets.push(ws);
       ws.send("2probe");
       await new Promise((resolve) => ws.once("message", resolve));

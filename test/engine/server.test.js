@@ -9,22 +9,11 @@ const WebSocket = require("ws");
 const { Socket: ClientSocket } = require("engine.io-client");
 const net = require("net");
 const { REFERENCE, engine: engineImpl } = require("../support/impl");
+const { request } = require("../support/http");
 
 const eio = engineImpl();
 
 const EIO4 = "EIO=4&transport=polling";
-
-function request(port, { method = "GET", path, headers = {}, body } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ port, method, path, headers }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
 function portOf(server) {
   return (server.httpServer || server).address().port;
@@ -212,7 +201,8 @@ describe("engine server API", () => {
 
     it("uses generateId (promise)", async () => {
       const port = await listen();
-      engine.generateId = (req) => new Promise((r) => setTimeout(() => r("async-" + req._query.transport), 10));
+      engine.generateId = (req) =>
+        new Promise((r) => setTimeout(() => r("async-" + req._query.transport), 10));
       const res = await request(port, { path: `/engine.io/?${EIO4}` });
       expect(openPacket(res.body.toString()).sid).to.be("async-polling");
     });
@@ -234,7 +224,7 @@ describe("engine server API", () => {
         const socket = net.connect(port, "localhost", () => {
           socket.write(
             "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\n" +
-              "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+              "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
           );
         });
         let received = "";
@@ -244,12 +234,16 @@ describe("engine server API", () => {
       });
     }
 
-    const REFUSED = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\nContent-Length: 11\r\n\r\nBad request";
+    const REFUSED =
+      "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\nContent-Length: 11\r\n\r\nBad request";
 
     for (const [label, generateId] of [
-      ["throws", () => {
-        throw new Error("no id");
-      }],
+      [
+        "throws",
+        () => {
+          throw new Error("no id");
+        },
+      ],
       ["rejects", () => Promise.reject(new Error("no id"))],
     ]) {
       it(`refuses a WebSocket-only handshake when generateId ${label}`, async () => {
@@ -288,12 +282,19 @@ describe("engine server API", () => {
     it("survives a WebSocket client leaving while its id is generated", async () => {
       const port = await listen();
       let release;
-      engine.generateId = () => new Promise((resolve) => (release = resolve));
+      const asked = new Promise((asking) => {
+        engine.generateId = () => {
+          asking();
+          return new Promise((resolve) => (release = resolve));
+        };
+      });
       const ws = new WebSocket(`ws://localhost:${port}/engine.io/?EIO=4&transport=websocket`);
       ws.on("error", () => {});
-      while (!release) await new Promise((r) => setTimeout(r, 5));
+      await asked;
+      // the client is gone (its connection reset) before the id comes
+      const gone = new Promise((resolve) => ws.once("close", resolve));
       ws.terminate();
-      await new Promise((r) => setTimeout(r, 20));
+      await gone;
       release("late-id");
       engine.generateId = () => "next-id";
       const socket = client(port, { transports: ["websocket"] });
@@ -348,7 +349,9 @@ describe("engine server API", () => {
       engine = new TenantEngine();
       httpServer = http.createServer();
       engine.attach(httpServer);
-      const port = await new Promise((resolve) => httpServer.listen(0, () => resolve(httpServer.address().port)));
+      const port = await new Promise((resolve) =>
+        httpServer.listen(0, () => resolve(httpServer.address().port)),
+      );
       const connection = new Promise((resolve) => engine.on("connection", resolve));
       const socket = client(port, { extraHeaders: { "x-tenant": "acme" } });
       const serverSocket = await connection;
@@ -381,7 +384,11 @@ describe("engine server API", () => {
       expect(res.headers["x-initial"]).to.be("1");
       expect(res.headers["x-every"]).to.be("2");
       const sid = openPacket(res.body.toString()).sid;
-      const post = await request(port, { method: "POST", path: `/engine.io/?${EIO4}&sid=${sid}`, body: "4hi" });
+      const post = await request(port, {
+        method: "POST",
+        path: `/engine.io/?${EIO4}&sid=${sid}`,
+        body: "4hi",
+      });
       expect(post.body.toString()).to.be("ok");
       expect(post.headers["x-initial"]).to.be(undefined);
       expect(post.headers["x-every"]).to.be("2");
@@ -411,7 +418,9 @@ describe("engine server API", () => {
     });
 
     it("honours the cookie options", async () => {
-      const port = await listen({ cookie: { name: "woot", path: "/custom", httpOnly: false, sameSite: "strict" } });
+      const port = await listen({
+        cookie: { name: "woot", path: "/custom", httpOnly: false, sameSite: "strict" },
+      });
       const res = await request(port, { path: `/engine.io/?${EIO4}` });
       const sid = openPacket(res.body.toString()).sid;
       expect(res.headers["set-cookie"]).to.eql([`woot=${sid}; Path=/custom; SameSite=Strict`]);
@@ -428,7 +437,7 @@ describe("engine server API", () => {
       const res = await new Promise((resolve) => ws.on("upgrade", resolve));
       const { sid } = await opened;
       expect(res.headers["set-cookie"]).to.eql(
-        REFERENCE ? ["session=abc"] : ["session=abc", `sid=${sid}; Path=/; HttpOnly; SameSite=Strict`]
+        REFERENCE ? ["session=abc"] : ["session=abc", `sid=${sid}; Path=/; HttpOnly; SameSite=Strict`],
       );
       ws.close();
     });
@@ -443,7 +452,10 @@ describe("engine server API", () => {
   describe("cors", () => {
     it("adds the CORS headers given to the cors package", async () => {
       const port = await listen({ cors: { origin: true, credentials: true } });
-      const res = await request(port, { path: `/engine.io/?${EIO4}`, headers: { origin: "https://example.com" } });
+      const res = await request(port, {
+        path: `/engine.io/?${EIO4}`,
+        headers: { origin: "https://example.com" },
+      });
       expect(res.headers["access-control-allow-origin"]).to.be("https://example.com");
       expect(res.headers["access-control-allow-credentials"]).to.be("true");
     });
@@ -563,14 +575,20 @@ describe("engine server API", () => {
   describe("compression", () => {
     it("gzips polling responses above the threshold", async () => {
       const port = await listen({ initialPacket: "x".repeat(2000) });
-      const res = await request(port, { path: `/engine.io/?${EIO4}`, headers: { "accept-encoding": "gzip" } });
+      const res = await request(port, {
+        path: `/engine.io/?${EIO4}`,
+        headers: { "accept-encoding": "gzip" },
+      });
       expect(res.headers["content-encoding"]).to.be("gzip");
       expect(zlib.gunzipSync(res.body).toString()).to.contain("4" + "x".repeat(2000));
     });
 
     it("deflates when only deflate is accepted", async () => {
       const port = await listen({ initialPacket: "x".repeat(2000) });
-      const res = await request(port, { path: `/engine.io/?${EIO4}`, headers: { "accept-encoding": "deflate" } });
+      const res = await request(port, {
+        path: `/engine.io/?${EIO4}`,
+        headers: { "accept-encoding": "deflate" },
+      });
       expect(res.headers["content-encoding"]).to.be("deflate");
       expect(zlib.inflateSync(res.body).toString()).to.contain("x".repeat(2000));
     });

@@ -4,6 +4,7 @@
 // are buffered and leave together, which must keep every packet, their order, the send
 // callbacks and the "drain" events exactly as one write per packet would.
 const expect = require("expect.js");
+const { until } = require("../support/wait");
 const WebSocket = require("ws");
 const { Socket: ClientSocket } = require("engine.io-client");
 const { useEngine } = require("./support/engine-harness");
@@ -38,7 +39,7 @@ describe("engine WebSocket bursts", () => {
     for (let i = 0; i < count; i++) socket.send(`m${i}`, () => flushed.push(i));
     const expected = Array.from({ length: count }, (_, i) => `m${i}`);
     expect(await got).to.eql(expected);
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => flushed.length === count, "every send callback");
     expect(flushed).to.eql(expected.map((_, i) => i));
   });
 
@@ -64,7 +65,7 @@ describe("engine WebSocket bursts", () => {
     socket.send("a");
     socket.send("b");
     socket.send("c");
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => drains > 0 && socket.transport.writable, "the burst is flushed");
     expect(drains).to.be.greaterThan(0);
     expect(socket.transport.writable).to.be(true);
     socket.send("d");

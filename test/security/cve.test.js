@@ -72,7 +72,9 @@ describe("CVE regressions", function () {
 
   describe("engine.io CVE-2022-21676: an invalid WebSocket frame right after the upgrade", () => {
     it("on a WebSocket handshake: 101, then a 1002 close frame; the session closes with 'transport error'", async () => {
-      const closed = new Promise((resolve) => io.engine.once("connection", (socket) => socket.once("close", resolve)));
+      const closed = new Promise((resolve) =>
+        io.engine.once("connection", (socket) => socket.once("close", resolve)),
+      );
       const head = UPGRADE_HEAD("/socket.io/?EIO=4&transport=websocket");
       const received = await rawExchange(h.port, Buffer.concat([Buffer.from(head), INVALID_FRAME]));
       expect(received.toString("latin1")).to.match(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
@@ -83,7 +85,8 @@ describe("CVE regressions", function () {
     });
 
     it("while an asynchronous generateId() is pending: 101, then a 1002 close frame", async () => {
-      io.engine.generateId = () => new Promise((resolve) => setTimeout(() => resolve(`slow-${Date.now()}`), 100));
+      io.engine.generateId = () =>
+        new Promise((resolve) => setTimeout(() => resolve(`slow-${Date.now()}`), 100));
       const socket = net.connect(h.port, "127.0.0.1");
       const received = [];
       socket.on("data", (d) => received.push(d));
@@ -147,15 +150,16 @@ describe("CVE regressions", function () {
         Buffer.concat([
           Buffer.from(
             `POST /socket.io/?EIO=4&transport=polling&sid=${peer.sid} HTTP/1.1\r\nHost: localhost\r\n` +
-              `Connection: close\r\nContent-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\n\r\n`
+              `Connection: close\r\nContent-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\n\r\n`,
           ),
           body,
-        ])
+        ]),
       );
       expect(received.toString("latin1")).to.match(/^HTTP\/1\.1 400 Bad Request\r\n/);
       const [reason, description] = await closed;
       expect(reason).to.be("transport error");
       expect(description.message).to.be("invalid content");
+      expect(description.code).to.be(REFERENCE ? undefined : "EIO_ERR_INVALID_CONTENT");
       watch.assertClean();
       await bystanders.assertAlive();
     });
@@ -169,9 +173,9 @@ describe("CVE regressions", function () {
           rawExchange(
             h.port,
             `POST /socket.io/?EIO=4&transport=polling&sid=${sessions[i % 20].peer.sid} HTTP/1.1\r\n` +
-              "Host: localhost\r\nConnection: close\r\nContent-Type: application/octet-stream\r\nContent-Length: 1\r\n\r\n\x04"
-          )
-        )
+              "Host: localhost\r\nConnection: close\r\nContent-Type: application/octet-stream\r\nContent-Length: 1\r\n\r\n\x04",
+          ),
+        ),
       );
       for (const answer of answers) {
         // the session's first binary POST gets 400; the next ones find it closed (code 1)
@@ -183,9 +187,19 @@ describe("CVE regressions", function () {
     });
 
     it("malformed binary payloads on a v3 session are answered and crash nothing", async () => {
-      const payloads = [[1, 255], [5, 1, 2], [2], [0, 3, 255, 52, 97], [1, 1, 255, 4, 1], [0, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 255, 52]];
+      const payloads = [
+        [1, 255],
+        [5, 1, 2],
+        [2],
+        [0, 3, 255, 52, 97],
+        [1, 1, 255, 4, 1],
+        [0, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 255, 52],
+      ];
       for (const bytes of payloads) {
-        const handshake = await rawExchange(h.port, "GET /socket.io/?EIO=3&transport=polling HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        const handshake = await rawExchange(
+          h.port,
+          "GET /socket.io/?EIO=3&transport=polling HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        );
         const text = handshake.toString("latin1");
         const sid = JSON.parse(text.slice(text.indexOf("{"), text.lastIndexOf("}") + 1)).sid;
         const body = Buffer.from(bytes);
@@ -194,10 +208,10 @@ describe("CVE regressions", function () {
           Buffer.concat([
             Buffer.from(
               `POST /socket.io/?EIO=3&transport=polling&sid=${sid} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n` +
-                `Content-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\n\r\n`
+                `Content-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\n\r\n`,
             ),
             body,
-          ])
+          ]),
         );
         expect(received.toString("latin1")).to.match(/^HTTP\/1\.1 200 OK\r\n/);
       }
@@ -235,25 +249,36 @@ describe("CVE regressions", function () {
     }
 
     // the reference reads buffers[0.5] (undefined) and hands it to the handler
-    (REFERENCE ? it.skip : it)('a fractional index as "num": the client is closed, no handler sees anything', async () => {
-      const calls = [];
-      io.on("connection", (socket) => socket.on("attack", (...args) => calls.push(args)));
-      const peer = await h.rawWs();
-      peer.send("40");
-      expect(await peer.next()).to.match(/^40\{"sid":/);
-      const reason = disconnectReason(sockets[sockets.length - 1]);
-      peer.send('451-["attack",{"_placeholder":true,"num":0.5}]');
-      peer.send(Buffer.from([1, 2, 3]));
-      await peer.closedWithin(2000);
-      expect(await reason).to.be("parse error");
-      expect(calls).to.eql([]);
-      watch.assertClean();
-      await bystanders.assertAlive();
-    });
+    (REFERENCE ? it.skip : it)(
+      'a fractional index as "num": the client is closed, no handler sees anything',
+      async () => {
+        const calls = [];
+        io.on("connection", (socket) => socket.on("attack", (...args) => calls.push(args)));
+        const peer = await h.rawWs();
+        peer.send("40");
+        expect(await peer.next()).to.match(/^40\{"sid":/);
+        const reason = disconnectReason(sockets[sockets.length - 1]);
+        peer.send('451-["attack",{"_placeholder":true,"num":0.5}]');
+        peer.send(Buffer.from([1, 2, 3]));
+        await peer.closedWithin(2000);
+        expect(await reason).to.be("parse error");
+        expect(calls).to.eql([]);
+        watch.assertClean();
+        await bystanders.assertAlive();
+      },
+    );
   });
 
   describe("socket.io-parser CVE-2023-32695: event names that are not strings", () => {
-    const ATTACKS = ['42[{"toString":"foo"}]', '42[{"toString":{}}]', '42[{"__proto__":{"x":1}}]', "42[[]]", "42[null]", "42[true]", '42[{"valueOf":1}]'];
+    const ATTACKS = [
+      '42[{"toString":"foo"}]',
+      '42[{"toString":{}}]',
+      '42[{"__proto__":{"x":1}}]',
+      "42[[]]",
+      "42[null]",
+      "42[true]",
+      '42[{"valueOf":1}]',
+    ];
     for (const packet of ATTACKS) {
       it(`${packet}: the client is closed, no handler sees anything`, async () => {
         const seen = [];

@@ -1,7 +1,7 @@
 "use strict";
 
 const expect = require("expect.js");
-const { useHarness, waitFor, disconnectReason, sleep, REFERENCE } = require("./support/util");
+const { useHarness, waitFor, disconnectReason, sleep, until, REFERENCE } = require("./support/util");
 
 // A packet the decoder rejects closes the client. The documented reason for an
 // invalid packet is "parse error", which is what we report; the reference 4.8
@@ -29,7 +29,11 @@ const CLOSING = [
   { name: "the reserved event 'disconnecting'", send: ['42["disconnecting"]'], error: "invalid payload" },
   { name: "the reserved event 'connect_error'", send: ['42["connect_error"]'], error: "invalid payload" },
   { name: "the reserved event 'newListener'", send: ['42["newListener"]'], error: "invalid payload" },
-  { name: "the reserved event 'removeListener'", send: ['42["removeListener","x"]'], error: "invalid payload" },
+  {
+    name: "the reserved event 'removeListener'",
+    send: ['42["removeListener","x"]'],
+    error: "invalid payload",
+  },
   { name: "the reserved event 'connect'", send: ['42["connect"]'], error: "invalid payload" },
   { name: "the reserved event 'disconnect'", send: ['421["disconnect","x"]'], error: "invalid payload" },
   { name: "an ack that is not an array", send: ['431{"a":1}'], error: "invalid payload" },
@@ -90,6 +94,14 @@ async function setup(h, withErrorListener = true) {
   return [io, good, events];
 }
 
+/** Resolves once every raw peer's server socket recorded its disconnection. */
+function disconnected(events) {
+  return until(
+    () => events.length > 0 && events.every((e) => e.reasons.length > 0),
+    "the server sockets' disconnect",
+  );
+}
+
 async function expectGoodClientWorks(io, good) {
   expect(good.connected).to.be(true);
   expect(await good.timeout(2000).emitWithAck("echo", "still here")).to.be("still here");
@@ -125,7 +137,7 @@ describe("bad input at the Socket.IO layer", () => {
         const peer = await rawWsConnected(h);
         for (const data of c.send) peer.send(data);
         await peer.closedWithin(2000);
-        await sleep(20);
+        await disconnected(events);
         expect(events).to.have.length(1);
         expect(events[0].errors).to.eql(c.error === null ? [] : [c.error]);
         expect(events[0].reasons).to.eql([expectedReason(c, false)]);
@@ -152,7 +164,7 @@ describe("bad input at the Socket.IO layer", () => {
       const peer = await rawWsConnected(h);
       peer.send("42[");
       await peer.closedWithin(2000);
-      await sleep(20);
+      await disconnected(events);
       expect(events[0].reasons).to.eql([DECODE_ERROR_REASON]);
       await expectGoodClientWorks(io, good);
     });
@@ -169,7 +181,7 @@ describe("bad input at the Socket.IO layer", () => {
         const peers = await Promise.all(CLOSING.map(() => rawWsConnected(h)));
         peers.forEach((peer, i) => CLOSING[i].send.forEach((d) => peer.send(d)));
         await Promise.all(peers.map((p) => p.closedWithin(2000)));
-        await sleep(20);
+        await disconnected(events);
       } finally {
         process.stderr.write = write;
       }
@@ -183,7 +195,7 @@ describe("bad input at the Socket.IO layer", () => {
       const peer = await rawWsConnected(h);
       peer.send("9");
       await peer.closedWithin(2000);
-      await sleep(20);
+      await disconnected(events);
       expect(events[0].reasons).to.eql(["parse error"]);
       await expectGoodClientWorks(io, good);
     });
@@ -206,7 +218,7 @@ describe("bad input at the Socket.IO layer", () => {
       const [io, good, events] = await setup(h);
       const peer = await rawWsConnected(h);
       peer.send("41");
-      await sleep(100);
+      await disconnected(events);
       expect(events[0].reasons).to.eql(["client namespace disconnect"]);
       expect(peer.closed).to.be(false);
       expect(io.engine.clientsCount).to.be(2);
@@ -218,7 +230,7 @@ describe("bad input at the Socket.IO layer", () => {
       const peers = await Promise.all(CLOSING.map(() => rawWsConnected(h)));
       peers.forEach((peer, i) => CLOSING[i].send.forEach((d) => peer.send(d)));
       await Promise.all(peers.map((p) => p.closedWithin(2000)));
-      await sleep(20);
+      await until(() => io.engine.clientsCount === 1, "only the good client is left");
       await expectGoodClientWorks(io, good);
     });
   });
@@ -237,7 +249,7 @@ describe("bad input at the Socket.IO layer", () => {
         const peer = await openMarked();
         await peer.post(c.send.join("\x1e"));
         await pollUntilClosed(peer);
-        await sleep(20);
+        await disconnected(events);
         const record = events[events.length - 1];
         expect(record.errors).to.eql(c.error === null ? [] : [c.error]);
         expect(record.reasons).to.eql([expectedReason(c, true)]);
@@ -250,10 +262,8 @@ describe("bad input at the Socket.IO layer", () => {
       const peer = await openMarked();
       await peer.post("bAQID"); // base64 binary message [1, 2, 3]
       await pollUntilClosed(peer);
-      await sleep(20);
-      expect(events[events.length - 1].errors).to.eql([
-        "got binary data when not reconstructing a packet",
-      ]);
+      await disconnected(events);
+      expect(events[events.length - 1].errors).to.eql(["got binary data when not reconstructing a packet"]);
       expect(events[events.length - 1].reasons).to.eql([DECODE_ERROR_REASON]);
       await expectGoodClientWorks(io, good);
     });
@@ -278,11 +288,13 @@ describe("bad input at the Socket.IO layer", () => {
       const socket = await conn;
       const reason = disconnectReason(socket);
       client.on("q", (cb) => setTimeout(() => cb("late"), 50));
+      // positive control: on the open connection, the late answer comes within the window below
+      expect(await socket.timeout(1000).emitWithAck("q")).to.be("late");
       const calls = [];
       socket.emit("q", (v) => calls.push(v));
       client.io.engine.close();
       expect(await reason).to.be("transport close");
-      await sleep(100);
+      await sleep(100); // a silence window, twice the answer's delay
       expect(calls).to.eql([]);
     });
   });

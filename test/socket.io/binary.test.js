@@ -43,7 +43,7 @@ describe("binary", () => {
         Buffer.from("héllo"),
         new Uint8Array([9, 8, 7]).buffer,
         u16,
-        new Uint8Array([0, 1, 2, 3, 4]).subarray(1, 3)
+        new Uint8Array([0, 1, 2, 3, 4]).subarray(1, 3),
       );
       const [buf, ab, typed, slice] = await got;
       for (const v of [buf, ab, typed, slice]) expect(Buffer.isBuffer(v)).to.be(true);
@@ -119,7 +119,7 @@ describe("binary", () => {
         socket.on("seq", (i, data) => {
           order.push([i, data === undefined ? null : bytes(data)]);
           if (order.length === 4) resolve();
-        })
+        }),
       );
       client.emit("seq", 0);
       client.emit("seq", 1, Buffer.from([1]));
@@ -144,7 +144,7 @@ describe("binary", () => {
         client.on("chunk", (i, data) => {
           got.push([i, bytes(data)]);
           if (got.length === 3) resolve();
-        })
+        }),
       );
       for (let i = 0; i < 3; i++) socket.emit("chunk", i, Buffer.from([i, i]));
       await done;

@@ -1,7 +1,7 @@
 "use strict";
 
 const expect = require("expect.js");
-const { forEachTransport, useHarness, waitFor, sleep } = require("./support/util");
+const { forEachTransport, useHarness, waitFor, until } = require("./support/util");
 
 /**
  * Connects `n` clients and resolves [io, serverSockets, clients]; every client
@@ -13,25 +13,24 @@ async function setup(h, n, serverOpts, nsp = "/") {
   io.of(nsp).on("connection", (s) => sockets.push(s));
   const clients = [];
   for (let i = 0; i < n; i++) {
-    const client = await h.connect(nsp);
+    const [, client] = await Promise.all([waitFor(io.of(nsp), "connection"), h.connect(nsp)]);
     client.got = [];
     client.on("msg", (...args) => client.got.push(args.length === 1 ? args[0] : args));
     clients.push(client);
   }
-  await sleep(10);
   // match the server sockets with the clients by id
   const byId = new Map(sockets.map((s) => [s.id, s]));
   return [io, clients.map((c) => byId.get(c.id)), clients];
 }
 
-/** Sends a marker through every client after the broadcasts so that they are all flushed. */
+/**
+ * Broadcasts a marker after the events under test and waits until every client got it:
+ * the events before it, sent in order on the same connections, are in by then.
+ */
 async function flush(io, clients, nsp = "/") {
-  await Promise.all(clients.map((c) => waitFor(c, "flushed").catch(() => {})).concat(
-    (async () => {
-      await sleep(20);
-      io.of(nsp).emit("flushed");
-    })()
-  ));
+  const flushed = Promise.all(clients.map((c) => waitFor(c, "flushed").catch(() => {})));
+  io.of(nsp).emit("flushed");
+  await flushed;
 }
 
 const received = (clients) => clients.map((c) => c.got);
@@ -88,11 +87,7 @@ describe("broadcasting", () => {
       io.to("a").except(["vip"]).emit("msg", "a not vip");
       io.except(sockets[2].id).emit("msg", "not #2");
       await flush(io, clients);
-      expect(received(clients)).to.eql([
-        ["not #2"],
-        ["not vip", "a not vip", "not #2"],
-        ["not vip"],
-      ]);
+      expect(received(clients)).to.eql([["not #2"], ["not vip", "a not vip", "not #2"], ["not vip"]]);
     });
 
     it("a socket id is a room: io.to(socket.id) targets one client", async () => {
@@ -135,7 +130,11 @@ describe("broadcasting", () => {
       chat.got = [];
       main.on("msg", (m) => main.got.push(m));
       chat.on("msg", (m) => chat.got.push(m));
-      await sleep(100);
+      // positive control, sent after: it arrives, the lost event before it did not
+      const controls = Promise.all([waitFor(main, "control"), waitFor(chat, "control")]);
+      io.of("/chat").emit("control");
+      io.emit("control");
+      await controls;
       expect([main.got, chat.got]).to.eql([[], []]);
     });
 
@@ -144,7 +143,10 @@ describe("broadcasting", () => {
       io.local.emit("msg", "local");
       io.compress(false).emit("msg", "uncompressed");
       await flush(io, clients);
-      await sleep(50); // let the transports become writable for the volatile packet
+      await until(
+        () => [...io.sockets.sockets.values()].every((s) => s.conn.transport.writable && !s.conn.upgrading),
+        "the transports are writable for the volatile packet",
+      );
       io.volatile.emit("msg", "volatile");
       await flush(io, clients);
       expect(received(clients)).to.eql([
@@ -168,7 +170,7 @@ describe("broadcasting", () => {
         const [io, , clients] = await setup(h, 3);
         clients.forEach((c, i) => c.on("q", (n, cb) => cb(n * 10 + i)));
         const [err, responses] = await new Promise((resolve) =>
-          io.timeout(2000).emit("q", 4, (...args) => resolve(args))
+          io.timeout(2000).emit("q", 4, (...args) => resolve(args)),
         );
         expect(err).to.be(null);
         expect(responses.sort()).to.eql([40, 41, 42]);
@@ -181,7 +183,7 @@ describe("broadcasting", () => {
         clients[2].on("q", () => {}); // never answers
         const start = Date.now();
         const [err, responses] = await new Promise((resolve) =>
-          io.timeout(200).emit("q", (...args) => resolve(args))
+          io.timeout(200).emit("q", (...args) => resolve(args)),
         );
         expect(err).to.be.an(Error);
         expect(err.message).to.be("operation has timed out");
@@ -192,7 +194,10 @@ describe("broadcasting", () => {
       it("answers at once with no error and no response when nobody is targeted", async () => {
         const [io] = await setup(h, 1);
         const [err, responses] = await new Promise((resolve) =>
-          io.to("empty-room").timeout(5000).emit("q", (...args) => resolve(args))
+          io
+            .to("empty-room")
+            .timeout(5000)
+            .emit("q", (...args) => resolve(args)),
         );
         expect(err).to.be(null);
         expect(responses).to.eql([]);
@@ -243,10 +248,13 @@ describe("broadcasting", () => {
 
           // the callback form too; its error carries no responses (they are the second argument)
           const [err, responses] = await new Promise((resolve) =>
-            io.to(sockets[2].id).timeout(100).emit("q", (...args) => {
-              expect(sockets.map((s) => s.acks.size)).to.eql([0, 0, 0]);
-              resolve(args);
-            })
+            io
+              .to(sockets[2].id)
+              .timeout(100)
+              .emit("q", (...args) => {
+                expect(sockets.map((s) => s.acks.size)).to.eql([0, 0, 0]);
+                resolve(args);
+              }),
           );
           expect(err.message).to.be("operation has timed out");
           expect(err.responses).to.be(undefined);
@@ -261,7 +269,7 @@ describe("broadcasting", () => {
         const [, sockets, clients] = await setup(h, 3);
         clients.forEach((c, i) => c.on("q", (cb) => cb(i)));
         const [err, responses] = await new Promise((resolve) =>
-          sockets[0].broadcast.timeout(2000).emit("q", (...args) => resolve(args))
+          sockets[0].broadcast.timeout(2000).emit("q", (...args) => resolve(args)),
         );
         expect(err).to.be(null);
         expect(responses.sort()).to.eql([1, 2]);

@@ -10,6 +10,7 @@ const {
   waitFor,
   disconnectReason,
   sleep,
+  until,
 } = require("./support/util");
 
 /**
@@ -275,7 +276,7 @@ describe("custom adapter (extends socket.io-adapter's Adapter)", () => {
       expect(io.serverSideEmit("ping", 1, { a: 2 })).to.be(true);
       expect(adapter.callsOf("serverSideEmit")[0][0]).to.eql(["ping", 1, { a: 2 }]);
       const [err, responses] = await new Promise((resolve) =>
-        io.serverSideEmit("ping", (...args) => resolve(args))
+        io.serverSideEmit("ping", (...args) => resolve(args)),
       );
       expect(err).to.be(null);
       expect(responses).to.eql(["from another node"]);
@@ -324,8 +325,10 @@ describe("custom adapter (extends socket.io-adapter's Adapter)", () => {
       const sockets = new Map();
       io.on("connection", (s) => sockets.set(s.id, s));
       const clients = [];
-      for (let i = 0; i < n; i++) clients.push(await h.connect());
-      await sleep(10);
+      for (let i = 0; i < n; i++) {
+        const [, client] = await Promise.all([waitFor(io, "connection"), h.connect()]);
+        clients.push(client);
+      }
       return [io, clients.map((c) => sockets.get(c.id)), clients, io.of("/").adapter];
     }
 
@@ -429,7 +432,7 @@ describe("custom adapter (extends socket.io-adapter's Adapter)", () => {
       const id = client.id;
       const missed = waitFor(client, "missed");
       client.io.engine.close();
-      await sleep(20);
+      await until(() => io.of("/").sockets.size === 0, "the server saw the disconnection");
       io.emit("missed", 1);
       await waitFor(client, "connect");
       expect(client.recovered).to.be(true);

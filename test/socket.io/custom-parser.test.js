@@ -2,13 +2,7 @@
 
 const expect = require("expect.js");
 const parser = require("socket.io-msgpack-parser");
-const {
-  forEachTransport,
-  useHarness,
-  waitFor,
-  connectError,
-  disconnectReason,
-} = require("./support/util");
+const { forEachTransport, useHarness, waitFor, connectError, disconnectReason } = require("./support/util");
 
 const bytes = (v) => [...new Uint8Array(v.buffer || v, v.byteOffset || 0, v.byteLength)];
 

@@ -12,7 +12,7 @@
 const expect = require("expect.js");
 const { io: ioc } = require("socket.io-client");
 const impl = require("../support/impl");
-const { useHarness, sleep } = require("./support/util");
+const { useHarness, sleep, until } = require("./support/util");
 const { FaultProxy } = require("./support/fault-proxy");
 
 function prng(seed) {
@@ -63,7 +63,7 @@ async function runStream(h, { transports, durationMs, perTick, size, serverOptio
     admit: async (first) => {
       const requestLine = first.toString("latin1", 0, first.indexOf("\r\n"));
       if (/[?&]sid=/.test(requestLine)) return;
-      while (nsp.sockets.size > 0) await sleep(10);
+      await until(() => nsp.sockets.size === 0, "the server let go of the client", 60000);
     },
   });
   h.onCleanup(() => proxy.close());

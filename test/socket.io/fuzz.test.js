@@ -8,7 +8,7 @@
 const expect = require("expect.js");
 const http = require("http");
 const WebSocket = require("ws");
-const { useHarness, sleep } = require("./support/util");
+const { useHarness } = require("./support/util");
 const { random } = require("../../fuzz/random");
 const { SAMPLES, mutateText } = require("../../fuzz/packets");
 
@@ -75,13 +75,14 @@ describe("random input", function () {
   }
 
   async function expectStillServing(io, good) {
-    expect(uncaught).to.eql([]);
     expect(io.reached.connections).to.be.greaterThan(5);
     expect(io.reached.errors).to.be.greaterThan(5);
     expect(good.connected).to.be(true);
     expect(await good.timeout(2000).emitWithAck("echo", "still here")).to.be("still here");
     const late = await h.connect("/", { transports: ["polling"] });
     expect(await late.timeout(2000).emitWithAck("echo", 42)).to.be(42);
+    // checked after the round trips: whatever the peers' input set off has run by then
+    expect(uncaught).to.eql([]);
   }
 
   it("from 40 WebSocket peers sending 25 frames each", async () => {
@@ -107,7 +108,6 @@ describe("random input", function () {
       );
     }
     await Promise.all(peers);
-    await sleep(50);
     await expectStillServing(io, good);
   });
 
@@ -126,7 +126,6 @@ describe("random input", function () {
         }
       }),
     );
-    await sleep(50);
     await expectStillServing(io, good);
   });
 });

@@ -9,7 +9,7 @@ const {
   waitFor,
   disconnectReason,
   expectNoEvent,
-  sleep,
+  until: untilTrue,
 } = require("./support/util");
 
 describe("middlewares", () => {
@@ -25,7 +25,7 @@ describe("middlewares", () => {
             order.push(["first", socket.handshake.auth.token, socket.connected]);
             socket.data.user = "alice";
             next();
-          })
+          }),
         ).to.be(io);
         io.use((socket, next) => {
           order.push(["second", socket.data.user]);
@@ -56,7 +56,7 @@ describe("middlewares", () => {
         expect(err.message).to.be("not authorized");
         expect(err.data).to.eql({ content: "please retry later", code: 401 });
         expect(client.connected).to.be(false);
-        await sleep(50);
+        // the refusal (CONNECT_ERROR) was sent instead of the connection: no "connection" can follow
         expect(spy).to.have.length(0);
         expect(io.sockets.sockets.size).to.be(0);
       });
@@ -110,40 +110,40 @@ describe("middlewares", () => {
       });
     });
 
-      it("the namespace tracks the sockets running its middlewares in _preConnectSockets", async () => {
-        const io = await h.server();
-        const nsp = io.of("/");
-        expect(nsp._preConnectSockets).to.be.a(Map);
-        const pending = [];
-        io.use((socket, next) => pending.push({ socket, next }));
-        const until = async (count) => {
-          while (pending.length < count) await sleep(5);
-          return pending[count - 1];
-        };
+    it("the namespace tracks the sockets running its middlewares in _preConnectSockets", async () => {
+      const io = await h.server();
+      const nsp = io.of("/");
+      expect(nsp._preConnectSockets).to.be.a(Map);
+      const pending = [];
+      io.use((socket, next) => pending.push({ socket, next }));
+      const until = async (count) => {
+        await untilTrue(() => pending.length >= count, `${count} socket(s) in the middleware`);
+        return pending[count - 1];
+      };
 
-        // accepted: tracked while the middleware runs, then moved to `sockets`
-        const conn = waitFor(io, "connection");
-        const accepted = h.client();
-        const first = await until(1);
-        expect(nsp._preConnectSockets.size).to.be(1);
-        expect(nsp._preConnectSockets.get(first.socket.id)).to.be(first.socket);
-        expect(nsp.sockets.has(first.socket.id)).to.be(false);
-        expect(first.socket.connected).to.be(false);
-        first.next();
-        expect(await conn).to.be(first.socket);
-        await connected(accepted);
-        expect(nsp._preConnectSockets.size).to.be(0);
-        expect(nsp.sockets.get(first.socket.id)).to.be(first.socket);
+      // accepted: tracked while the middleware runs, then moved to `sockets`
+      const conn = waitFor(io, "connection");
+      const accepted = h.client();
+      const first = await until(1);
+      expect(nsp._preConnectSockets.size).to.be(1);
+      expect(nsp._preConnectSockets.get(first.socket.id)).to.be(first.socket);
+      expect(nsp.sockets.has(first.socket.id)).to.be(false);
+      expect(first.socket.connected).to.be(false);
+      first.next();
+      expect(await conn).to.be(first.socket);
+      await connected(accepted);
+      expect(nsp._preConnectSockets.size).to.be(0);
+      expect(nsp.sockets.get(first.socket.id)).to.be(first.socket);
 
-        // refused: forgotten
-        const refused = h.client();
-        const second = await until(2);
-        expect(nsp._preConnectSockets.get(second.socket.id)).to.be(second.socket);
-        second.next(new Error("nope"));
-        expect((await connectError(refused)).message).to.be("nope");
-        expect(nsp._preConnectSockets.size).to.be(0);
-        expect(nsp.sockets.has(second.socket.id)).to.be(false);
-      });
+      // refused: forgotten
+      const refused = h.client();
+      const second = await until(2);
+      expect(nsp._preConnectSockets.get(second.socket.id)).to.be(second.socket);
+      second.next(new Error("nope"));
+      expect((await connectError(refused)).message).to.be("nope");
+      expect(nsp._preConnectSockets.size).to.be(0);
+      expect(nsp.sockets.has(second.socket.id)).to.be(false);
+    });
 
     describe("socket middlewares (socket.use)", () => {
       it("sees every incoming packet as [event, ...args] and may alter it", async () => {
@@ -176,7 +176,7 @@ describe("middlewares", () => {
             socket.on("forbidden", () => handled.push("forbidden"));
             socket.on("allowed", () => allowed(handled.push("allowed")));
             socket.on("error", resolve);
-          })
+          }),
         );
         const client = await h.connect();
         client.emit("forbidden");

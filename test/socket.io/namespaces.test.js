@@ -9,6 +9,7 @@ const {
   waitFor,
   expectNoEvent,
   sleep,
+  until,
 } = require("./support/util");
 
 describe("namespaces", () => {
@@ -39,13 +40,17 @@ describe("namespaces", () => {
       expect(io.of("chat")).to.be(chat);
       const mainSpy = [];
       io.on("connection", (s) => mainSpy.push(s));
-      const [socket] = await Promise.all([waitFor(chat, "connection"), h.connect("/chat")]);
+      const [socket, client] = await Promise.all([waitFor(chat, "connection"), h.connect("/chat")]);
       expect(socket.nsp).to.be(chat);
       expect(chat.name).to.be("/chat");
       expect(chat.sockets.size).to.be(1);
-      await sleep(50);
-      expect(mainSpy).to.have.length(0);
-      expect(io.sockets.sockets.size).to.be(0);
+      // positive control: "/" joined afterwards over the same connection (packets in order)
+      // is seen there; nothing else was
+      const control = client.io.socket("/");
+      const [controlSocket] = await Promise.all([waitFor(io, "connection"), connected(control)]);
+      const others = mainSpy.filter((s) => s !== controlSocket);
+      expect(others).to.have.length(0);
+      expect([...io.sockets.sockets.values()].filter((s) => s !== controlSocket).length).to.be(0);
     });
 
     it("io.of(name, fn) registers a connection listener", async () => {
@@ -79,7 +84,7 @@ describe("namespaces", () => {
       const io = await h.server();
       io.on("connection", (s) => s.on("ping", (cb) => cb("pong")));
       const reason = new Promise((resolve) =>
-        io.of("/chat").on("connection", (s) => s.on("disconnect", resolve))
+        io.of("/chat").on("connection", (s) => s.on("disconnect", resolve)),
       );
       const main = await h.connect();
       const chat = main.io.socket("/chat");
@@ -107,10 +112,7 @@ describe("namespaces", () => {
         const io = await h.server();
         const parent = io.of(/^\/dynamic-\d+$/);
         const created = waitFor(io, "new_namespace");
-        const [socket] = await Promise.all([
-          waitFor(parent, "connection"),
-          h.connect("/dynamic-101"),
-        ]);
+        const [socket] = await Promise.all([waitFor(parent, "connection"), h.connect("/dynamic-101")]);
         expect(socket.nsp.name).to.be("/dynamic-101");
         expect(socket.nsp).not.to.be(parent);
         expect((await created).name).to.be("/dynamic-101");
@@ -171,40 +173,38 @@ describe("namespaces", () => {
         parent.on("connection", (s) => spy.push(s));
         const [socket] = await Promise.all([waitFor(fixed, "connection"), h.connect("/fixed")]);
         expect(socket.nsp).to.be(fixed);
-        await sleep(50);
+        // positive control: a dynamic name, connected after, reaches the parent
+        await Promise.all([waitFor(parent, "connection"), h.connect("/dynamic")]);
+        expect(spy.map((s) => s.nsp.name)).to.eql(["/dynamic"]);
+        spy.pop();
         expect(spy).to.have.length(0);
       });
 
       it("keeps empty child namespaces by default", async () => {
         const io = await h.server();
         const parent = io.of(/^\/keep-\d+$/);
-        const reason = new Promise((resolve) =>
-          parent.on("connection", (s) => s.on("disconnect", resolve))
-        );
+        const reason = new Promise((resolve) => parent.on("connection", (s) => s.on("disconnect", resolve)));
         const client = await h.connect("/keep-1");
         client.disconnect();
         await reason;
-        await sleep(20);
+        // the child would be removed synchronously with its last socket's disconnection
         expect(io._nsps.has("/keep-1")).to.be(true);
       });
 
       it("cleanupEmptyChildNamespaces removes a child once its last socket leaves", async () => {
         const io = await h.server({ cleanupEmptyChildNamespaces: true });
         const parent = io.of(/^\/tmp-\d+$/);
-        const reason = new Promise((resolve) =>
-          parent.on("connection", (s) => s.on("disconnect", resolve))
-        );
+        const reason = new Promise((resolve) => parent.on("connection", (s) => s.on("disconnect", resolve)));
         const c1 = await h.connect("/tmp-1");
         const c2 = await h.connect("/tmp-1");
         expect(io._nsps.has("/tmp-1")).to.be(true);
         c1.disconnect();
         await reason;
-        await sleep(20);
         expect(io._nsps.has("/tmp-1")).to.be(true);
         const last = waitFor(io._nsps.get("/tmp-1").sockets.values().next().value, "disconnect");
         c2.disconnect();
         await last;
-        await sleep(20);
+        await until(() => !io._nsps.has("/tmp-1"), "the child is removed");
         expect(io._nsps.has("/tmp-1")).to.be(false);
         // the name is still accepted and the child re-created
         const [socket] = await Promise.all([waitFor(parent, "connection"), h.connect("/tmp-1")]);
@@ -232,7 +232,7 @@ describe("namespaces", () => {
       const peer = await h.rawWs();
       peer.send("40");
       expect((await peer.next()).slice(0, 2)).to.be("40");
-      await sleep(400);
+      await sleep(400); // a silence window, well past connectTimeout (the test before shows the close within it)
       expect(peer.closed).to.be(false);
     });
 
@@ -242,6 +242,54 @@ describe("namespaces", () => {
       peer.send("40/nope,");
       expect(await peer.next()).to.be('44/nope,{"message":"Invalid namespace"}');
       await peer.closedWithin(2000);
+    });
+  });
+
+  describe("the server as the main namespace's emitter", () => {
+    const { Server } = require("./support/util");
+    const { REFERENCE } = require("../support/impl");
+
+    it("forwards every EventEmitter method to the main namespace", () => {
+      const io = new Server();
+      const nsp = io.sockets;
+      const a = () => {};
+      const b = () => {};
+      // the reference returns the namespace from the chainable methods, this package the server
+      const chained = (result) => expect(result).to.be(REFERENCE ? nsp : io);
+      chained(io.on("connection", a));
+      chained(io.addListener("connection", b));
+      expect(nsp.listeners("connection")).to.eql([a, b]);
+      expect(io.listeners("connection")).to.eql([a, b]);
+      expect(io.listenerCount("connection")).to.be(2);
+      chained(io.prependListener("new_namespace", a));
+      chained(io.prependOnceListener("new_namespace", b));
+      expect(nsp.listeners("new_namespace")).to.eql([b, a]);
+      expect(io.rawListeners("new_namespace")).to.have.length(2);
+      expect(io.eventNames()).to.eql(nsp.eventNames());
+      expect(io.eventNames()).to.contain("connection");
+      chained(io.off("connection", a));
+      chained(io.removeListener("connection", b));
+      expect(nsp.listenerCount("connection")).to.be(0);
+      chained(io.once("connection", a));
+      expect(nsp.listenerCount("connection")).to.be(1);
+      chained(io.removeAllListeners("connection"));
+      expect(nsp.listenerCount("connection")).to.be(0);
+      expect(nsp.listenerCount("new_namespace")).to.be(2);
+      chained(io.removeAllListeners());
+      expect(nsp.eventNames()).to.eql([]);
+      chained(io.setMaxListeners(42));
+      expect(nsp.getMaxListeners()).to.be(42);
+      expect(io.getMaxListeners()).to.be(42);
+    });
+
+    it("'new_namespace' reaches the server's listeners", () => {
+      const io = new Server();
+      const created = [];
+      io.on("new_namespace", (nsp) => created.push(nsp.name));
+      io.of("/a");
+      io.of("/a");
+      io.of("/b");
+      expect(created).to.eql(["/a", "/b"]);
     });
   });
 });

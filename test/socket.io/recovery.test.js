@@ -8,6 +8,7 @@ const {
   disconnectReason,
   connected,
   sleep,
+  until,
   REFERENCE,
 } = require("./support/util");
 
@@ -77,7 +78,7 @@ describe("connection state recovery", () => {
       const reconnected = waitFor(client, "connect");
       await reconnected;
       expect(client.recovered).to.be(true);
-      await sleep(100);
+      await until(() => missed.length >= 2, "the missed events");
       expect(missed).to.eql([[1], [2, { nested: true }]]);
 
       expect(sockets).to.have.length(2);
@@ -109,7 +110,10 @@ describe("connection state recovery", () => {
       expect(sockets[1].recovered).to.be(false);
       expect(sockets[1].id).not.to.be(first.id);
       expect(client.id).to.be(sockets[1].id);
-      await sleep(100);
+      // positive control: an event sent now arrives; replayed events would have come first
+      const control = waitFor(client, "control");
+      io.emit("control");
+      await control;
       expect(missed).to.eql([]);
     });
 
@@ -119,7 +123,7 @@ describe("connection state recovery", () => {
         io.use((socket, next) => {
           runs++;
           next();
-        })
+        }),
       );
       await dropTransport(sockets[0], client);
       await waitFor(client, "connect");
@@ -136,7 +140,7 @@ describe("connection state recovery", () => {
           io.use((socket, next) => {
             runs++;
             next();
-          })
+          }),
       );
       await dropTransport(sockets[0], client);
       await waitFor(client, "connect");
@@ -191,17 +195,22 @@ describe("connection state recovery", () => {
       const adapter = io.of("/").adapter;
       const restoreSession = adapter.restoreSession.bind(adapter);
       let lookups = 0;
+      let onRestored;
+      const restored = new Promise((resolve) => (onRestored = resolve));
       adapter.restoreSession = async (pid, offset) => {
         lookups++;
         const session = await restoreSession(pid, offset);
         // meanwhile the client goes away
         await sleep(150);
+        setImmediate(onRestored);
         return session;
       };
       await dropTransport(sockets[0], client);
-      while (lookups === 0) await sleep(10);
+      await until(() => lookups > 0, "the session lookup");
       client.disconnect();
-      await sleep(250);
+      await restored;
+      // the server acts on the lookup's result in the jobs that follow it
+      await new Promise((resolve) => setImmediate(resolve));
       expect(sockets).to.have.length(1);
       expect(io.of("/").sockets.size).to.be(0);
       expect(io.of("/").adapter.rooms.has("room")).to.be(false);
@@ -209,32 +218,35 @@ describe("connection state recovery", () => {
 
     // The reference restores the same session a second time (two live sockets with one
     // id, and the first to close removes the other's rooms): deliberately not copied.
-    (REFERENCE ? it.skip : it)("restores a session once: a second client presenting it while it is live starts afresh", async () => {
-      const [io, sockets, client] = await setup(h, { maxDisconnectionDuration: 2000 });
-      const pid = client._pid;
-      const offset = client._lastOffset;
-      expect(pid).to.be.a("string");
-      await dropTransport(sockets[0], client);
-      await waitFor(client, "connect");
-      expect(client.recovered).to.be(true);
-      const restored = sockets[1];
-      expect(restored.id).to.be(sockets[0].id);
+    (REFERENCE ? it.skip : it)(
+      "restores a session once: a second client presenting it while it is live starts afresh",
+      async () => {
+        const [io, sockets, client] = await setup(h, { maxDisconnectionDuration: 2000 });
+        const pid = client._pid;
+        const offset = client._lastOffset;
+        expect(pid).to.be.a("string");
+        await dropTransport(sockets[0], client);
+        await waitFor(client, "connect");
+        expect(client.recovered).to.be(true);
+        const restored = sockets[1];
+        expect(restored.id).to.be(sockets[0].id);
 
-      const intruder = h.client("/", { auth: { pid, offset } });
-      await connected(intruder);
-      expect(intruder.recovered).to.be(false);
-      expect(sockets).to.have.length(3);
-      expect(sockets[2].id).not.to.be(restored.id);
+        const intruder = h.client("/", { auth: { pid, offset } });
+        await connected(intruder);
+        expect(intruder.recovered).to.be(false);
+        expect(sockets).to.have.length(3);
+        expect(sockets[2].id).not.to.be(restored.id);
 
-      const gone = disconnectReason(sockets[2]);
-      intruder.disconnect();
-      await gone;
-      expect(io.of("/").sockets.get(restored.id)).to.be(restored);
-      expect(io.of("/").adapter.rooms.get("room").has(restored.id)).to.be(true);
-      const live = waitFor(client, "live");
-      io.to("room").emit("live", "ok");
-      expect(withoutOffset(await live)).to.eql(["ok"]);
-    });
+        const gone = disconnectReason(sockets[2]);
+        intruder.disconnect();
+        await gone;
+        expect(io.of("/").sockets.get(restored.id)).to.be(restored);
+        expect(io.of("/").adapter.rooms.get("room").has(restored.id)).to.be(true);
+        const live = waitFor(client, "live");
+        io.to("room").emit("live", "ok");
+        expect(withoutOffset(await live)).to.eql(["ok"]);
+      },
+    );
 
     it("the default adapter is session-aware only when recovery is enabled", async () => {
       const plain = await h.server();

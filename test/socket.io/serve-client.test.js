@@ -108,7 +108,12 @@ describe("serving the client bundles", () => {
 
   it("leaves names that are no bundle (socket.io.esm.js...) to the engine: 400, unknown transport", async () => {
     await h.server();
-    for (const file of ["socket.io.esm.js", "socket.io.msgpack.js", "socket.io.esm.js.map", "socket.io.msgpack.js.map"]) {
+    for (const file of [
+      "socket.io.esm.js",
+      "socket.io.msgpack.js",
+      "socket.io.esm.js.map",
+      "socket.io.msgpack.js.map",
+    ]) {
       const res = await request(h.port, { path: `/socket.io/${file}` });
       expect(res.status).to.be(400);
       expect(JSON.parse(res.body.toString())).to.eql({ code: 0, message: "Transport unknown" });

@@ -323,15 +323,15 @@ describe("server: entry points and attachment", () => {
       // socket.io-client is resolved from the repo's node_modules through a second symlink
       fs.symlinkSync(
         path.join(__dirname, "..", "..", "node_modules", "socket.io-client"),
-        path.join(dir, "node_modules", "socket.io-client")
+        path.join(dir, "node_modules", "socket.io-client"),
       );
       const stdout = await new Promise((resolve, reject) =>
         execFile(
           process.execPath,
           ["--input-type=module", "-e", script],
           { cwd: dir, env, timeout: 8000 },
-          (err, out, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(out))
-        )
+          (err, out, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(out)),
+        ),
       );
       expect(JSON.parse(stdout.trim())).to.eql({
         server: "function",

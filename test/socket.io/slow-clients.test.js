@@ -23,7 +23,10 @@ const BOUND = 1e6;
 const MB = 1024 * 1024;
 
 function startChild() {
-  const child = fork(SERVER, [], { execArgv: ["--expose-gc"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(SERVER, [], {
+    execArgv: ["--expose-gc"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   const request = (cmd, args = {}) =>
     new Promise((resolve, reject) => {
       const onMessage = (msg) => {
@@ -64,7 +67,11 @@ async function idlePollingClient(port) {
 
 /** A socket.io client that records the sequence numbers it gets; resolves once connected. */
 function fastClient(port, transport) {
-  const socket = ioc(`http://127.0.0.1:${port}`, { transports: [transport], forceNew: true, reconnection: false });
+  const socket = ioc(`http://127.0.0.1:${port}`, {
+    transports: [transport],
+    forceNew: true,
+    reconnection: false,
+  });
   const client = { socket, received: [], inOrder: true };
   socket.on("m", (seq) => {
     if (seq !== client.received.length) client.inOrder = false;
@@ -76,14 +83,9 @@ function fastClient(port, transport) {
   });
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const { sleep, until: waitUntil } = require("../support/wait");
 
-async function until(check, ms, what) {
-  for (const end = Date.now() + ms; !check(); ) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const until = (check, ms, what) => waitUntil(check, what, ms);
 
 describe("slow clients under a stream of broadcasts", function () {
   this.timeout(30000);
@@ -211,10 +213,14 @@ describe("one big message to a healthy client", () => {
       client.on("after", (i) => {
         received.push(`after:${i}`);
         if (i === 9) resolve();
-      })
+      }),
     );
     await done;
-    expect(received).to.eql(["before", `file:${50 * MB}:7`, ...Array.from({ length: 10 }, (_, i) => `after:${i}`)]);
+    expect(received).to.eql([
+      "before",
+      `file:${50 * MB}:7`,
+      ...Array.from({ length: 10 }, (_, i) => `after:${i}`),
+    ]);
     expect(reasons).to.eql([]);
   });
 });

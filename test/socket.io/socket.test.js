@@ -12,6 +12,7 @@ const {
   disconnectReason,
   expectNoEvent,
   sleep,
+  until,
   REFERENCE,
 } = require("./support/util");
 
@@ -140,7 +141,7 @@ describe("socket", () => {
         const [, socket] = await pair(h);
         h.clients[0].on("question", (a, b, cb) => cb(a + b, "sum"));
         const answer = await new Promise((resolve) =>
-          socket.emit("question", 2, 3, (...args) => resolve(args))
+          socket.emit("question", 2, 3, (...args) => resolve(args)),
         );
         expect(answer).to.eql([5, "sum"]);
       });
@@ -149,7 +150,7 @@ describe("socket", () => {
         const [, socket, client] = await pair(h);
         socket.on("question", (a, cb) => cb({ doubled: a * 2 }, "extra"));
         const answer = await new Promise((resolve) =>
-          client.emit("question", 21, (...args) => resolve(args))
+          client.emit("question", 21, (...args) => resolve(args)),
         );
         expect(answer).to.eql([{ doubled: 42 }, "extra"]);
       });
@@ -165,18 +166,14 @@ describe("socket", () => {
       it("timeout(ms).emit calls back (null, ...args) when answered in time", async () => {
         const [, socket] = await pair(h);
         h.clients[0].on("q", (cb) => cb("ok", 2));
-        const args = await new Promise((resolve) =>
-          socket.timeout(1000).emit("q", (...a) => resolve(a))
-        );
+        const args = await new Promise((resolve) => socket.timeout(1000).emit("q", (...a) => resolve(a)));
         expect(args).to.eql([null, "ok", 2]);
       });
 
       it("timeout(ms).emit calls back with an error when no ack arrives", async () => {
         const [, socket] = await pair(h);
         const start = Date.now();
-        const err = await new Promise((resolve) =>
-          socket.timeout(100).emit("unanswered", (e) => resolve(e))
-        );
+        const err = await new Promise((resolve) => socket.timeout(100).emit("unanswered", (e) => resolve(e)));
         expect(err).to.be.an(Error);
         expect(err.message).to.be("operation has timed out");
         expect(Date.now() - start).to.be.within(80, 1000);
@@ -200,9 +197,7 @@ describe("socket", () => {
         const [, socket, client] = await pair(h);
         const down = [];
         const up = [];
-        const allDown = new Promise((resolve) =>
-          client.on("n", (i) => down.push(i) === 50 && resolve())
-        );
+        const allDown = new Promise((resolve) => client.on("n", (i) => down.push(i) === 50 && resolve()));
         const allUp = new Promise((resolve) => socket.on("n", (i) => up.push(i) === 50 && resolve()));
         for (let i = 0; i < 50; i++) {
           socket.emit("n", i);
@@ -229,8 +224,10 @@ describe("socket", () => {
         });
         const calls = [];
         await new Promise((resolve) => socket.emit("q", (v) => calls.push(v) && resolve()));
-        // the second answer travels right behind the first: give it the time to arrive
-        await sleep(150);
+        // the second answer travels right behind the first: a round trip sent after
+        // it (same connection, in order) comes back once it has been handled
+        h.clients[0].on("ping-back", (cb) => cb());
+        await socket.timeout(2000).emitWithAck("ping-back");
         expect(calls).to.eql([1]);
       });
 
@@ -238,7 +235,7 @@ describe("socket", () => {
         const [, socket, client] = await pair(h);
         const messages = [];
         const both = new Promise((resolve) =>
-          client.on("message", (...args) => messages.push(args) === 2 && resolve())
+          client.on("message", (...args) => messages.push(args) === 2 && resolve()),
         );
         expect(socket.send("a", 1)).to.be(socket);
         expect(socket.write("b")).to.be(socket);
@@ -251,7 +248,14 @@ describe("socket", () => {
 
       it("reserved event names cannot be emitted", async () => {
         const [io, socket] = await pair(h);
-        for (const name of ["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"]) {
+        for (const name of [
+          "connect",
+          "connect_error",
+          "disconnect",
+          "disconnecting",
+          "newListener",
+          "removeListener",
+        ]) {
           expect(() => socket.emit(name)).to.throwError((e) => {
             expect(e.message).to.be(`"${name}" is a reserved event name`);
           });
@@ -268,18 +272,15 @@ describe("socket", () => {
         const got = [];
         client.on("v", (i) => got.push(i));
         // idle (and, by default, past the upgrade): the transport is writable again
-        for (let i = 0; i < 100 && !(socket.conn.transport.writable && !socket.conn.upgrading); i++) {
-          await sleep(20);
-        }
+        await until(() => socket.conn.transport.writable && !socket.conn.upgrading, "the transport is idle");
         expect(socket.conn.transport.writable).to.be(true);
         socket.volatile.emit("v", "single");
-        await sleep(100);
+        await until(() => got.length > 0, "the volatile event");
         expect(got).to.eql(["single"]);
         got.length = 0;
         for (let i = 0; i < 5; i++) socket.volatile.emit("v", i);
         socket.emit("v", "reliable");
-        await waitFor(client, "v");
-        await sleep(100);
+        await until(() => got.includes("reliable"), "the reliable event");
         expect(got[got.length - 1]).to.be("reliable");
         const volatiles = got.slice(0, -1);
         expect(volatiles.length).to.be.lessThan(2);
@@ -328,21 +329,26 @@ describe("socket", () => {
       it("onAny / prependAny / offAny / listenersAny on incoming events", async () => {
         const [, socket, client] = await pair(h);
         const calls = [];
-        const l1 = (event, ...args) => calls.push(["l1", event, ...args]);
-        const l0 = (event, ...args) => calls.push(["l0", event, ...args]);
+        const l1 = (event, ...args) => event !== "marker" && calls.push(["l1", event, ...args]);
+        const l0 = (event, ...args) => event !== "marker" && calls.push(["l0", event, ...args]);
         expect(socket.onAny(l1)).to.be(socket);
         socket.prependAny(l0);
         expect(socket.listenersAny()).to.eql([l0, l1]);
-        client.emit("first", 1, 2);
-        await sleep(100);
+        // each event is followed by one the socket listens to: once that one is in, the
+        // catch-all listeners have seen the event before it (packets are handled in order)
+        const send = (event, ...args) => {
+          const handled = waitFor(socket, "marker");
+          client.emit(event, ...args);
+          client.emit("marker");
+          return handled;
+        };
+        await send("first", 1, 2);
         socket.offAny(l0);
         expect(socket.listenersAny()).to.eql([l1]);
-        client.emit("second");
-        await sleep(100);
+        await send("second");
         socket.offAny();
         expect(socket.listenersAny()).to.eql([]);
-        client.emit("third");
-        await sleep(100);
+        await send("third");
         expect(calls).to.eql([
           ["l0", "first", 1, 2],
           ["l1", "first", 1, 2],
@@ -361,8 +367,8 @@ describe("socket", () => {
       it("onAnyOutgoing / prependAnyOutgoing / offAnyOutgoing / listenersAnyOutgoing", async () => {
         const [io, socket, client] = await pair(h);
         const calls = [];
-        const l1 = (event, ...args) => calls.push(["l1", event, ...args]);
-        const l0 = (event, ...args) => calls.push(["l0", event, ...args]);
+        const l1 = (event, ...args) => event !== "marker" && calls.push(["l1", event, ...args]);
+        const l0 = (event, ...args) => event !== "marker" && calls.push(["l0", event, ...args]);
         expect(socket.onAnyOutgoing(l1)).to.be(socket);
         socket.prependAnyOutgoing(l0);
         expect(socket.listenersAnyOutgoing()).to.eql([l0, l1]);
@@ -408,7 +414,7 @@ describe("socket", () => {
           socket.on("disconnect", (reason) => {
             seen.disconnect = [reason, socket.rooms.size, socket.connected, socket.disconnected];
             resolve();
-          })
+          }),
         );
         client.disconnect();
         await done;
@@ -459,7 +465,7 @@ describe("socket", () => {
         await connected(other);
         const socket = await conn;
         const otherReason = new Promise((resolve) =>
-          io.of("/other").sockets.values().next().value.on("disconnect", resolve)
+          io.of("/other").sockets.values().next().value.on("disconnect", resolve),
         );
         const serverReason = disconnectReason(socket);
         const clientReason = disconnectReason(client);
@@ -490,7 +496,7 @@ describe("socket", () => {
         socket.on("disconnect", (r) => reasons.push(r));
         socket.disconnect();
         socket.disconnect();
-        await sleep(50);
+        // "disconnect" is emitted synchronously by the first call
         expect(reasons).to.eql(["server namespace disconnect"]);
       });
 
@@ -555,9 +561,12 @@ describe("socket", () => {
       const packets = [await closed.next(), await closed.next()].sort();
       expect(packets).to.eql(["41", "41/other,"]);
       await closed.closedWithin(2000);
-      await sleep(100);
+      await until(() => io.engine.clientsCount === 1, "the closed session is gone");
       expect(kept.closed).to.be(false);
       expect(io.engine.clientsCount).to.be(1);
+      // positive control: the kept connection still answers
+      kept.send("40");
+      expect(await kept.next()).to.match(/^40\{/);
     });
 
     it("'ping timeout' when the peer stops answering pings", async () => {
@@ -602,14 +611,14 @@ describe("socket", () => {
       const big = "x".repeat(5000);
 
       let pending = peer.get({ "Accept-Encoding": "gzip" });
-      await sleep(50);
+      await until(() => socket.conn.transport.writable, "the GET is pending");
       socket.compress(false).emit("big", big);
       let res = await pending;
       expect(res.headers["content-encoding"]).to.be(undefined);
       expect(res.body.toString()).to.be(`42["big","${big}"]`);
 
       pending = peer.get({ "Accept-Encoding": "gzip" });
-      await sleep(50);
+      await until(() => socket.conn.transport.writable, "the GET is pending");
       socket.emit("big", big);
       res = await pending;
       expect(res.headers["content-encoding"]).to.be("gzip");

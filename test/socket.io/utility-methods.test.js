@@ -9,7 +9,6 @@ const {
   waitFor,
   disconnectReason,
   expectNoEvent,
-  sleep,
 } = require("./support/util");
 
 /** Connects `n` clients to `nsp`; resolves [io, serverSockets (same order), clients]. */
@@ -18,8 +17,10 @@ async function setup(h, n, nsp = "/") {
   const byId = new Map();
   io.of(nsp).on("connection", (s) => byId.set(s.id, s));
   const clients = [];
-  for (let i = 0; i < n; i++) clients.push(await h.connect(nsp));
-  await sleep(10);
+  for (let i = 0; i < n; i++) {
+    const [, client] = await Promise.all([waitFor(io.of(nsp), "connection"), h.connect(nsp)]);
+    clients.push(client);
+  }
   return [io, clients.map((c) => byId.get(c.id)), clients];
 }
 
@@ -115,10 +116,7 @@ describe("utility methods", () => {
         const serverReasons = Promise.all(sockets.map((s) => disconnectReason(s)));
         const clientReasons = Promise.all(clients.map((c) => disconnectReason(c)));
         io.disconnectSockets();
-        expect(await serverReasons).to.eql([
-          "server namespace disconnect",
-          "server namespace disconnect",
-        ]);
+        expect(await serverReasons).to.eql(["server namespace disconnect", "server namespace disconnect"]);
         expect(await clientReasons).to.eql(["io server disconnect", "io server disconnect"]);
       });
 
@@ -176,7 +174,11 @@ describe("utility methods", () => {
       const peers = [await rawPeer(["/"]), await rawPeer(["/"])];
       io.disconnectSockets();
       for (const peer of peers) expect(await peer.next()).to.be("41");
-      await sleep(100);
+      // positive control: both connections still answer, joining "/" again
+      for (const peer of peers) {
+        peer.send("40");
+        expect(await peer.next()).to.match(/^40\{/);
+      }
       expect(peers.map((p) => p.closed)).to.eql([false, false]);
       expect(io.engine.clientsCount).to.be(2);
     });
@@ -209,7 +211,7 @@ describe("utility methods", () => {
       const warnings = [];
       console.warn = (...args) => warnings.push(args.join(" "));
       expect(io.serverSideEmit("hello", 1, "two")).to.be(true);
-      await sleep(50);
+      // a listener would have been called synchronously, or not at all
       expect(calls).to.eql([]);
       // a single node has no peer: the user is told so
       expect(warnings.join("\n")).to.contain("serverSideEmit");

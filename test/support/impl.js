@@ -11,9 +11,7 @@ const dist = path.join(__dirname, "..", "..", "dist");
 exports.REFERENCE = REFERENCE;
 
 // socket.io/engine (the engine.io server API)
-exports.engine = () =>
-  REFERENCE ? require("engine.io") : require(path.join(dist, "engine"));
+exports.engine = () => (REFERENCE ? require("engine.io") : require(path.join(dist, "engine")));
 
 // socket.io (the Socket.IO server API, callable CommonJS export)
-exports.sio = () =>
-  REFERENCE ? require("socket.io-reference") : require(dist);
+exports.sio = () => (REFERENCE ? require("socket.io-reference") : require(dist));

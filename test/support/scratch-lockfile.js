@@ -46,7 +46,8 @@ function requiredNames(entry) {
  */
 function scratchLockfile({ ours, tarballSpec, tarballPath, name, dependencies }) {
   const source = JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8")).packages;
-  const integrity = "sha512-" + crypto.createHash("sha512").update(fs.readFileSync(tarballPath)).digest("base64");
+  const integrity =
+    "sha512-" + crypto.createHash("sha512").update(fs.readFileSync(tarballPath)).digest("base64");
   const packages = {
     "": { name, version: "1.0.0", dependencies: { ...dependencies, "socket.io": tarballSpec } },
     "node_modules/socket.io": {

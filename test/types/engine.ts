@@ -1,15 +1,7 @@
 // Compile-time test of the socket.io/engine API, written as code for the
 // engine.io package is.
 import { createServer } from "http";
-import {
-  attach,
-  listen,
-  parser,
-  protocol,
-  Server,
-  Socket,
-  ServerOptions,
-} from "../../dist/engine";
+import { attach, listen, parser, protocol, Server, Socket, ServerOptions } from "../../dist/engine";
 
 const opts: ServerOptions = {
   pingInterval: 10000,

@@ -24,12 +24,9 @@ interface SocketData {
   age: number;
 }
 
-const io = new Server<
-  ClientToServerEvents,
-  ServerToClientEvents,
-  InterServerEvents,
-  SocketData
->(createServer());
+const io = new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>(
+  createServer(),
+);
 
 io.on("connection", (socket) => {
   const s: Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData> = socket;
@@ -92,7 +89,8 @@ io.serverSideEmit("count", (err, responses) => {
 });
 const counts: Promise<number[]> = io.serverSideEmitWithAck("count");
 
-const nsp: Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData> = io.of("/admin");
+const nsp: Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData> =
+  io.of("/admin");
 nsp.emit("noArg");
 nsp.use((socket, next) => {
   socket.data.age = 3;

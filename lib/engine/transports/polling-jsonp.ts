@@ -39,7 +39,9 @@ export class JSONP extends Polling {
 
   protected override wrap(data: string | Buffer): string {
     // U+2028/U+2029 are valid in JSON but end a line in pre-ES2019 JavaScript
-    const js = JSON.stringify(data.toString()).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+    const js = JSON.stringify(data.toString())
+      .replace(/\u2028/g, "\\u2028")
+      .replace(/\u2029/g, "\\u2029");
     return this.head + js + ");";
   }
 }

@@ -8,10 +8,9 @@ import type { ServerResponse, OutgoingHttpHeaders } from "http";
 import * as zlib from "zlib";
 import accepts from "accepts";
 import debugModule from "debug";
+import { codedError } from "../../errors";
 import { Transport, EngineRequest } from "../transport";
-import * as parserV4 from "../parser";
-import * as parserV3 from "../parser-v3";
-import type { Packet } from "../parser";
+import type { Packet } from "../codec/packet";
 
 const debug = debugModule("engine:polling");
 
@@ -108,7 +107,7 @@ export class Polling extends Transport {
   private readonly onPollClose = (): void => {
     this.writable = false;
     this.releasePoll();
-    this.onError("poll connection closed prematurely");
+    this.onError(codedError("EIO_ERR_POLL_CLOSED"));
   };
 
   get name(): string {
@@ -134,7 +133,7 @@ export class Polling extends Transport {
   private onPollRequest(req: EngineRequest, res: ServerResponse): void {
     if (this.pollReq) {
       debug("request overlap");
-      this.onError("overlap from client");
+      this.onError(codedError("EIO_ERR_POLL_OVERLAP"));
       res.writeHead(400);
       res.end();
       return;
@@ -153,15 +152,15 @@ export class Polling extends Transport {
 
   private onDataRequest(req: EngineRequest, res: ServerResponse): void {
     if (this.dataReq) {
-      this.onError("data request overlap from client");
+      this.onError(codedError("EIO_ERR_DATA_OVERLAP"));
       res.writeHead(400);
       res.end();
       return;
     }
     const isBinary = req.headers["content-type"] === "application/octet-stream";
-    if (isBinary && this.protocol === 4) {
+    if (isBinary && !this.codec.binaryPayloads) {
       // answered at once: a request left hanging would hold a connection (CVE-2026-59725)
-      this.onError("invalid content");
+      this.onError(codedError("EIO_ERR_INVALID_CONTENT"));
       res.writeHead(400);
       res.end();
       return;
@@ -169,7 +168,7 @@ export class Polling extends Transport {
     // a declared length over the limit is refused before a byte of the body is read
     const declared = Number(req.headers["content-length"]);
     if (declared > this.maxHttpBufferSize) {
-      this.refuseData(req, res, 413, "payload too large");
+      this.refuseData(req, res, 413, "EIO_ERR_PAYLOAD_TOO_LARGE");
       return;
     }
     this.dataReq = req;
@@ -186,20 +185,20 @@ export class Polling extends Transport {
     };
     const onClose = (): void => {
       cleanup();
-      this.onError("data request connection closed prematurely");
+      this.onError(codedError("EIO_ERR_DATA_CLOSED"));
     };
     const onData = (chunk: Buffer): void => {
       // each chunk costs heap of its own whatever its size: their number is bounded too
       if (++chunks > this.maxBufferedChunks) {
         debug("too many chunks (%d)", chunks);
         cleanup();
-        this.refuseData(req, res, 413, "too many chunks");
+        this.refuseData(req, res, 413, "EIO_ERR_TOO_MANY_CHUNKS");
         return;
       }
       if (body.length + chunk.length > this.maxHttpBufferSize) {
         debug("payload too large (%d bytes)", body.length + chunk.length);
         cleanup();
-        this.refuseData(req, res, 413, "payload too large");
+        this.refuseData(req, res, 413, "EIO_ERR_PAYLOAD_TOO_LARGE");
         return;
       }
       body.push(chunk, this.maxHttpBufferSize);
@@ -233,43 +232,40 @@ export class Polling extends Transport {
     }
     debug("the body of the data request took too long");
     cleanup();
-    this.refuseData(req, res, 408, "http request timeout");
+    this.refuseData(req, res, 408, "EIO_ERR_BODY_TIMEOUT");
   };
 
   /**
    * Answers a POST whose body is refused, drops the rest of the body with the
    * connection, and closes the session, as the reference does.
    */
-  private refuseData(req: EngineRequest, res: ServerResponse, status: number, message: string): void {
+  private refuseData(
+    req: EngineRequest,
+    res: ServerResponse,
+    status: number,
+    code: "EIO_ERR_PAYLOAD_TOO_LARGE" | "EIO_ERR_TOO_MANY_CHUNKS" | "EIO_ERR_BODY_TIMEOUT",
+  ): void {
     res.writeHead(status, { Connection: "close" });
     res.end();
     req.destroy();
-    this.onError(message);
+    this.onError(codedError(code));
   }
 
   /** Decodes a POST body: a payload of packets. */
   protected override onData(data: string | Buffer): void {
     debug('received "%s"', data);
-    if (this.protocol === 3) {
-      parserV3.decodePayload(data, undefined, (packet) => this.onPayloadPacket(packet));
-      return;
-    }
-    const packets = parserV4.decodePayload(data as string);
-    for (let i = 0; i < packets.length; i++) {
-      if (this.onPayloadPacket(packets[i]) === false) {
-        return;
-      }
-    }
+    this.codec.decodePayload(data, this.onPayloadPacket);
   }
 
-  private onPayloadPacket(packet: Packet): boolean | void {
+  // bound once: called for each packet of every POST body
+  private readonly onPayloadPacket = (packet: Packet): boolean | void => {
     if (packet.type === "close") {
       debug("got xhr close packet");
       this.onClose();
       return false;
     }
     this.onPacket(packet);
-  }
+  };
 
   protected override onClose(): void {
     if (this.writable) {
@@ -288,12 +284,7 @@ export class Polling extends Transport {
       closeFn = this.shouldClose;
       this.shouldClose = null;
     }
-    const compress = shouldCompress(packets);
-    if (this.protocol === 3) {
-      parserV3.encodePayload(packets, this.supportsBinary, (data) => this.write(data, compress));
-    } else {
-      this.write(parserV4.encodePayloadSync(packets), compress);
-    }
+    this.write(this.codec.encodePayload(packets, this.supportsBinary), shouldCompress(packets));
     if (closeFn) {
       closeFn();
     }
@@ -330,7 +321,7 @@ export class Polling extends Transport {
     res: ServerResponse,
     payload: string | Buffer,
     compress: boolean,
-    callback: () => void
+    callback: () => void,
   ): void {
     const data = this.wrap(payload);
     const headers: OutgoingHttpHeaders = { "Content-Type": this.contentType(data) };

@@ -7,10 +7,10 @@
 import { WebSocket as WsSocket } from "ws";
 import type { RawData as WsRawData } from "ws";
 import debugModule from "debug";
+import { codedError } from "../../errors";
 import { Transport, EngineRequest } from "../transport";
-import * as parserV4 from "../parser";
-import * as parserV3 from "../parser-v3";
-import type { Packet } from "../parser";
+import type { Packet } from "../codec/packet";
+import type { WsPreEncodedFrame } from "../ws-frame";
 
 const debug = debugModule("engine:ws");
 
@@ -23,7 +23,7 @@ export interface PerMessageDeflateOptions {
 
 /** The private part of a ws socket used to send pre-built frames as they are. */
 interface FrameSender {
-  sendFrame(frame: unknown, cb?: (err?: Error) => void): void;
+  sendFrame(frame: WsPreEncodedFrame, cb?: (err?: Error) => void): void;
 }
 
 /** The private part of a ws socket holding the TCP (or TLS) stream it writes to. */
@@ -42,24 +42,19 @@ export class WebSocket extends Transport {
   // bound once: ws calls them for every message sent
   private readonly onSent = (err?: Error): void => {
     if (err) {
-      this.onError("write error", err.stack);
+      this.onError(codedError("EIO_ERR_WRITE"), err.stack);
     }
   };
 
   private readonly onSentLast = (err?: Error): void => {
     if (err) {
-      this.onError("write error", err.stack);
+      this.onError(codedError("EIO_ERR_WRITE"), err.stack);
       return;
     }
     this.emit("drain");
     this.writable = true;
     this.emit("ready");
   };
-
-  // the callback form of the parser runs synchronously; these carry its context
-  private sendIsLast = false;
-  private sendCompress = false;
-  private readonly sendEncoded = (data: string | Buffer): void => this.sendData(data);
 
   constructor(req: EngineRequest) {
     super(req);
@@ -70,7 +65,7 @@ export class WebSocket extends Transport {
       this.onData(message);
     });
     this.socket.once("close", () => this.onClose());
-    this.socket.on("error", (err: Error) => this.onError(err.message, err));
+    this.socket.on("error", (err: Error) => this.onError(codedError("EIO_ERR_WEBSOCKET", err.message), err));
     this.writable = true;
   }
 
@@ -127,18 +122,15 @@ export class WebSocket extends Transport {
         sender.sendFrame(options.wsPreEncodedFrame, isLast ? this.onSentLast : this.onSent);
         continue;
       }
-      this.sendIsLast = isLast;
-      this.sendCompress = options === undefined || options.compress !== false;
-      if (this.protocol === 4) {
-        this.sendData(parserV4.encodePacketSync(packet, this.supportsBinary));
-      } else {
-        parserV3.encodePacket(packet, this.supportsBinary, false, this.sendEncoded);
-      }
+      this.sendData(
+        this.codec.encodePacket(packet, this.supportsBinary),
+        options === undefined || options.compress !== false,
+        isLast,
+      );
     }
   }
 
-  private sendData(data: string | Buffer): void {
-    let compress = this.sendCompress;
+  private sendData(data: string | Buffer, compress: boolean, isLast: boolean): void {
     const deflate = this.perMessageDeflate;
     if (compress && deflate) {
       const length = typeof data === "string" ? Buffer.byteLength(data) : data.length;
@@ -148,7 +140,7 @@ export class WebSocket extends Transport {
     this.socket.send(
       data,
       { binary: typeof data !== "string", compress },
-      this.sendIsLast ? this.onSentLast : this.onSent
+      isLast ? this.onSentLast : this.onSent,
     );
   }
 

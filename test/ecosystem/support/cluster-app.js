@@ -39,13 +39,16 @@ if (cluster.isPrimary) {
   io.on("ping-workers", (cb) => cb(name));
   io.on("connection", (socket) => {
     socket.data = { worker: name, client: socket.handshake.auth.name };
-    socket.on("whoami", (cb) => cb({ worker: name, transport: socket.conn.transport.name, sid: socket.conn.id }));
+    socket.on("whoami", (cb) =>
+      cb({ worker: name, transport: socket.conn.transport.name, sid: socket.conn.id }),
+    );
     socket.on("broadcast", (...args) => io.emit("news", ...args));
     // a failed request is answered with its error, for the test to report
     socket.on("fetch", (room, cb) => {
       (room ? io.in(room) : io).fetchSockets().then(
-        (sockets) => cb(sockets.map((s) => ({ id: s.id, data: s.data, local: s.constructor.name !== "RemoteSocket" }))),
-        (err) => cb({ error: String(err) })
+        (sockets) =>
+          cb(sockets.map((s) => ({ id: s.id, data: s.data, local: s.constructor.name !== "RemoteSocket" }))),
+        (err) => cb({ error: String(err) }),
       );
     });
     socket.on("ping-workers", (cb) => {

@@ -75,10 +75,16 @@ function postgresBackend(poolConfig, adapterOptions = {}) {
  * `socket.data` = { name: auth.name, node: name }.
  * @example const a = await startNode("A", redisBackend(redis.url), { namespaces: ["/", "/custom"] });
  */
-async function startNode(name, backend, { namespaces = ["/"], viaMethod = false, setup, serverOptions = {} } = {}) {
+async function startNode(
+  name,
+  backend,
+  { namespaces = ["/"], viaMethod = false, setup, serverOptions = {} } = {},
+) {
   const { adapter, errors, close: closeBackend } = await backend();
   const httpServer = createServer();
-  const io = viaMethod ? new Server(httpServer, serverOptions) : new Server(httpServer, { ...serverOptions, adapter });
+  const io = viaMethod
+    ? new Server(httpServer, serverOptions)
+    : new Server(httpServer, { ...serverOptions, adapter });
   if (viaMethod) io.adapter(adapter);
 
   for (const nspName of namespaces) {
@@ -157,7 +163,7 @@ async function waitForCluster(nodes, namespaces = ["/"], ms = 3000) {
       return true;
     },
     ms,
-    "every node to see the " + nodes.length + " nodes"
+    "every node to see the " + nodes.length + " nodes",
   );
 }
 

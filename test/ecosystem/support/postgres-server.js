@@ -68,21 +68,28 @@ async function startPostgres({ timeoutMs = 15000 } = {}) {
     execFileSync(
       path.join(bin, "initdb"),
       ["-D", dataDir, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--no-instructions"],
-      { env, stdio: "pipe", ...ids }
+      { env, stdio: "pipe", ...ids },
     );
     const port = await freePort();
     proc = await startProcess(
       path.join(bin, "postgres"),
       [
-        "-D", dataDir,
-        "-p", String(port),
-        "-k", dir, // the Unix socket goes next to the data, not to /var/run/postgresql
-        "-c", "listen_addresses=127.0.0.1",
-        "-c", "fsync=off",
-        "-c", "synchronous_commit=off",
-        "-c", "full_page_writes=off",
+        "-D",
+        dataDir,
+        "-p",
+        String(port),
+        "-k",
+        dir, // the Unix socket goes next to the data, not to /var/run/postgresql
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-c",
+        "fsync=off",
+        "-c",
+        "synchronous_commit=off",
+        "-c",
+        "full_page_writes=off",
       ],
-      { ready: /database system is ready to accept connections/, timeoutMs, env, signal: "SIGINT", ...ids }
+      { ready: /database system is ready to accept connections/, timeoutMs, env, signal: "SIGINT", ...ids },
     );
     return {
       port,

@@ -47,9 +47,15 @@ function freePort() {
 async function startProcess(
   command,
   args,
-  { ready, timeoutMs = 5000, env, cwd, signal = "SIGTERM", stdin = false, uid, gid } = {}
+  { ready, timeoutMs = 5000, env, cwd, signal = "SIGTERM", stdin = false, uid, gid } = {},
 ) {
-  const child = spawn(command, args, { stdio: [stdin ? "pipe" : "ignore", "pipe", "pipe"], env, cwd, uid, gid });
+  const child = spawn(command, args, {
+    stdio: [stdin ? "pipe" : "ignore", "pipe", "pipe"],
+    env,
+    cwd,
+    uid,
+    gid,
+  });
   if (stdin) child.stdin.on("error", () => {}); // EPIPE once the child has exited: its exit is what matters
   let output = "";
   const exited = new Promise((resolve) => child.once("exit", resolve));

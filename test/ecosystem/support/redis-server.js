@@ -20,7 +20,7 @@ async function startRedis({ timeoutMs = 5000 } = {}) {
   const proc = await startProcess(
     "redis-server",
     ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    { ready: /Ready to accept connections/i, timeoutMs }
+    { ready: /Ready to accept connections/i, timeoutMs },
   );
   // "Redis version=7.0.15" in the banner: the sharded adapter needs 7 or later
   const match = /version=(\d+)\.(\d+)\.(\d+)/i.exec(proc.output());

@@ -1,12 +1,12 @@
 "use strict";
 
-// The engine lifecycle shared by the suites that drive it with a real client:
-// a standalone engine on port 0, clients of the given class, and everything
-// closed after each test.
+// The engine lifecycle shared by the engine suites: a standalone engine on port 0,
+// clients of the given class (if any), and everything closed after each test.
 const eio = require("../../support/impl").engine();
+const { closeEngine } = require("../../support/servers");
 
 /**
- * @param {Function} ClientClass the engine.io-client Socket class (v6 or v3)
+ * @param {Function} [ClientClass] the engine.io-client Socket class (v6 or v3), for connect()
  * @param {object} [defaults] engine options of every start()
  * @example
  * const h = useEngine(ClientSocket);
@@ -35,11 +35,10 @@ function useEngine(ClientClass, defaults = {}) {
     return Promise.all([server, open]).then(([socket]) => ({ client, socket }));
   };
 
-  afterEach((done) => {
+  afterEach(async () => {
     h.clients.forEach((c) => c.close());
-    const srv = h.engine.httpServer;
-    h.engine.close();
-    srv.close(() => done());
+    if (h.engine) await closeEngine(h.engine);
+    h.engine = undefined;
   });
 
   return h;

@@ -25,7 +25,9 @@ class FaultProxy {
 
   /** Resolves with the port it listens on. */
   listen() {
-    return new Promise((resolve) => this.server.listen(0, "127.0.0.1", () => resolve(this.server.address().port)));
+    return new Promise((resolve) =>
+      this.server.listen(0, "127.0.0.1", () => resolve(this.server.address().port)),
+    );
   }
 
   onConnection(client) {

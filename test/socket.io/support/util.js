@@ -34,25 +34,9 @@ function forEachTransport(fn) {
   }
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Resolves with the arguments of the next `event` emitted by `emitter`
- * (the first argument alone when there is exactly one), rejects after `ms`.
- */
-function waitFor(emitter, event, ms = 3000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.off(event, listener);
-      reject(new Error(`timed out waiting for "${String(event)}"`));
-    }, ms);
-    const listener = (...args) => {
-      clearTimeout(timer);
-      resolve(args.length === 1 ? args[0] : args);
-    };
-    emitter.once(event, listener);
-  });
-}
+const { sleep, waitFor, until, expectNoEvent } = require("../../support/wait");
+const { request } = require("../../support/http");
+const { listen, withDeadline, closeHttp } = require("../../support/servers");
 
 /** Resolves with the reason of the next "disconnect" (without the description). */
 function disconnectReason(socket, ms = 3000) {
@@ -62,21 +46,6 @@ function disconnectReason(socket, ms = 3000) {
       clearTimeout(timer);
       resolve(reason);
     });
-  });
-}
-
-/** Resolves when `emitter` does NOT emit `event` within `ms`; rejects if it does. */
-function expectNoEvent(emitter, event, ms = 200) {
-  return new Promise((resolve, reject) => {
-    const listener = (...args) => {
-      clearTimeout(timer);
-      reject(new Error(`unexpected "${String(event)}": ${JSON.stringify(args)}`));
-    };
-    const timer = setTimeout(() => {
-      emitter.off(event, listener);
-      resolve();
-    }, ms);
-    emitter.once(event, listener);
   });
 }
 
@@ -118,12 +87,6 @@ function upgraded(socket, ms = 3000) {
   return waitFor(engine, "upgrade", ms);
 }
 
-// Close with a deadline: a broken implementation must fail its own test, not hang
-// the afterEach of every following one.
-function withDeadline(promise, ms = 2000) {
-  return Promise.race([promise, sleep(ms)]);
-}
-
 class Harness {
   /**
    * @param {{ transports?: string[] }} defaults client options applied to every client
@@ -154,8 +117,7 @@ class Harness {
   /** Starts `httpServer` on port 0 and remembers the port for the clients. */
   async listen(httpServer) {
     this.httpServers.push(httpServer);
-    await new Promise((resolve) => httpServer.listen(0, resolve));
-    this.port = httpServer.address().port;
+    this.port = await listen(httpServer);
     return this.port;
   }
 
@@ -267,16 +229,11 @@ class Harness {
           } catch (e) {
             resolve();
           }
-        })
+        }),
       );
     }
     for (const httpServer of this.httpServers.splice(0)) {
-      if (typeof httpServer.closeAllConnections === "function") {
-        httpServer.closeAllConnections();
-      }
-      if (httpServer.listening) {
-        await withDeadline(new Promise((resolve) => httpServer.close(() => resolve())));
-      }
+      await closeHttp(httpServer);
     }
   }
 }
@@ -357,26 +314,6 @@ class RawPeer {
   }
 }
 
-/** Minimal HTTP request helper: resolves { status, headers, body: Buffer }. */
-function request(port, { method = "GET", path = "/", headers = {}, body } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: "localhost", port, method, path, headers, agent: false },
-      (res) => {
-        const chunks = [];
-        res.on("data", (c) => chunks.push(c));
-        res.on("end", () =>
-          resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) })
-        );
-        res.on("error", reject);
-      }
-    );
-    req.on("error", reject);
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
-}
-
 class RawPollingPeer {
   constructor(port, path, extraQuery) {
     this.port = port;
@@ -428,6 +365,7 @@ module.exports = {
   forEachTransport,
   sleep,
   waitFor,
+  until,
   disconnectReason,
   expectNoEvent,
   connected,

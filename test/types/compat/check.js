@@ -58,18 +58,26 @@ function rel(file) {
   return path.relative(root, file).split(path.sep).join("/");
 }
 
-const config = ts.getParsedCommandLineOfConfigFile(path.join(here, "tsconfig.json"), {}, {
-  ...ts.sys,
-  onUnRecoverableConfigFileDiagnostic: (d) => fail(format([d])),
-});
+const config = ts.getParsedCommandLineOfConfigFile(
+  path.join(here, "tsconfig.json"),
+  {},
+  {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (d) => fail(format([d])),
+  },
+);
 
 // the compile-time tests of this package's own API (test/types, importing
 // dist/ directly) share the first program compiled against this package: each
 // program with lib checks on costs a full check of @types/node
-const ownApi = ts.getParsedCommandLineOfConfigFile(path.join(here, "..", "tsconfig.json"), {}, {
-  ...ts.sys,
-  onUnRecoverableConfigFileDiagnostic: (d) => fail(format([d])),
-});
+const ownApi = ts.getParsedCommandLineOfConfigFile(
+  path.join(here, "..", "tsconfig.json"),
+  {},
+  {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (d) => fail(format([d])),
+  },
+);
 
 const GROUPS = [
   { name: "applications", files: config.fileNames, oursOnly: ownApi.fileNames, options: {} },
@@ -98,7 +106,9 @@ function checkResolution(program, options, target, other, label) {
     importers.push(rel(sourceFile.fileName));
     const resolved = ts.resolveModuleName("socket.io", sourceFile.fileName, options, ts.sys).resolvedModule;
     if (!resolved || path.resolve(resolved.resolvedFileName) !== target) {
-      fail(`${label}: "socket.io" from ${rel(sourceFile.fileName)} resolves to ${resolved ? rel(resolved.resolvedFileName) : "nothing"}, not ${rel(target)}`);
+      fail(
+        `${label}: "socket.io" from ${rel(sourceFile.fileName)} resolves to ${resolved ? rel(resolved.resolvedFileName) : "nothing"}, not ${rel(target)}`,
+      );
     }
   }
   for (const expected of ECOSYSTEM_IMPORTERS) {
@@ -143,7 +153,9 @@ function checkShippedImports(program, options) {
       const pkg = match ? match[1].replace(/\\/g, "/") : null;
       seen.add(`${fileName} (${pkg})`);
       if (!pkg || !dependencies.includes(pkg)) {
-        fail(`${rel(sourceFile.fileName)} imports "${fileName}", whose types (${pkg || "unresolved"}) are not a dependency`);
+        fail(
+          `${rel(sourceFile.fileName)} imports "${fileName}", whose types (${pkg || "unresolved"}) are not a dependency`,
+        );
       }
     }
   }

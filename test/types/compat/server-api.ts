@@ -1,14 +1,6 @@
 // The server API as an application uses it, with typed events.
 import { createServer } from "http";
-import {
-  Server,
-  Socket,
-  Namespace,
-  RemoteSocket,
-  DisconnectReason,
-  ExtendedError,
-  Event,
-} from "socket.io";
+import { Server, Socket, Namespace, RemoteSocket, DisconnectReason, ExtendedError, Event } from "socket.io";
 
 interface ClientToServerEvents {
   message: (text: string) => void;
@@ -61,7 +53,9 @@ io.on("connection", (socket) => {
 
   socket.on("message", (text) => {
     socket.broadcast.emit("message", socket.data.user.name, text.trim());
-    io.to([...socket.rooms]).except(socket.id).emit("message", "server", text);
+    io.to([...socket.rooms])
+      .except(socket.id)
+      .emit("message", "server", text);
   });
   socket.on("join", async (room, ack) => {
     await socket.join(room);
@@ -87,7 +81,8 @@ io.on("connection", (socket) => {
   socket.emit("message", 42);
 });
 
-const admin: Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData> = io.of("/admin");
+const admin: Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData> =
+  io.of("/admin");
 admin.use((socket, next) => (socket.handshake.auth.admin ? next() : next(new Error("admins only"))));
 io.of(/^\/tenant-\d+$/).on("connection", (socket) => {
   const tenant = socket.nsp;

@@ -1,8 +1,28 @@
 /**
- * What the Engine.IO v4 and v3 codecs share: the packet type digits, the error
- * packet, base64 validation and the views over binary values.
+ * What the Engine.IO v4 and v3 codecs share: the packet, the type digits, the
+ * error packet, base64 validation and the views over binary values.
  */
-import type { BinaryType, Packet, PacketType } from "./parser";
+import type { WsPreEncodedFrame } from "../ws-frame";
+
+export type PacketType = "open" | "close" | "ping" | "pong" | "message" | "upgrade" | "noop" | "error";
+
+export type RawData = string | Buffer | ArrayBuffer | ArrayBufferView;
+
+export interface PacketOptions {
+  compress?: boolean;
+  /** may be dropped rather than queued when the client is over `maxBufferedAmount` */
+  volatile?: boolean;
+  /** the complete WebSocket frame of the packet, sent as it is by the WebSocket transport */
+  wsPreEncodedFrame?: WsPreEncodedFrame;
+}
+
+export interface Packet {
+  type: PacketType;
+  data?: RawData;
+  options?: PacketOptions;
+}
+
+export type BinaryType = "nodebuffer" | "arraybuffer";
 
 // Indexed by the char code of the type digit minus CHAR_ZERO, so decoding needs
 // no string allocation for the lookup.

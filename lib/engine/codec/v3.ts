@@ -9,7 +9,7 @@
  * the client supports binary and a packet is binary, as
  * `<0|1><length digits as bytes><255><packet bytes>`.
  */
-import type { BinaryType, Packet, PacketType } from "./parser";
+import type { BinaryType, Packet, PacketType } from "./packet";
 import {
   BASE64,
   CHAR_B,
@@ -147,10 +147,22 @@ export function encodePacket(
     callback = utf8encode;
     utf8encode = false;
   }
-  (callback as (encoded: string | Buffer) => void)(encodePacketSync(packet, supportsBinary, utf8encode === true));
+  (callback as (encoded: string | Buffer) => void)(
+    encodePacketSync(packet, supportsBinary, utf8encode === true),
+  );
 }
 
-function encodePacketSync(packet: Packet, supportsBinary: boolean, utf8encode: boolean): string | Buffer {
+/**
+ * Synchronous form of {@link encodePacket}.
+ *
+ * @example
+ * encodePacketSync({ type: "message", data: "hello" }, true, false); // "4hello"
+ */
+export function encodePacketSync(
+  packet: Packet,
+  supportsBinary: boolean,
+  utf8encode: boolean,
+): string | Buffer {
   const data = packet.data;
   if (isBinary(data)) {
     if (!supportsBinary) return base64Packet(packet.type, toBuffer(data));
@@ -177,7 +189,9 @@ function base64Packet(type: PacketType, bytes: Buffer): string {
  */
 export function encodeBase64Packet(packet: Packet, callback: (encoded: string) => void): void {
   const data = packet.data;
-  callback(base64Packet(packet.type, isBinary(data) ? toBuffer(data) : Buffer.from(stringData(data), "utf8")));
+  callback(
+    base64Packet(packet.type, isBinary(data) ? toBuffer(data) : Buffer.from(stringData(data), "utf8")),
+  );
 }
 
 /**
@@ -237,15 +251,24 @@ export function encodePayload(
     callback = supportsBinary;
     supportsBinary = false;
   }
-  const done = callback as (data: string | Buffer) => void;
-  if (supportsBinary && hasBinary(packets)) return done(encodeBinaryPayload(packets));
-  if (packets.length === 0) return done("0:");
+  (callback as (data: string | Buffer) => void)(encodePayloadSync(packets, supportsBinary));
+}
+
+/**
+ * Synchronous form of {@link encodePayload}.
+ *
+ * @example
+ * encodePayloadSync([{ type: "message", data: "a" }, { type: "ping" }], false); // "2:4a1:2"
+ */
+export function encodePayloadSync(packets: Packet[], supportsBinary: boolean): string | Buffer {
+  if (supportsBinary && hasBinary(packets)) return encodeBinaryPayload(packets);
+  if (packets.length === 0) return "0:";
   let payload = "";
   for (let i = 0; i < packets.length; i++) {
     const encoded = encodePacketSync(packets[i], false, false) as string;
     payload += encoded.length + ":" + encoded;
   }
-  done(payload);
+  return payload;
 }
 
 function hasBinary(packets: Packet[]): boolean {
@@ -337,7 +360,11 @@ export function decodePayload(
   done(errorPacket(), 0, 1);
 }
 
-function decodeStringPayload(data: string, binaryType: BinaryType | undefined, callback: PayloadCallback): void {
+function decodeStringPayload(
+  data: string,
+  binaryType: BinaryType | undefined,
+  callback: PayloadCallback,
+): void {
   if (data.length === 0) {
     callback(errorPacket(), 0, 1);
     return;
@@ -378,7 +405,11 @@ function decodeStringPayload(data: string, binaryType: BinaryType | undefined, c
   }
 }
 
-function decodeBinaryPayload(data: Buffer, binaryType: BinaryType | undefined, callback: PayloadCallback): void {
+function decodeBinaryPayload(
+  data: Buffer,
+  binaryType: BinaryType | undefined,
+  callback: PayloadCallback,
+): void {
   const total = data.length;
   if (total === 0) {
     callback(errorPacket(), 0, 1);

@@ -6,6 +6,8 @@
  * followed by the N binary chunks in order.
  */
 
+import { codedError } from "../errors";
+
 /** A binary value that can travel as a Socket.IO attachment. */
 export type BinaryData = Buffer | ArrayBuffer | ArrayBufferView;
 
@@ -29,7 +31,7 @@ export const MAX_DEPTH = 1000;
 
 /** The error of an outgoing value nested deeper than {@link MAX_DEPTH} levels. */
 export function tooDeepError(): Error {
-  return new Error(`data nested deeper than ${MAX_DEPTH} levels (or circular) cannot be sent`);
+  return codedError("SIO_ERR_DATA_TOO_DEEP", MAX_DEPTH);
 }
 
 /**
@@ -112,7 +114,7 @@ function deconstructValue(
   key: string,
   buffers: BinaryData[],
   isToJSONResult: boolean,
-  depth: number
+  depth: number,
 ): unknown {
   if (value === null || typeof value !== "object") {
     return value;
@@ -206,7 +208,7 @@ function isPlaceholder(value: unknown): value is { _placeholder: true; num: unkn
 function attachment(placeholder: { num: unknown }, buffers: readonly unknown[]): unknown {
   const num = placeholder.num;
   if (typeof num !== "number" || !Number.isInteger(num) || num < 0 || num >= buffers.length) {
-    throw new Error("illegal attachments");
+    throw codedError("SIO_ERR_INVALID_PLACEHOLDER");
   }
   return buffers[num];
 }

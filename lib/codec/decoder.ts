@@ -1,42 +1,14 @@
 /**
- * Socket.IO packet codec, protocol v5 (the default parser, same API as socket.io-parser v4).
- *
- * Text format: `<type>[<attachments>-][<nsp>,][<ack id>][JSON payload]`, the namespace
- * being omitted when it is "/", followed by the binary attachments for BINARY_* packets.
+ * The Socket.IO packet decoder (same API as socket.io-parser v4's Decoder), and the
+ * validation of decoded packets.
  */
 import { EventEmitter } from "events";
 import debugModule from "debug";
-import { BinaryData, MAX_DEPTH, deconstruct, hasBinary, isBinary, reconstruct, tooDeepError } from "./binary";
-
-export { MAX_DEPTH };
+import { codedError } from "../errors";
+import { MAX_DEPTH, isBinary, reconstruct } from "./binary";
+import { Packet, PacketType, RESERVED_EVENTS, Reviver } from "./packet";
 
 const debug = debugModule("socket.io-parser");
-
-/** Socket.IO protocol revision implemented here. */
-export const protocol = 5;
-
-export enum PacketType {
-  CONNECT,
-  DISCONNECT,
-  EVENT,
-  ACK,
-  CONNECT_ERROR,
-  BINARY_EVENT,
-  BINARY_ACK,
-}
-
-export interface Packet {
-  type: PacketType;
-  nsp: string;
-  data?: any;
-  id?: number;
-  attachments?: number;
-}
-
-/** A `JSON.stringify` replacer. */
-export type Replacer = (this: any, key: string, value: any) => any;
-/** A `JSON.parse` reviver. */
-export type Reviver = (this: any, key: string, value: any) => any;
 
 export interface DecoderOptions {
   /** Passed down to `JSON.parse()`. */
@@ -45,111 +17,11 @@ export interface DecoderOptions {
   maxAttachments?: number;
 }
 
-/** One encoded packet: the text part, then the attachments of a BINARY_* packet. */
-export type EncodedPacket = Array<string | BinaryData>;
-
-/** Names with a meaning of their own for the event emitters on both sides. */
-export const RESERVED_EVENTS: ReadonlySet<string | symbol> = new Set([
-  "connect",
-  "connect_error",
-  "disconnect",
-  "disconnecting",
-  "newListener",
-  "removeListener",
-]);
-
 const DEFAULT_MAX_ATTACHMENTS = 10;
 const CHAR_0 = 48;
 const CHAR_9 = 57;
 const CHAR_DASH = 45;
 const CHAR_SLASH = 47;
-
-export class Encoder {
-  /**
-   * @param replacer passed down to `JSON.stringify()`
-   * @example
-   * const encoder = new Encoder((key, value) => (typeof value === "bigint" ? String(value) : value));
-   */
-  constructor(private readonly replacer?: Replacer) {}
-
-  /**
-   * Encodes a packet. An EVENT or ACK whose data holds binary values becomes a
-   * BINARY_EVENT or BINARY_ACK: placeholders in the text, the binary values as the
-   * following chunks.
-   *
-   * @throws Error when the data is nested deeper than {@link MAX_DEPTH} levels (or is
-   * circular): `socket.emit()`, `io.emit()` and acknowledgements throw it to their caller
-   * @example
-   * encoder.encode({ type: PacketType.EVENT, nsp: "/", data: ["hi"], id: 1 }); // ['21["hi"]']
-   * encoder.encode({ type: PacketType.EVENT, nsp: "/", data: ["f", buf] });
-   * // ['51-["f",{"_placeholder":true,"num":0}]', buf]
-   */
-  encode(obj: Packet): EncodedPacket {
-    let type = obj.type;
-    if (
-      type === PacketType.EVENT ||
-      type === PacketType.ACK ||
-      type === PacketType.BINARY_EVENT ||
-      type === PacketType.BINARY_ACK
-    ) {
-      const isEvent = type === PacketType.EVENT || type === PacketType.BINARY_EVENT;
-      if (hasBinary(obj.data)) {
-        const { data, buffers } = deconstruct(obj.data);
-        type = isEvent ? PacketType.BINARY_EVENT : PacketType.BINARY_ACK;
-        const encoded: EncodedPacket = [this.encodeAsString(type, obj.nsp, obj.id, data, buffers.length)];
-        for (let i = 0; i < buffers.length; i++) {
-          encoded.push(buffers[i]);
-        }
-        debug("encoded %j with %d attachment(s)", encoded[0], buffers.length);
-        return encoded;
-      }
-      // a binary type without attachments would be rejected by the other side
-      type = isEvent ? PacketType.EVENT : PacketType.ACK;
-    }
-    const str = this.encodeAsString(type, obj.nsp, obj.id, obj.data, 0);
-    debug("encoded %j", str);
-    return [str];
-  }
-
-  private encodeAsString(
-    type: PacketType,
-    nsp: string | undefined,
-    id: number | undefined,
-    data: unknown,
-    attachments: number
-  ): string {
-    let str = "" + type;
-    if (attachments > 0) {
-      str += attachments + "-";
-    }
-    if (nsp && nsp !== "/") {
-      str += nsp + ",";
-    }
-    if (id != null) {
-      str += id;
-    }
-    if (data != null) {
-      const json = stringify(data, this.replacer);
-      if (json !== undefined) {
-        str += json;
-      }
-    }
-    return str;
-  }
-}
-
-/**
- * JSON.stringify recurses natively: a value the depth walk did not see (the data of a
- * CONNECT_ERROR, or what a replacer builds) may still overflow the stack, reported as
- * the same error as any too deep value.
- */
-function stringify(data: unknown, replacer: Replacer | undefined): string | undefined {
-  try {
-    return JSON.stringify(data, replacer);
-  } catch (err) {
-    throw err instanceof RangeError ? tooDeepError() : err;
-  }
-}
 
 /**
  * Decodes packets chunk by chunk. Emits "decoded" with each complete packet; BINARY_EVENT
@@ -191,7 +63,7 @@ export class Decoder extends EventEmitter {
   add(obj: any): void {
     if (typeof obj === "string") {
       if (this.pending !== null) {
-        throw new Error("got plaintext data when reconstructing a packet");
+        throw codedError("SIO_ERR_UNEXPECTED_TEXT");
       }
       const packet = this.decodeString(obj);
       if (packet.type === PacketType.BINARY_EVENT || packet.type === PacketType.BINARY_ACK) {
@@ -205,7 +77,7 @@ export class Decoder extends EventEmitter {
     } else if (isBinary(obj) || isBase64Attachment(obj)) {
       const packet = this.pending;
       if (packet === null) {
-        throw new Error("got binary data when not reconstructing a packet");
+        throw codedError("SIO_ERR_UNEXPECTED_BINARY");
       }
       this.buffers.push(obj);
       if (this.buffers.length < this.expected) {
@@ -218,7 +90,7 @@ export class Decoder extends EventEmitter {
       }
       this.emit("decoded", packet);
     } else {
-      throw new Error("Unknown type: " + describe(obj));
+      throw codedError("SIO_ERR_UNKNOWN_CHUNK", describe(obj));
     }
   }
 
@@ -242,7 +114,7 @@ export class Decoder extends EventEmitter {
     const len = str.length;
     const type = str.charCodeAt(0) - CHAR_0;
     if (!(type >= PacketType.CONNECT && type <= PacketType.BINARY_ACK)) {
-      throw new Error("unknown packet type " + str.charAt(0));
+      throw codedError("SIO_ERR_UNKNOWN_PACKET_TYPE", str.charAt(0));
     }
     const packet: Packet = { type, nsp: "/" };
     let i = 1;
@@ -251,14 +123,14 @@ export class Decoder extends EventEmitter {
       const start = i;
       i = skipDigits(str, i);
       if (i === start || str.charCodeAt(i) !== CHAR_DASH) {
-        throw new Error("Illegal attachments");
+        throw codedError("SIO_ERR_ILLEGAL_ATTACHMENTS");
       }
       const attachments = Number(str.slice(start, i));
       if (attachments === 0) {
-        throw new Error("Illegal attachments");
+        throw codedError("SIO_ERR_ILLEGAL_ATTACHMENTS");
       }
       if (attachments > this.maxAttachments) {
-        throw new Error("too many attachments");
+        throw codedError("SIO_ERR_TOO_MANY_ATTACHMENTS");
       }
       packet.attachments = attachments;
       i++;
@@ -277,7 +149,7 @@ export class Decoder extends EventEmitter {
     if (i > idStart) {
       const id = Number(str.slice(idStart, i));
       if (!Number.isSafeInteger(id)) {
-        throw new Error("invalid ack id");
+        throw codedError("SIO_ERR_INVALID_ACK_ID");
       }
       packet.id = id;
     }
@@ -287,15 +159,15 @@ export class Decoder extends EventEmitter {
       try {
         payload = JSON.parse(str.slice(i), this.reviver);
       } catch {
-        throw new Error("invalid payload");
+        throw codedError("SIO_ERR_INVALID_PAYLOAD");
       }
       // a JSON text needs two characters per level: shorter ones cannot be too deep
       if (len - i > 2 * MAX_DEPTH && deeperThan(payload, MAX_DEPTH)) {
-        throw new Error("payload too deep");
+        throw codedError("SIO_ERR_PAYLOAD_TOO_DEEP");
       }
     }
     if (!isPayloadValid(type, payload)) {
-      throw new Error("invalid payload");
+      throw codedError("SIO_ERR_INVALID_PAYLOAD");
     }
     if (payload !== undefined) {
       packet.data = payload;

@@ -70,7 +70,7 @@ export function abortUpgrade(socket: Duplex, code: ErrorCode, context?: ErrorCon
         "Content-Length: " +
         Buffer.byteLength(message) +
         "\r\n\r\n" +
-        message
+        message,
     );
   }
   socket.destroy();

@@ -1,5 +1,9 @@
 export {
   Adapter,
+  AdapterConstructor,
+  AdapterNamespace,
+  FetchedSocket,
+  LocalSocket,
   BroadcastFlags,
   BroadcastOptions,
   EncodedWriteOptions,
@@ -9,5 +13,5 @@ export {
   Session,
   SessionToPersist,
   SocketId,
-} from "./adapter/in-memory-adapter";
-export { SessionAwareAdapter } from "./adapter/session-aware-adapter";
+} from "./in-memory-adapter";
+export { SessionAwareAdapter } from "./session-aware-adapter";

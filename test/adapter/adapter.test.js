@@ -6,11 +6,11 @@
 const expect = require("expect.js");
 const { Receiver } = require("ws");
 const { mock } = require("node:test");
-const { REFERENCE } = require("./support/impl");
+const { REFERENCE } = require("../support/impl");
 
 const { Adapter, SessionAwareAdapter } = REFERENCE
   ? require("socket.io-adapter")
-  : require("../dist/adapter");
+  : require("../../dist/adapter");
 
 const EVENT = 2;
 const BINARY_EVENT = 5;
@@ -25,8 +25,12 @@ function createEncoder() {
       if (buffers.length > 0) {
         return [BINARY_EVENT + JSON.stringify({ ...packet, data: "<binary>" }), ...buffers];
       }
-      return [String(packet.type) + (packet.nsp === "/" ? "" : packet.nsp + ",") +
-        (packet.id === undefined ? "" : packet.id) + JSON.stringify(packet.data)];
+      return [
+        String(packet.type) +
+          (packet.nsp === "/" ? "" : packet.nsp + ",") +
+          (packet.id === undefined ? "" : packet.id) +
+          JSON.stringify(packet.data),
+      ];
     },
   };
   return encoder;
@@ -104,8 +108,6 @@ function decodeFrame(chunks) {
   receiver.write(Buffer.concat(chunks));
   return messages;
 }
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("Adapter (in memory)", () => {
   let nsp;
@@ -352,7 +354,12 @@ describe("Adapter (in memory)", () => {
     it("reports zero clients when nobody matches", () => {
       connect(nsp, adapter, "a");
       const counts = [];
-      adapter.broadcastWithAck({ type: EVENT, data: ["ping"] }, opts(["nobody"]), (n) => counts.push(n), () => {});
+      adapter.broadcastWithAck(
+        { type: EVENT, data: ["ping"] },
+        opts(["nobody"]),
+        (n) => counts.push(n),
+        () => {},
+      );
       expect(counts).to.eql([0]);
     });
   });
@@ -369,7 +376,10 @@ describe("Adapter (in memory)", () => {
     it("asks the matching sockets to leave each room", () => {
       const [a, b] = connect(nsp, adapter, "a", "b");
       adapter.delSockets(opts([], ["b"]), ["r1", "r2"]);
-      expect(a.log).to.eql([["leave", "r1"], ["leave", "r2"]]);
+      expect(a.log).to.eql([
+        ["leave", "r1"],
+        ["leave", "r2"],
+      ]);
       expect(b.log).to.eql([]);
     });
 
@@ -480,7 +490,12 @@ describe("SessionAwareAdapter", () => {
     create();
     connect(nsp, adapter, "a");
     const packet = { type: EVENT, data: ["x"] };
-    adapter.broadcastWithAck(packet, opts(), () => {}, () => {});
+    adapter.broadcastWithAck(
+      packet,
+      opts(),
+      () => {},
+      () => {},
+    );
     expect(packet.data).to.eql(["x"]);
   });
 
@@ -541,13 +556,14 @@ describe("SessionAwareAdapter", () => {
   });
 
   it("resolves null once the session is older than maxDisconnectionDuration", async () => {
+    mock.timers.enable({ apis: ["setInterval", "Date"], now: 0 });
     create(50);
     connect(nsp, adapter, "a");
     const packet = { type: EVENT, data: ["x"] };
     adapter.broadcast(packet, opts());
     adapter.persistSession({ sid: "a", pid: "p", rooms: ["a"], data: null });
     expect(await adapter.restoreSession("p", packet.data[1])).to.be.ok();
-    await sleep(80);
+    mock.timers.tick(80);
     expect(await adapter.restoreSession("p", packet.data[1])).to.be(null);
   });
 

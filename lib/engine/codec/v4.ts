@@ -9,6 +9,7 @@
  * package engine.io-parser v5.
  */
 
+import type { BinaryType, Packet, RawData } from "./packet";
 import {
   BASE64,
   CHAR_B,
@@ -23,32 +24,7 @@ import {
 
 export const protocol = 4;
 
-export type PacketType =
-  | "open"
-  | "close"
-  | "ping"
-  | "pong"
-  | "message"
-  | "upgrade"
-  | "noop"
-  | "error";
-
-export type RawData = string | Buffer | ArrayBuffer | ArrayBufferView;
-
-export interface PacketOptions {
-  compress?: boolean;
-  /** may be dropped rather than queued when the client is over `maxBufferedAmount` */
-  volatile?: boolean;
-  wsPreEncodedFrame?: unknown;
-}
-
-export interface Packet {
-  type: PacketType;
-  data?: RawData;
-  options?: PacketOptions;
-}
-
-export type BinaryType = "nodebuffer" | "arraybuffer";
+export type { BinaryType, Packet, PacketOptions, PacketType, RawData } from "./packet";
 
 const PACKET_CODES: Record<string, string> = {
   open: "0",
@@ -166,7 +142,10 @@ export function decodePayload(payload: string, binaryType?: BinaryType): Packet[
   let start = 0;
   for (;;) {
     const end = payload.indexOf(SEPARATOR, start);
-    const packet = decodePacket(end === -1 ? payload.substring(start) : payload.substring(start, end), binaryType);
+    const packet = decodePacket(
+      end === -1 ? payload.substring(start) : payload.substring(start, end),
+      binaryType,
+    );
     packets.push(packet);
     if (packet.type === "error" || end === -1) return packets;
     start = end + 1;

@@ -17,10 +17,10 @@ const impl = require("../support/impl");
 const dist = path.join(__dirname, "..", "..", "dist", "engine");
 const referenceDir = path.dirname(require.resolve("engine.io"));
 
-const parser = impl.REFERENCE ? impl.engine().parser : require(path.join(dist, "parser"));
+const parser = impl.REFERENCE ? impl.engine().parser : require(path.join(dist, "codec", "v4"));
 const parserV3 = impl.REFERENCE
   ? require(path.join(referenceDir, "parser-v3", "index.js"))
-  : require(path.join(dist, "parser-v3"));
+  : require(path.join(dist, "codec", "v3"));
 
 // Client-side peers.
 const clientParser = require("engine.io-parser");
@@ -28,9 +28,11 @@ const clientParserV2 = loadClientParserV2();
 
 function loadClientParserV2() {
   try {
-    return require(require.resolve("engine.io-parser", {
-      paths: [path.dirname(require.resolve("socket.io-client-v2/package.json"))],
-    }));
+    return require(
+      require.resolve("engine.io-parser", {
+        paths: [path.dirname(require.resolve("socket.io-client-v2/package.json"))],
+      }),
+    );
   } catch (e) {
     return null;
   }
@@ -459,12 +461,18 @@ describe("engine parser (Engine.IO v3)", () => {
 
     it("decodes binary frames and base64 packets, as Buffer or ArrayBuffer", () => {
       const frame = new Uint8Array([9, 4, 1, 2, 3, 9]).subarray(1, 5);
-      expectPacket(parserV3.decodePacket(Buffer.from(frame)), { type: "message", data: Buffer.from([1, 2, 3]) });
+      expectPacket(parserV3.decodePacket(Buffer.from(frame)), {
+        type: "message",
+        data: Buffer.from([1, 2, 3]),
+      });
       expectPacket(parserV3.decodePacket(Buffer.from(frame), "arraybuffer"), {
         type: "message",
         data: new Uint8Array([1, 2, 3]).buffer,
       });
-      expectPacket(parserV3.decodePacket(new Uint8Array([2, 7]).buffer), { type: "ping", data: Buffer.from([7]) });
+      expectPacket(parserV3.decodePacket(new Uint8Array([2, 7]).buffer), {
+        type: "ping",
+        data: Buffer.from([7]),
+      });
       expectPacket(parserV3.decodePacket("b4AQID"), { type: "message", data: Buffer.from([1, 2, 3]) });
       expectPacket(parserV3.decodeBase64Packet("4AQID", "arraybuffer"), {
         type: "message",
@@ -493,7 +501,13 @@ describe("engine parser (Engine.IO v3)", () => {
     });
 
     it("uses the base64 form for binary packets without binary support", () => {
-      const payload = encodeV3Payload([{ type: "message", data: offsetView() }, { type: "message", data: "a" }], false);
+      const payload = encodeV3Payload(
+        [
+          { type: "message", data: offsetView() },
+          { type: "message", data: "a" },
+        ],
+        false,
+      );
       expect(payload).to.be("6:b4AQID2:4a");
       expectPackets(collectV3(payload), [
         { type: "message", data: Buffer.from([1, 2, 3]) },
@@ -503,19 +517,13 @@ describe("engine parser (Engine.IO v3)", () => {
 
     it("encodes a binary payload when binary is supported and a packet is binary", () => {
       const payload = encodeV3Payload(
-        [
-          { type: "message", data: "é😀" },
-          { type: "message", data: offsetView() },
-          { type: "ping" },
-        ],
+        [{ type: "message", data: "é😀" }, { type: "message", data: offsetView() }, { type: "ping" }],
         true,
       );
       expect(Buffer.isBuffer(payload)).to.be(true);
       // "4é😀" is 7 UTF-8 bytes; the binary packet is type byte + 3 bytes.
       expect([...payload]).to.eql([
-        0, 7, 255, 0x34, 0xc3, 0xa9, 0xf0, 0x9f, 0x98, 0x80,
-        1, 4, 255, 4, 1, 2, 3,
-        0, 1, 255, 0x32,
+        0, 7, 255, 0x34, 0xc3, 0xa9, 0xf0, 0x9f, 0x98, 0x80, 1, 4, 255, 4, 1, 2, 3, 0, 1, 255, 0x32,
       ]);
       expectPackets(collectV3(payload), [
         { type: "message", data: "é😀" },
@@ -616,7 +624,10 @@ describe("engine parser (Engine.IO v3)", () => {
 
     oursOnly("stops a binary payload at the first bad frame", () => {
       const good = [0, 2, 255, 0x34, 0x61];
-      expectPackets(collectV3(Buffer.from([...good, 7, 1, 255, 0x34])), [{ type: "message", data: "a" }, ERROR]);
+      expectPackets(collectV3(Buffer.from([...good, 7, 1, 255, 0x34])), [
+        { type: "message", data: "a" },
+        ERROR,
+      ]);
     });
 
     oursOnly("yields the error packet for bad single packets", () => {
@@ -665,7 +676,8 @@ describe("engine parser (Engine.IO v3)", () => {
           });
         }
         const utf8 = encodeV3Packet(packet, true, true);
-        if (typeof utf8 === "string") expectPacket(clientParserV2.decodePacket(utf8, undefined, true), packet);
+        if (typeof utf8 === "string")
+          expectPacket(clientParserV2.decodePacket(utf8, undefined, true), packet);
       }
     });
 
@@ -681,7 +693,10 @@ describe("engine parser (Engine.IO v3)", () => {
     });
 
     it("treats lone surrogates in binary payloads as the client does", () => {
-      const lone = [{ type: "message", data: "a\uD800b\uDFFF" }, { type: "message", data: Buffer.from([1]) }];
+      const lone = [
+        { type: "message", data: "a\uD800b\uDFFF" },
+        { type: "message", data: Buffer.from([1]) },
+      ];
       clientParserV2.encodePayload(lone, true, (theirs) => {
         expect(theirs.equals(encodeV3Payload(lone, true))).to.be(true);
       });

@@ -6,10 +6,10 @@
 // behaviour are marked `strict` and skipped in that mode.
 const path = require("path");
 const expect = require("expect.js");
-const { REFERENCE } = require("./support/impl");
+const { REFERENCE } = require("../support/impl");
 
 const peer = require("socket.io-parser");
-const impl = REFERENCE ? peer : require(path.join(__dirname, "..", "dist", "parser"));
+const impl = REFERENCE ? peer : require(path.join(__dirname, "..", "..", "dist", "codec"));
 const { Encoder, Decoder, PacketType, isPacketValid, protocol } = impl;
 
 const strict = REFERENCE ? it.skip : it;
@@ -50,6 +50,16 @@ function normalize(value) {
   return value;
 }
 
+// The stable code of each message (lib/errors.ts); the reference's errors have none.
+const CODES = {
+  "payload too deep": "SIO_ERR_PAYLOAD_TOO_DEEP",
+  "got binary data when not reconstructing a packet": "SIO_ERR_UNEXPECTED_BINARY",
+  "got plaintext data when reconstructing a packet": "SIO_ERR_UNEXPECTED_TEXT",
+  "illegal attachments": "SIO_ERR_INVALID_PLACEHOLDER",
+  "too many attachments": "SIO_ERR_TOO_MANY_ATTACHMENTS",
+  "invalid payload": "SIO_ERR_INVALID_PAYLOAD",
+};
+
 function expectError(fn, message) {
   let error;
   try {
@@ -61,6 +71,12 @@ function expectError(fn, message) {
   expect(error).not.to.be.a(TypeError);
   expect(error).not.to.be.a(RangeError);
   if (message) expect(error.message).to.be(message);
+  if (!REFERENCE) {
+    const code =
+      message && message.startsWith("data nested deeper") ? "SIO_ERR_DATA_TOO_DEEP" : CODES[message];
+    if (code) expect(error.code).to.be(code);
+    else expect(error.code).to.match(/^SIO_ERR_[A-Z_]+$/);
+  }
 }
 
 describe("parser", () => {
@@ -94,7 +110,10 @@ describe("parser", () => {
       [{ type: 0, nsp: "/" }, ["0"]],
       [{ type: 0, nsp: "/", data: { sid: "wZX3oN0bSVIhsaknAAAI" } }, ['0{"sid":"wZX3oN0bSVIhsaknAAAI"}']],
       [{ type: 0, nsp: "/admin" }, ["0/admin,"]],
-      [{ type: 0, nsp: "/admin", data: { sid: "oSO0OpakMV_3jnilAAAA" } }, ['0/admin,{"sid":"oSO0OpakMV_3jnilAAAA"}']],
+      [
+        { type: 0, nsp: "/admin", data: { sid: "oSO0OpakMV_3jnilAAAA" } },
+        ['0/admin,{"sid":"oSO0OpakMV_3jnilAAAA"}'],
+      ],
       [{ type: 4, nsp: "/", data: { message: "Not authorized" } }, ['4{"message":"Not authorized"}']],
       [{ type: 2, nsp: "/", data: ["foo"] }, ['2["foo"]']],
       [{ type: 2, nsp: "/admin", data: ["bar"] }, ['2/admin,["bar"]']],
@@ -107,8 +126,14 @@ describe("parser", () => {
       [{ type: 3, nsp: "/", data: [], id: 12 }, ["312[]"]],
       [{ type: 2, nsp: "/admin", data: ["foo"], id: 13 }, ['2/admin,13["foo"]']],
       [{ type: 3, nsp: "/admin", data: ["bar"], id: 13 }, ['3/admin,13["bar"]']],
-      [{ type: 2, nsp: "/", data: ["foo", buf], id: 14 }, ['51-14["foo",{"_placeholder":true,"num":0}]', buf]],
-      [{ type: 3, nsp: "/", data: ["bar", buf], id: 15 }, ['61-15["bar",{"_placeholder":true,"num":0}]', buf]],
+      [
+        { type: 2, nsp: "/", data: ["foo", buf], id: 14 },
+        ['51-14["foo",{"_placeholder":true,"num":0}]', buf],
+      ],
+      [
+        { type: 3, nsp: "/", data: ["bar", buf], id: 15 },
+        ['61-15["bar",{"_placeholder":true,"num":0}]', buf],
+      ],
       [{ type: 1, nsp: "/" }, ["1"]],
       [{ type: 1, nsp: "/admin" }, ["1/admin,"]],
     ];
@@ -135,7 +160,9 @@ describe("parser", () => {
 
     it("uses the replacer", () => {
       const replacer = (key, value) => (typeof value === "number" ? value * 10 : value);
-      expect(encode({ type: 2, nsp: "/", id: 4, data: ["x", 1, { b: 2 }] }, replacer)).to.eql(['24["x",10,{"b":20}]']);
+      expect(encode({ type: 2, nsp: "/", id: 4, data: ["x", 1, { b: 2 }] }, replacer)).to.eql([
+        '24["x",10,{"b":20}]',
+      ]);
       const encoded = encode({ type: 2, nsp: "/", data: ["x", 1, Buffer.from([1])] }, replacer);
       expect(encoded[0]).to.be('51-["x",10,{"_placeholder":true,"num":0}]');
     });
@@ -146,7 +173,9 @@ describe("parser", () => {
     });
 
     it("does not look for binary in CONNECT packets", () => {
-      expect(encode({ type: 0, nsp: "/x", data: { b: Buffer.from([1]) } })).to.eql(['0/x,{"b":{"type":"Buffer","data":[1]}}']);
+      expect(encode({ type: 0, nsp: "/x", data: { b: Buffer.from([1]) } })).to.eql([
+        '0/x,{"b":{"type":"Buffer","data":[1]}}',
+      ]);
     });
 
     it("does not modify the packet it encodes", () => {
@@ -179,7 +208,11 @@ describe("parser", () => {
     const payloads = {
       [PacketType.CONNECT]: [undefined, {}, { token: "123", nested: { a: [1, 2, null] } }],
       [PacketType.DISCONNECT]: [undefined],
-      [PacketType.EVENT]: [["a"], [1, "x"], ["message", "héllo wörld 😀 \u2028\u2029 \u0000", { "": "", "a\"b": "\\" }]],
+      [PacketType.EVENT]: [
+        ["a"],
+        [1, "x"],
+        ["message", "héllo wörld 😀 \u2028\u2029 \u0000", { "": "", 'a"b': "\\" }],
+      ],
       [PacketType.ACK]: [[], [null], ["ok", 1.5, -1e300, true, false, { a: [[]] }]],
       [PacketType.CONNECT_ERROR]: ["not authorized", { message: "Not authorized", data: { code: 4 } }],
     };
@@ -207,7 +240,11 @@ describe("parser", () => {
 
     it("keeps a v2 client's ?query in the namespace", () => {
       expect(decodeOne(["0/admin?token=abc,"])).to.eql({ type: 0, nsp: "/admin?token=abc" });
-      expect(decodeOne(['0/admin?x=1&y=%2C,{"a":1}'])).to.eql({ type: 0, nsp: "/admin?x=1&y=%2C", data: { a: 1 } });
+      expect(decodeOne(['0/admin?x=1&y=%2C,{"a":1}'])).to.eql({
+        type: 0,
+        nsp: "/admin?x=1&y=%2C",
+        data: { a: 1 },
+      });
     });
 
     it("reads a namespace running to the end of the text", () => {
@@ -253,7 +290,13 @@ describe("parser", () => {
       "a Buffer argument": ["file", bytes(1, 2, 3)],
       "an empty Buffer": ["file", Buffer.alloc(0)],
       "an ArrayBuffer": ["file", new Uint8Array([7, 8]).buffer],
-      "typed array views": ["t", new Uint16Array([1, 65535]), new Int32Array([-1]), f64.subarray(1), new DataView(new ArrayBuffer(3))],
+      "typed array views": [
+        "t",
+        new Uint16Array([1, 65535]),
+        new Int32Array([-1]),
+        f64.subarray(1),
+        new DataView(new ArrayBuffer(3)),
+      ],
       "binary nested in objects": ["n", { a: { b: { c: bytes(5) } }, d: "x" }],
       "binary nested in arrays": ["n", [[bytes(1)], [[bytes(2), 3]]]],
       "many buffers": ["m", ...Array.from({ length: 10 }, (_, i) => bytes(i))],
@@ -262,8 +305,14 @@ describe("parser", () => {
 
     for (const [name, data] of Object.entries(cases)) {
       if (typeof data[0] !== "string" && typeof data[0] !== "number") continue;
-      for (const [type, binaryType] of [[2, 5], [3, 6]]) {
-        for (const [nsp, id] of [["/", undefined], ["/admin", 42]]) {
+      for (const [type, binaryType] of [
+        [2, 5],
+        [3, 6],
+      ]) {
+        for (const [nsp, id] of [
+          ["/", undefined],
+          ["/admin", 42],
+        ]) {
           it(`${PacketType[type]} with ${name} (nsp ${nsp}, id ${id})`, () => {
             const packet = { type, nsp, data };
             if (id !== undefined) packet.id = id;
@@ -292,7 +341,11 @@ describe("parser", () => {
     it("puts the attachment chunks back in placeholder order", () => {
       const a = bytes(1);
       const b = bytes(2);
-      const decoded = decodeOne(['52-["x",{"_placeholder":true,"num":1},{"k":{"_placeholder":true,"num":0}}]', a, b]);
+      const decoded = decodeOne([
+        '52-["x",{"_placeholder":true,"num":1},{"k":{"_placeholder":true,"num":0}}]',
+        a,
+        b,
+      ]);
       expect(decoded.data[1]).to.be(b);
       expect(decoded.data[2].k).to.be(a);
     });
@@ -336,7 +389,10 @@ describe("parser", () => {
 
     it("keeps a __proto__ key as plain data", () => {
       const buf = bytes(1, 2);
-      const decoded = decodeOne(['61-/x,3["a",{"__proto__":{"_placeholder":true,"num":0}},{"__proto__":{"polluted":true}}]', buf]);
+      const decoded = decodeOne([
+        '61-/x,3["a",{"__proto__":{"_placeholder":true,"num":0}},{"__proto__":{"polluted":true}}]',
+        buf,
+      ]);
       expect(Object.getPrototypeOf(decoded.data[1])).to.be(Object.prototype);
       expect(Object.prototype.hasOwnProperty.call(decoded.data[1], "__proto__")).to.be(true);
       expect(Object.getOwnPropertyDescriptor(decoded.data[1], "__proto__").value).to.be(buf);
@@ -366,10 +422,29 @@ describe("parser", () => {
   describe("invalid input", () => {
     const rejectedByBoth = {
       "unknown type": ["9", "7[]", "x", "-1"],
-      "bad attachments count": ['5a-["a"]', '5-["a"]', '50-["a"]', '5-1-["a"]', '51.5-["a"]', "6", "5", '5 -["a"]'],
+      "bad attachments count": [
+        '5a-["a"]',
+        '5-["a"]',
+        '50-["a"]',
+        '5-1-["a"]',
+        '51.5-["a"]',
+        "6",
+        "5",
+        '5 -["a"]',
+      ],
       "too many attachments": ['511-["a"]', '51e2-["a"]', '510000000000-["a"]'],
       "reserved event names": RESERVED.map((name) => `2${JSON.stringify([name])}`),
-      "bad EVENT payload": ["2[]", "2[null]", "2[true]", "2[[]]", '2{"a":1}', '2"s"', "251-[]", '51-{"a":1}', "51-[]"],
+      "bad EVENT payload": [
+        "2[]",
+        "2[null]",
+        "2[true]",
+        "2[[]]",
+        '2{"a":1}',
+        '2"s"',
+        "251-[]",
+        '51-{"a":1}',
+        "51-[]",
+      ],
       "bad CONNECT payload": ["0[1]", '0"s"', "0null", '0{"a":1}x'],
       "bad DISCONNECT payload": ["1{}", "1/a,null", "1[]"],
       "bad CONNECT_ERROR payload": ["4[]", "4null", "4true"],
@@ -406,7 +481,10 @@ describe("parser", () => {
 
     it("rejects placeholders pointing outside the attachments", () => {
       for (const num of ["1", "-1", '"0"', "null", "true"]) {
-        expectError(() => decode([`51-["a",{"_placeholder":true,"num":${num}}]`, Buffer.from([1])]), "illegal attachments");
+        expectError(
+          () => decode([`51-["a",{"_placeholder":true,"num":${num}}]`, Buffer.from([1])]),
+          "illegal attachments",
+        );
       }
     });
 
@@ -414,16 +492,24 @@ describe("parser", () => {
       for (const chunk of [Buffer.from([1]), new ArrayBuffer(1), new Uint16Array(1)]) {
         expectError(() => decode([chunk]), "got binary data when not reconstructing a packet");
       }
-      expectError(() => decode(['2["a"]', Buffer.from([1])]), "got binary data when not reconstructing a packet");
+      expectError(
+        () => decode(['2["a"]', Buffer.from([1])]),
+        "got binary data when not reconstructing a packet",
+      );
     });
 
     it("rejects text while attachments are pending", () => {
-      expectError(() => decode(['51-["a",{"_placeholder":true,"num":0}]', '2["b"]']), "got plaintext data when reconstructing a packet");
+      expectError(
+        () => decode(['51-["a",{"_placeholder":true,"num":0}]', '2["b"]']),
+        "got plaintext data when reconstructing a packet",
+      );
     });
 
     it("honours the maxAttachments option", () => {
       expectError(() => decode(['53-["a"]'], { maxAttachments: 2 }), "too many attachments");
-      expect(decode(['52-["a"]', Buffer.from([1]), Buffer.from([2])], { maxAttachments: 2 })).to.have.length(1);
+      expect(decode(['52-["a"]', Buffer.from([1]), Buffer.from([2])], { maxAttachments: 2 })).to.have.length(
+        1,
+      );
     });
 
     it("rejects chunks that are neither text nor binary", () => {
@@ -441,7 +527,10 @@ describe("parser", () => {
     strict("with a reviver, data deep enough to overflow its walk is a plain parse error", () => {
       // JSON.parse walks the result recursively for the reviver: the overflow surfaces as an Error
       const reviver = (key, value) => value;
-      expectError(() => decode([`2["a",${"[".repeat(200000)}${"]".repeat(200000)}]`], reviver), "invalid payload");
+      expectError(
+        () => decode([`2["a",${"[".repeat(200000)}${"]".repeat(200000)}]`], reviver),
+        "invalid payload",
+      );
       const depth = impl.MAX_DEPTH - 1;
       expect(decodeOne([`2["a",${"[".repeat(depth)}${"]".repeat(depth)}]`], reviver).data[0]).to.be("a");
     });
@@ -515,10 +604,23 @@ describe("parser", () => {
 
     strict(`a packet ${LIMIT + 1} levels deep is rejected`, () => {
       expectError(() => decode([text(LIMIT + 1)]), "payload too deep");
-      expectError(() => decode(["2" + '[{"a":'.repeat(100000) + "1" + "}]".repeat(100000)]), "payload too deep");
-      const wide = '2["e",' + Array.from({ length: 50 }, () => "[1,{}]").join(",") + "," + "[".repeat(LIMIT) + "]".repeat(LIMIT) + "]";
+      expectError(
+        () => decode(["2" + '[{"a":'.repeat(100000) + "1" + "}]".repeat(100000)]),
+        "payload too deep",
+      );
+      const wide =
+        '2["e",' +
+        Array.from({ length: 50 }, () => "[1,{}]").join(",") +
+        "," +
+        "[".repeat(LIMIT) +
+        "]".repeat(LIMIT) +
+        "]";
       expectError(() => decode([wide]), "payload too deep");
-      expectError(() => decode(["51-" + "[".repeat(LIMIT + 1) + '{"_placeholder":true,"num":0}' + "]".repeat(LIMIT + 1)]), "payload too deep");
+      expectError(
+        () =>
+          decode(["51-" + "[".repeat(LIMIT + 1) + '{"_placeholder":true,"num":0}' + "]".repeat(LIMIT + 1)]),
+        "payload too deep",
+      );
       expect(decodeOne([text(LIMIT)]).type).to.be(PacketType.EVENT);
     });
 
@@ -539,27 +641,45 @@ describe("parser", () => {
       expect(out.map((p) => p.data)).to.eql([["ok"]]);
     });
 
-    strict(`encoding data deeper than ${LIMIT} levels or circular throws a clear error, whatever the depth`, () => {
-      const circular = { a: 1 };
-      circular.self = circular;
-      const cyclicArray = [];
-      cyclicArray.push(cyclicArray);
-      const withBinary = nested(100000);
-      withBinary.push(Buffer.from([1]));
-      withBinary.reverse();
-      for (const data of [nested(LIMIT + 1), nested(100000), ["e", circular], ["e", cyclicArray], withBinary]) {
-        for (const type of [PacketType.EVENT, PacketType.ACK]) {
-          expectError(() => encode({ type, nsp: "/", data, id: 1 }), `data nested deeper than ${LIMIT} levels (or circular) cannot be sent`);
+    strict(
+      `encoding data deeper than ${LIMIT} levels or circular throws a clear error, whatever the depth`,
+      () => {
+        const circular = { a: 1 };
+        circular.self = circular;
+        const cyclicArray = [];
+        cyclicArray.push(cyclicArray);
+        const withBinary = nested(100000);
+        withBinary.push(Buffer.from([1]));
+        withBinary.reverse();
+        for (const data of [
+          nested(LIMIT + 1),
+          nested(100000),
+          ["e", circular],
+          ["e", cyclicArray],
+          withBinary,
+        ]) {
+          for (const type of [PacketType.EVENT, PacketType.ACK]) {
+            expectError(
+              () => encode({ type, nsp: "/", data, id: 1 }),
+              `data nested deeper than ${LIMIT} levels (or circular) cannot be sent`,
+            );
+          }
         }
-      }
-      // toJSON results count like the values they stand for
-      const deepToJSON = { toJSON: () => nested(LIMIT) };
-      expectError(() => encode({ type: PacketType.EVENT, nsp: "/", data: ["e", deepToJSON] }), `data nested deeper than ${LIMIT} levels (or circular) cannot be sent`);
-      // a CONNECT_ERROR carries data the depth walk does not see
-      let deep = {};
-      for (let i = 0; i < 100000; i++) deep = { d: deep };
-      expectError(() => encode({ type: PacketType.CONNECT_ERROR, nsp: "/", data: deep }), `data nested deeper than ${LIMIT} levels (or circular) cannot be sent`);
-    });
+        // toJSON results count like the values they stand for
+        const deepToJSON = { toJSON: () => nested(LIMIT) };
+        expectError(
+          () => encode({ type: PacketType.EVENT, nsp: "/", data: ["e", deepToJSON] }),
+          `data nested deeper than ${LIMIT} levels (or circular) cannot be sent`,
+        );
+        // a CONNECT_ERROR carries data the depth walk does not see
+        let deep = {};
+        for (let i = 0; i < 100000; i++) deep = { d: deep };
+        expectError(
+          () => encode({ type: PacketType.CONNECT_ERROR, nsp: "/", data: deep }),
+          `data nested deeper than ${LIMIT} levels (or circular) cannot be sent`,
+        );
+      },
+    );
   });
 
   describe("isPacketValid", () => {
@@ -606,14 +726,22 @@ describe("parser", () => {
     const strings = ["", "a", "é😀", "\u2028", '"quoted"', "_placeholder", "__proto__", "a,b/c"];
     function value(depth) {
       switch (rand(depth > 3 ? 6 : 9)) {
-        case 0: return rand(1000) - 500;
-        case 1: return strings[rand(strings.length)];
-        case 2: return rand(2) === 0;
-        case 3: return null;
-        case 4: return Buffer.from(strings[rand(strings.length)]);
-        case 5: return rand(1000) / 7;
-        case 6: return new Uint8Array([rand(256), rand(256)]).buffer;
-        case 7: return Array.from({ length: rand(4) }, () => value(depth + 1));
+        case 0:
+          return rand(1000) - 500;
+        case 1:
+          return strings[rand(strings.length)];
+        case 2:
+          return rand(2) === 0;
+        case 3:
+          return null;
+        case 4:
+          return Buffer.from(strings[rand(strings.length)]);
+        case 5:
+          return rand(1000) / 7;
+        case 6:
+          return new Uint8Array([rand(256), rand(256)]).buffer;
+        case 7:
+          return Array.from({ length: rand(4) }, () => value(depth + 1));
         default: {
           const obj = {};
           for (let i = rand(4); i > 0; i--) obj[strings[rand(strings.length)] + i] = value(depth + 1);
@@ -644,12 +772,18 @@ describe("parser", () => {
 });
 
 describe("binary helpers", () => {
-  const binary = REFERENCE ? null : require(path.join(__dirname, "..", "dist", "binary"));
+  const binary = REFERENCE ? null : require(path.join(__dirname, "..", "..", "dist", "codec", "binary"));
   const own = REFERENCE ? it.skip : it;
 
   own("isBinary recognises Buffer, ArrayBuffer and views", () => {
     const { isBinary } = binary;
-    for (const v of [Buffer.alloc(1), new ArrayBuffer(1), new Uint8Array(1), new Float32Array(1), new DataView(new ArrayBuffer(1))]) {
+    for (const v of [
+      Buffer.alloc(1),
+      new ArrayBuffer(1),
+      new Uint8Array(1),
+      new Float32Array(1),
+      new DataView(new ArrayBuffer(1)),
+    ]) {
       expect(isBinary(v)).to.be(true);
     }
     for (const v of [null, undefined, "a", 1, {}, [], { byteLength: 1 }]) {
@@ -669,11 +803,17 @@ describe("binary helpers", () => {
   });
 
   own("hasBinary finds nothing in plain data, dates and toJSON strings", () => {
-    expect(binary.hasBinary(["e", 1, "s", null, { a: [{ b: new Date() }] }, { toJSON: () => "x" }])).to.be(false);
+    expect(binary.hasBinary(["e", 1, "s", null, { a: [{ b: new Date() }] }, { toJSON: () => "x" }])).to.be(
+      false,
+    );
   });
 
   own("hasBinary calls toJSON once, like JSON.stringify", () => {
-    const selfish = { toJSON() { return this; } };
+    const selfish = {
+      toJSON() {
+        return this;
+      },
+    };
     expect(binary.hasBinary([selfish])).to.be(false);
   });
 

@@ -1,0 +1,61 @@
+/**
+ * A pre-encoded WebSocket frame: a message framed once and written as it is to every
+ * WebSocket client it is sent to (a broadcast). Handed to `socket.write()` as the
+ * `wsPreEncodedFrame` option; the WebSocket transport sends it through `ws`'s sender
+ * unchanged, every other transport encodes the packet's data as usual.
+ */
+
+/**
+ * The buffers of one complete, unmasked frame, in order: what `ws`'s `Sender.frame()`
+ * returns ([header, payload], or one buffer), and what {@link wsMessageFrame} builds.
+ */
+export type WsPreEncodedFrame = Buffer[];
+
+// First byte of a WebSocket frame carrying a whole text message: FIN bit and opcode 1.
+const FIN_TEXT = 0x81;
+
+// Engine.IO "message" packet type, prefixed to the payload inside the frame.
+const ENGINE_MESSAGE = 0x34; // "4"
+
+/**
+ * The frame of the Engine.IO message "4" + `payload`, as a server sends it. One buffer
+ * sized exactly and filled in place: no intermediate copy whose pool slice would stay
+ * pinned as long as a slow client holds the frame; header and payload in one buffer, so
+ * that each target costs one stream write, not two.
+ *
+ * @example
+ * socket.write(payload, { wsPreEncodedFrame: wsMessageFrame(payload) });
+ */
+export function wsMessageFrame(payload: string): WsPreEncodedFrame {
+  const length = Buffer.byteLength(payload) + 1;
+  const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + length);
+  frame[0] = FIN_TEXT;
+  if (header === 2) {
+    frame[1] = length;
+  } else if (header === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(length / 0x100000000), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  frame[header] = ENGINE_MESSAGE;
+  frame.write(payload, header + 1);
+  return [frame];
+}
+
+/**
+ * Bytes the frame takes on the wire.
+ *
+ * @example
+ * wsFrameLength(wsMessageFrame("hi")); // 5
+ */
+export function wsFrameLength(frame: WsPreEncodedFrame): number {
+  let length = 0;
+  for (let i = 0; i < frame.length; i++) {
+    length += frame[i].length;
+  }
+  return length;
+}
