@@ -41,9 +41,12 @@ async function waitForCount(server, expected) {
 
 /** Opens one batch over the client processes; returns the wall time and each session's setup time. */
 async function batch(clientProcs, options) {
-  const share = (i) => Math.floor(settings.batch / clientProcs.length) + (i < settings.batch % clientProcs.length ? 1 : 0);
+  const share = (i) =>
+    Math.floor(settings.batch / clientProcs.length) + (i < settings.batch % clientProcs.length ? 1 : 0);
   const start = process.hrtime.bigint();
-  const results = await Promise.all(clientProcs.map((c, i) => c.request("connect", { ...options, n: share(i) })));
+  const results = await Promise.all(
+    clientProcs.map((c, i) => c.request("connect", { ...options, n: share(i) })),
+  );
   const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
   const failed = results.find((r) => r.errors > 0);
   if (failed) throw new Error(`${failed.errors} sessions failed: ${failed.firstError}`);
@@ -64,19 +67,34 @@ async function series({ server, clientProcs }, options) {
     times.push(...b.times);
   }
   const cpu = await server.request("cpu");
-  const clientCpuUs = (await Promise.all(clientProcs.map((c) => c.request("cpu")))).reduce((sum, us, i) => sum + us - clientCpu[i], 0);
+  const clientCpuUs = (await Promise.all(clientProcs.map((c) => c.request("cpu")))).reduce(
+    (sum, us, i) => sum + us - clientCpu[i],
+    0,
+  );
   const sessions = settings.batch * settings.batches;
   await waitForCount(server, sessions);
   await Promise.all(clientProcs.map((c) => c.request("closeAll")));
   await waitForCount(server, 0);
   const t = summary(times);
-  return { rate: sessions / (wallMs / 1000), p50: t.p50, p99: t.p99, cpuPerSession: cpu.total / sessions, clientCpu: clientCpuUs / sessions };
+  return {
+    rate: sessions / (wallMs / 1000),
+    p50: t.p50,
+    p99: t.p99,
+    cpuPerSession: cpu.total / sessions,
+    clientCpu: clientCpuUs / sessions,
+  };
 }
 
 async function measure(ctx) {
   const kind = TARGETS[ctx.target].kind;
   const ws = await series(ctx, { kind, port: ctx.port, transport: "websocket" });
-  const row = { wsRate: ws.rate, wsP50: ws.p50, wsP99: ws.p99, wsCpu: ws.cpuPerSession, wsClientCpu: ws.clientCpu };
+  const row = {
+    wsRate: ws.rate,
+    wsP50: ws.p50,
+    wsP99: ws.p99,
+    wsCpu: ws.cpuPerSession,
+    wsClientCpu: ws.clientCpu,
+  };
   if (kind === "ws") return { ...row, pollRate: "n/a", pollP50: "n/a", pollP99: "n/a", pollCpu: "n/a" };
   const poll = await series(ctx, { kind, port: ctx.port, transport: "polling", upgrade: true });
   return { ...row, pollRate: poll.rate, pollP50: poll.p50, pollP99: poll.p99, pollCpu: poll.cpuPerSession };

@@ -85,9 +85,12 @@ async function measure({ target, port, server, clients }) {
 function printBreakdown(title, rows, total) {
   const shown = rows.slice(0, settings.top);
   const sum = shown.reduce((s, r) => s + r.size, 0);
-  console.log(`\n  ${title} (top ${shown.length} of ${rows.length} rows >= ${settings.minBytes} B; they add up to ${sum.toFixed(0)} of ${total.toFixed(0)} B)`);
+  console.log(
+    `\n  ${title} (top ${shown.length} of ${rows.length} rows >= ${settings.minBytes} B; they add up to ${sum.toFixed(0)} of ${total.toFixed(0)} B)`,
+  );
   console.log("   B/session  count  what");
-  for (const r of shown) console.log(`  ${r.size.toFixed(0).padStart(10)}  ${r.count.toFixed(2).padStart(5)}  ${r.key}`);
+  for (const r of shown)
+    console.log(`  ${r.size.toFixed(0).padStart(10)}  ${r.count.toFixed(2).padStart(5)}  ${r.key}`);
 }
 
 async function main() {
@@ -104,7 +107,9 @@ async function main() {
   });
   for (const row of rows) {
     if (!row.byKind) continue;
-    console.log(`\n${TARGETS[row.target].label}: ${row.snapshotPerSession.toFixed(0)} B and ${row.nodesPerSession.toFixed(1)} objects per session`);
+    console.log(
+      `\n${TARGETS[row.target].label}: ${row.snapshotPerSession.toFixed(0)} B and ${row.nodesPerSession.toFixed(1)} objects per session`,
+    );
     printBreakdown("by kind", row.byKind, row.snapshotPerSession);
     printBreakdown("by owner", row.byOwner, row.snapshotPerSession);
     printBreakdown(`by retainer path (last ${settings.depth} steps)`, row.byPath, row.snapshotPerSession);

@@ -65,7 +65,15 @@ function main() {
       { key: "heapTotalMb", title: "heap MiB total", digits: 1 },
     ],
     compare: { key: "heapPerClient", title: "heap x reference" },
-    targets: ["ours", "ours-no-request", "reference", "reference-no-request", "engine-ours", "engine-reference", "ws"],
+    targets: [
+      "ours",
+      "ours-no-request",
+      "reference",
+      "reference-no-request",
+      "engine-ours",
+      "engine-reference",
+      "ws",
+    ],
   });
 }
 

@@ -39,13 +39,27 @@ async function upstream({ server, clientProcs }, messages) {
   await server.request("mark");
   const clientCpu = await Promise.all(clientProcs.map((c) => c.request("cpu")));
   const results = await Promise.all(
-    clientProcs.map((c, i) => c.request("echo", { messages: share(messages, clientProcs.length, i), size: settings.size, window: settings.window }, 120000))
+    clientProcs.map((c, i) =>
+      c.request(
+        "echo",
+        { messages: share(messages, clientProcs.length, i), size: settings.size, window: settings.window },
+        120000,
+      ),
+    ),
   );
   const cpu = await server.request("cpu");
-  const clientCpuUs = sum(await Promise.all(clientProcs.map((c, i) => c.request("cpu").then((us) => us - clientCpu[i]))));
+  const clientCpuUs = sum(
+    await Promise.all(clientProcs.map((c, i) => c.request("cpu").then((us) => us - clientCpu[i]))),
+  );
   const rtt = summary(results.map((r) => r.rtts));
   const wallMs = Math.max(...results.map((r) => r.wallMs));
-  return { upRate: messages / (wallMs / 1000), upP50: rtt.p50, upP99: rtt.p99, upCpu: cpu.total / messages, upClientCpu: clientCpuUs / messages };
+  return {
+    upRate: messages / (wallMs / 1000),
+    upP50: rtt.p50,
+    upP99: rtt.p99,
+    upCpu: cpu.total / messages,
+    upClientCpu: clientCpuUs / messages,
+  };
 }
 
 async function downstream({ server, clientProcs }, broadcasts) {
@@ -54,20 +68,36 @@ async function downstream({ server, clientProcs }, broadcasts) {
   await server.request("mark");
   const start = process.hrtime.bigint();
   const [, ...latencies] = await Promise.all([
-    server.request("broadcast", { messages: broadcasts, size: settings.size, batch: settings.batch, stamp: true }, 120000),
+    server.request(
+      "broadcast",
+      { messages: broadcasts, size: settings.size, batch: settings.batch, stamp: true },
+      120000,
+    ),
     ...clientProcs.map((c) => c.request("received", {}, 120000)),
   ]);
   const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
   const cpu = await server.request("cpu");
   const deliveries = broadcasts * sum(counts);
   const latency = summary(latencies);
-  return { downRate: deliveries / (wallMs / 1000), downP50: latency.p50, downP99: latency.p99, downCpu: (cpu.total * 1000) / deliveries };
+  return {
+    downRate: deliveries / (wallMs / 1000),
+    downP50: latency.p50,
+    downP99: latency.p99,
+    downCpu: (cpu.total * 1000) / deliveries,
+  };
 }
 
 async function measure(ctx) {
   const { port, clientProcs } = ctx;
   const opened = await Promise.all(
-    clientProcs.map((c, i) => c.request("connect", { kind: "sio", port, transport: "polling", n: share(settings.clients, clientProcs.length, i) }))
+    clientProcs.map((c, i) =>
+      c.request("connect", {
+        kind: "sio",
+        port,
+        transport: "polling",
+        n: share(settings.clients, clientProcs.length, i),
+      }),
+    ),
   );
   const failed = opened.find((r) => r.errors > 0);
   if (failed) throw new Error(`${failed.errors} sessions failed: ${failed.firstError}`);
@@ -87,7 +117,11 @@ function main() {
     clientProc: path.join(__dirname, "lib", "eio-client-proc.js"),
     clientProcs: settings.procs,
     targets: ["ours", "reference", "ws"],
-    notApplicable: { ws: "no polling transport", "engine-ours": "sio clients only", "engine-reference": "sio clients only" },
+    notApplicable: {
+      ws: "no polling transport",
+      "engine-ours": "sio clients only",
+      "engine-reference": "sio clients only",
+    },
     columns: [
       { key: "upRate", title: "up msg/s", digits: 0 },
       { key: "upP50", title: "rtt p50 ms", digits: 2 },

@@ -63,7 +63,8 @@ const CLOCK_TICK = Number(execSync("getconf CLK_TCK").toString()) || 100;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const sum = (values) => values.reduce((s, v) => s + v, 0);
-const share = (i) => Math.floor(settings.sessions / settings.procs) + (i < settings.sessions % settings.procs ? 1 : 0);
+const share = (i) =>
+  Math.floor(settings.sessions / settings.procs) + (i < settings.sessions % settings.procs ? 1 : 0);
 
 /** The open-files limit the children need, raised in their shell when the soft limit is lower. */
 function openFilesLimit() {
@@ -73,7 +74,9 @@ function openFilesLimit() {
   const needed = Math.max(perServer, share(0)) + 200;
   const hardLimit = hard === "unlimited" ? Infinity : Number(hard);
   if (needed > hardLimit) {
-    throw new Error(`a process would hold ${needed} files, over the hard limit ${hard}: raise --workers / --procs`);
+    throw new Error(
+      `a process would hold ${needed} files, over the hard limit ${hard}: raise --workers / --procs`,
+    );
   }
   return soft >= needed ? undefined : needed;
 }
@@ -118,16 +121,27 @@ async function run(target, nofile) {
     const rampStart = Date.now();
     const opened = await Promise.all(
       clients.map((c, i) =>
-        c.request("connect", { kind, port, n: share(i), localAddress: `127.0.0.${2 + i}`, concurrency: settings.concurrency }, 30 * 60000)
-      )
+        c.request(
+          "connect",
+          { kind, port, n: share(i), localAddress: `127.0.0.${2 + i}`, concurrency: settings.concurrency },
+          30 * 60000,
+        ),
+      ),
     );
     const connectErrors = sum(opened.map((o) => o.errors));
-    if (connectErrors) log(`${connectErrors} sessions failed to open: ${opened.find((o) => o.errors).firstError}`);
-    await waitFor("the server to count the sessions", async () => (await sessionsNow()) >= settings.sessions - connectErrors, 60000);
+    if (connectErrors)
+      log(`${connectErrors} sessions failed to open: ${opened.find((o) => o.errors).firstError}`);
+    await waitFor(
+      "the server to count the sessions",
+      async () => (await sessionsNow()) >= settings.sessions - connectErrors,
+      60000,
+    );
     const rampSec = (Date.now() - rampStart) / 1000;
     const perProcess = (await server.request("stats")).map((s) => s.count);
     const sessions = sum(perProcess);
-    log(`${sessions} sessions open in ${rampSec.toFixed(1)} s (per server process: ${perProcess.join(", ")}); settling ${settings.settle} s`);
+    log(
+      `${sessions} sessions open in ${rampSec.toFixed(1)} s (per server process: ${perProcess.join(", ")}); settling ${settings.settle} s`,
+    );
     await sleep(settings.settle * 1000);
 
     log(`measuring idle CPU over ${settings.idle} s`);
@@ -144,21 +158,28 @@ async function run(target, nofile) {
     for (let seq = 0; seq < settings.broadcasts; seq++) {
       await server.request("broadcast", { seq, size: settings.size });
       // the next broadcast waits for this one to reach everyone (or for 60 s): they do not overlap
-      const reached = async () => sum(await Promise.all(clients.map((c) => c.request("delivered", { seq })))) >= sessions;
-      await waitFor(`broadcast ${seq} to reach every session`, reached, 60000).catch((err) => log(err.message));
+      const reached = async () =>
+        sum(await Promise.all(clients.map((c) => c.request("delivered", { seq })))) >= sessions;
+      await waitFor(`broadcast ${seq} to reach every session`, reached, 60000).catch((err) =>
+        log(err.message),
+      );
       await sleep(settings.interval * 1000);
     }
     const stats = await Promise.all(clients.map((c) => c.request("stats", {}, 120000)));
     const serverStats = await server.request("stats");
 
-    const perBroadcast = Array.from({ length: settings.broadcasts }, (_, seq) => stats.map((s) => s.latencies[seq] || []).flat());
+    const perBroadcast = Array.from({ length: settings.broadcasts }, (_, seq) =>
+      stats.map((s) => s.latencies[seq] || []).flat(),
+    );
     const delays = summary(perBroadcast);
     const reachAll = perBroadcast.map((l) => l.reduce((m, v) => Math.max(m, v), 0)).sort((a, b) => a - b);
     const clientReasons = {};
-    for (const s of stats) for (const [r, n] of Object.entries(s.reasons)) clientReasons[r] = (clientReasons[r] || 0) + n;
+    for (const s of stats)
+      for (const [r, n] of Object.entries(s.reasons)) clientReasons[r] = (clientReasons[r] || 0) + n;
     // (the reasons include the warm-up's closes)
     const serverReasons = {};
-    for (const s of serverStats) for (const [r, n] of Object.entries(s.reasons)) serverReasons[r] = (serverReasons[r] || 0) + n;
+    for (const s of serverStats)
+      for (const [r, n] of Object.entries(s.reasons)) serverReasons[r] = (serverReasons[r] || 0) + n;
     const growth = (key) => (sum(after.map((m) => m[key])) - sum(before.map((m) => m[key]))) / sessions / KB;
     return {
       target,
@@ -205,12 +226,16 @@ function print(rows) {
     ["missing", (r) => String(r.missing)],
     ["disconnects (server/client)", (r) => `${r.serverDisconnects}/${r.clientDisconnects}`],
   ];
-  const cells = rows.map((r) => (r.error ? [TARGETS[r.target].label, `error: ${r.error}`] : columns.map(([, f]) => f(r))));
-  const widths = columns.map(([title], i) => Math.max(title.length, ...cells.map((c) => (c.length > 2 || i === 0 ? (c[i] || "").length : 0))));
+  const cells = rows.map((r) =>
+    r.error ? [TARGETS[r.target].label, `error: ${r.error}`] : columns.map(([, f]) => f(r)),
+  );
+  const widths = columns.map(([title], i) =>
+    Math.max(title.length, ...cells.map((c) => (c.length > 2 || i === 0 ? (c[i] || "").length : 0))),
+  );
   const line = (c) => c.map((cell, i) => (i ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join("  ");
   console.log(
     `\nscale: ${settings.sessions} idle websocket sessions, ${settings.workers ? `${settings.workers} cluster workers` : "one server process"}, ` +
-      `clients in ${settings.procs} processes; idle CPU over ${settings.idle} s; ${settings.broadcasts} broadcasts of ${settings.size} chars`
+      `clients in ${settings.procs} processes; idle CPU over ${settings.idle} s; ${settings.broadcasts} broadcasts of ${settings.size} chars`,
   );
   console.log(line(columns.map(([title]) => title)));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
@@ -219,7 +244,7 @@ function print(rows) {
     if (r.serverDisconnects || r.clientDisconnects || r.connectErrors) {
       console.log(
         `${r.target}: ${r.connectErrors} failed to open; server reasons ${JSON.stringify(r.serverReasons)}, ` +
-          `client reasons ${JSON.stringify(r.clientReasons)}`
+          `client reasons ${JSON.stringify(r.clientReasons)}`,
       );
     }
   }

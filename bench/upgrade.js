@@ -70,7 +70,11 @@ function main() {
     measure,
     clientProc: path.join(__dirname, "lib", "eio-client-proc.js"),
     targets: ["ours", "reference", "ws"],
-    notApplicable: { ws: "no polling transport", "engine-ours": "sio clients only", "engine-reference": "sio clients only" },
+    notApplicable: {
+      ws: "no polling transport",
+      "engine-ours": "sio clients only",
+      "engine-reference": "sio clients only",
+    },
     columns: [
       { key: "p50", title: "upgrade p50 ms", digits: 1 },
       { key: "p99", title: "p99 ms", digits: 1 },

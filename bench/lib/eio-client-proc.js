@@ -123,7 +123,11 @@ serve({
         const stamp = readStamp(frame);
         if (stamp) client.seen.push(stamp.seq);
       };
-      opening.push(open({ kind: "sio", port, transport: "polling" }, { onEvent: onFrame, onClose }).then((r) => (client.session = r.session)));
+      opening.push(
+        open({ kind: "sio", port, transport: "polling" }, { onEvent: onFrame, onClose }).then(
+          (r) => (client.session = r.session),
+        ),
+      );
       load.clients.push(client);
     }
     await Promise.all(opening);
@@ -152,8 +156,8 @@ serve({
         (client) =>
           new Promise((resolve, reject) => {
             setTimeout(() => client.session.upgrade().then(resolve, reject), Math.random() * spreadMs);
-          })
-      )
+          }),
+      ),
     );
     return { times, websocket: load.clients.filter((c) => c.session.polling === null).length };
   },
@@ -170,7 +174,17 @@ serve({
       new Promise((resolve) => (timer = setTimeout(() => resolve(false), waitMs))),
     ]);
     clearTimeout(timer);
-    const totals = { emitted: 0, acked: 0, lostAcks: 0, wrongAcks: 0, duplicateAcks: 0, delivered: 0, missing: 0, duplicates: 0, outOfOrder: 0 };
+    const totals = {
+      emitted: 0,
+      acked: 0,
+      lostAcks: 0,
+      wrongAcks: 0,
+      duplicateAcks: 0,
+      delivered: 0,
+      missing: 0,
+      duplicates: 0,
+      outOfOrder: 0,
+    };
     for (const c of load.clients) {
       totals.emitted += c.sent;
       totals.acked += c.acked;

@@ -72,7 +72,14 @@ class Session {
   upgrade() {
     return new Promise((resolve, reject) => {
       this.upgrading = { start: now(), resolve, reject };
-      this.probe = new Wire({ port: this.port, path: this.url(`transport=websocket&sid=${this.sid}`), localAddress: this.localAddress }, this);
+      this.probe = new Wire(
+        {
+          port: this.port,
+          path: this.url(`transport=websocket&sid=${this.sid}`),
+          localAddress: this.localAddress,
+        },
+        this,
+      );
     });
   }
 
@@ -99,7 +106,8 @@ class Session {
   }
 
   onWireClose(wire, reason) {
-    if (wire === this.probe) this.upgrading.reject(new Error(`websocket closed during the upgrade: ${reason}`));
+    if (wire === this.probe)
+      this.upgrading.reject(new Error(`websocket closed during the upgrade: ${reason}`));
     else this.close(reason);
   }
 
@@ -209,13 +217,18 @@ class Polling {
   request(method, body) {
     const path = this.session.url(`transport=polling${this.session.sid ? `&sid=${this.session.sid}` : ""}`);
     return new Promise((resolve, reject) => {
-      const req = http.request({ host: "127.0.0.1", port: this.session.port, path, method, agent: this.agent }, (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk) => (text += chunk));
-        res.on("end", () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`${method} ${res.statusCode} ${text}`))));
-        res.on("error", reject);
-      });
+      const req = http.request(
+        { host: "127.0.0.1", port: this.session.port, path, method, agent: this.agent },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk) => (text += chunk));
+          res.on("end", () =>
+            res.statusCode === 200 ? resolve(text) : reject(new Error(`${method} ${res.statusCode} ${text}`)),
+          );
+          res.on("error", reject);
+        },
+      );
       req.on("error", reject);
       if (body !== undefined) req.setHeader("content-type", "text/plain;charset=UTF-8");
       req.end(body);
@@ -242,7 +255,7 @@ class Polling {
         if (this.pausing) this.checkPaused();
         else this.poll();
       },
-      (err) => this.stopped || this.session.fail(err)
+      (err) => this.stopped || this.session.fail(err),
     );
   }
 
@@ -262,7 +275,7 @@ class Polling {
         if (this.pausing) this.checkPaused();
         else this.flush();
       },
-      (err) => this.stopped || this.session.fail(err)
+      (err) => this.stopped || this.session.fail(err),
     );
   }
 

@@ -19,7 +19,13 @@ function withTimeout(promise, ms, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-async function runOne(name, measure, timeoutMs, cpuProf, { serverOptions, clientProc = CLIENT_PROC, clientProcs = 1 }) {
+async function runOne(
+  name,
+  measure,
+  timeoutMs,
+  cpuProf,
+  { serverOptions, clientProc = CLIENT_PROC, clientProcs = 1 },
+) {
   // --cpu-prof=DIR writes a V8 CPU profile of each server process (open it in Chrome DevTools)
   const execArgv = cpuProf
     ? ["--expose-gc", "--cpu-prof", `--cpu-prof-dir=${cpuProf}`, `--cpu-prof-name=${name}.cpuprofile`]
@@ -28,7 +34,11 @@ async function runOne(name, measure, timeoutMs, cpuProf, { serverOptions, client
   const procs = Array.from({ length: clientProcs }, () => spawn(clientProc));
   try {
     const { port } = await server.request("start", { target: name, options: serverOptions });
-    const result = await withTimeout(measure({ target: name, port, server, clients: procs[0], clientProcs: procs }), timeoutMs, name);
+    const result = await withTimeout(
+      measure({ target: name, port, server, clients: procs[0], clientProcs: procs }),
+      timeoutMs,
+      name,
+    );
     await server.request("close", {}, 5000);
     if (cpuProf) await server.end();
     return result;
@@ -51,9 +61,11 @@ function printTable(title, columns, rows) {
   const lines = rows.map((row) => {
     const label = TARGETS[row.target] ? TARGETS[row.target].label : row.target;
     if (row.na) return [label, `n/a: ${row.na}`];
-    if (row.skipped || row.error) return [label, row.skipped ? `skipped: ${row.skipped}` : `error: ${row.error}`];
+    if (row.skipped || row.error)
+      return [label, row.skipped ? `skipped: ${row.skipped}` : `error: ${row.error}`];
     // a string value (such as "n/a") is shown as it is
-    const cell = (value, digits) => (value === undefined ? "-" : typeof value === "string" ? value : value.toFixed(digits));
+    const cell = (value, digits) =>
+      value === undefined ? "-" : typeof value === "string" ? value : value.toFixed(digits);
     return [label, ...columns.map((c) => cell(row[c.key], c.digits))];
   });
   const widths = header.map((h, i) =>
@@ -91,7 +103,17 @@ function printTable(title, columns, rows) {
  * @example
  * await runBench({ title: "emit", measure, columns });
  */
-async function runBench({ title, measure, columns, compare, serverOptions, clientProc, clientProcs, notApplicable = {}, targets: defaultTargets = NAMES }) {
+async function runBench({
+  title,
+  measure,
+  columns,
+  compare,
+  serverOptions,
+  clientProc,
+  clientProcs,
+  notApplicable = {},
+  targets: defaultTargets = NAMES,
+}) {
   const targets = args.list("targets", defaultTargets);
   const timeoutMs = args.int("timeout", 60) * 1000;
   const json = args.flag("json");
@@ -110,7 +132,10 @@ async function runBench({ title, measure, columns, compare, serverOptions, clien
       const runs = results.get(target);
       if (!Array.isArray(runs)) continue;
       try {
-        runs.push({ target, ...(await runOne(target, measure, timeoutMs, cpuProf, { serverOptions, clientProc, clientProcs })) });
+        runs.push({
+          target,
+          ...(await runOne(target, measure, timeoutMs, cpuProf, { serverOptions, clientProc, clientProcs })),
+        });
       } catch (err) {
         results.set(target, { target, error: err.message });
         process.exitCode = 1;

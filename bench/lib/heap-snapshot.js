@@ -53,7 +53,18 @@ const HOMONYMS = {
 };
 
 // Objects of these classes are parts of something else, never the owner of what they hold.
-const GENERIC = new Set(["Object", "Array", "Map", "Set", "WeakMap", "WeakSet", "Promise", "ArrayBuffer", "Uint8Array", "Buffer"]);
+const GENERIC = new Set([
+  "Object",
+  "Array",
+  "Map",
+  "Set",
+  "WeakMap",
+  "WeakSet",
+  "Promise",
+  "ArrayBuffer",
+  "Uint8Array",
+  "Buffer",
+]);
 
 /**
  * Loads `file` and returns `{ nodeCount, totalSize, byKind, byOwner, byPath }`; the maps go
@@ -151,7 +162,11 @@ function summarize(file, depth = 2) {
       down = viaEdge[owner];
       owner = parent[owner];
     }
-    add(byOwner, !isOwner[owner] ? "(no owner)" : owner === i ? labels[i] : `${labels[owner]} ${edgeLabel(down)}`, size);
+    add(
+      byOwner,
+      !isOwner[owner] ? "(no owner)" : owner === i ? labels[i] : `${labels[owner]} ${edgeLabel(down)}`,
+      size,
+    );
   }
   return { nodeCount, totalSize, byKind, byOwner, byPath };
 }

@@ -33,7 +33,11 @@ function serve(handlers) {
 function spawn(script, execArgv = [], { onEvent, stderr = "inherit", nofile } = {}) {
   const stdio = ["ignore", "inherit", stderr, "ipc"];
   const child = nofile
-    ? childProcess.spawn("/bin/sh", ["-c", `ulimit -n ${nofile} && exec "$0" "$@"`, process.execPath, ...execArgv, script], { stdio })
+    ? childProcess.spawn(
+        "/bin/sh",
+        ["-c", `ulimit -n ${nofile} && exec "$0" "$@"`, process.execPath, ...execArgv, script],
+        { stdio },
+      )
     : childProcess.fork(script, [], { execArgv, stdio });
   const pending = new Map();
   let nextId = 1;

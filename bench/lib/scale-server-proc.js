@@ -149,7 +149,7 @@ if (cluster.isWorker) {
             worker.on("message", (msg) => msg && msg.scaleReady !== undefined && resolve(msg.scaleReady));
             worker.once("exit", (code) => reject(new Error(`worker exited (${code})`)));
           });
-        })
+        }),
       );
       // cluster workers that listen on port 0 share the primary's one random port
       if (new Set(ports).size !== 1) throw new Error(`workers listen on different ports: ${ports}`);

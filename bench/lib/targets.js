@@ -32,7 +32,13 @@ const TARGETS = {
   ws: { kind: "ws", load: () => require("ws").WebSocketServer, label: "ws (raw baseline)" },
   // Variants, run only when named: the trick of the reference's memory guide, which frees
   // the HTTP request of the handshake (and its headers) once the session is open.
-  "ours-no-request": { kind: "sio", variant: true, dropRequest: true, load: () => require(ROOT).Server, label: "socket.io (ours), request=null" },
+  "ours-no-request": {
+    kind: "sio",
+    variant: true,
+    dropRequest: true,
+    load: () => require(ROOT).Server,
+    label: "socket.io (ours), request=null",
+  },
   "reference-no-request": {
     kind: "sio",
     variant: true,

@@ -36,7 +36,12 @@ function percentile(sorted, p) {
 /** `{ p50, p99, max }` of the values (any order; an array of arrays is flattened). */
 function summary(values) {
   const sorted = Float64Array.from(values.flat()).sort();
-  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1], count: sorted.length };
+  return {
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted[sorted.length - 1],
+    count: sorted.length,
+  };
 }
 
 module.exports = { now, stampedPayload, readStamp, percentile, summary };

@@ -29,7 +29,7 @@ class Wire {
     this.socket.on("connect", () => {
       this.socket.write(
         `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
       );
     });
     this.socket.on("data", (chunk) => this.onData(chunk));
@@ -43,7 +43,8 @@ class Wire {
       const end = this.buffer.indexOf("\r\n\r\n");
       if (end === -1) return;
       const status = this.buffer.toString("latin1", 0, 12);
-      if (status !== "HTTP/1.1 101") return this.close(`upgrade refused: ${this.buffer.toString("latin1", 0, end)}`);
+      if (status !== "HTTP/1.1 101")
+        return this.close(`upgrade refused: ${this.buffer.toString("latin1", 0, end)}`);
       this.buffer = this.buffer.length > end + 4 ? this.buffer.subarray(end + 4) : null;
       this.open = true;
       this.handler.onWireOpen(this);
@@ -78,7 +79,8 @@ class Wire {
 
   onFrame(opcode, fin, payload) {
     if (opcode === OPCODE_PING) return this.write(OPCODE_PONG, payload);
-    if (opcode === OPCODE_CLOSE) return this.close(`websocket close (${payload.length >= 2 ? payload.readUInt16BE(0) : "no code"})`);
+    if (opcode === OPCODE_CLOSE)
+      return this.close(`websocket close (${payload.length >= 2 ? payload.readUInt16BE(0) : "no code"})`);
     if (opcode === OPCODE_PONG) return;
     // text or binary, possibly in fragments (opcode 0 continues the message)
     if (!fin || this.fragments) {
@@ -93,7 +95,10 @@ class Wire {
   write(opcode, payload) {
     const length = payload.length;
     if (length > 0xffff) throw new Error("bench frames stay under 64 KB");
-    const header = length < 126 ? Buffer.from([0x80 | opcode, 0x80 | length]) : Buffer.from([0x80 | opcode, 0x80 | 126, length >> 8, length & 0xff]);
+    const header =
+      length < 126
+        ? Buffer.from([0x80 | opcode, 0x80 | length])
+        : Buffer.from([0x80 | opcode, 0x80 | 126, length >> 8, length & 0xff]);
     this.socket.write(Buffer.concat([header, ZERO_MASK, payload]));
   }
 
