@@ -92,7 +92,6 @@ async function runStream(h, { transports, durationMs, perTick, size, serverOptio
     else seen.fresh++;
   });
   await new Promise((resolve) => client.once("connect", resolve));
-  await sleep(50); // the client needs a first offset to recover from
 
   const payload = "x".repeat(size);
   let seq = 0;
@@ -106,6 +105,8 @@ async function runStream(h, { transports, durationMs, perTick, size, serverOptio
   }, 5);
   h.onCleanup(() => clearInterval(emitter));
 
+  // the client needs a first offset to recover from before the first cut
+  await until(() => seen.next > 0, "the first message", 3000);
   const rand = prng(seed);
   let faults = 0;
   const end = Date.now() + durationMs;

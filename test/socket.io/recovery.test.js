@@ -47,7 +47,6 @@ async function setup(h, recovery, serverSetup = () => {}) {
   await connected(client);
   expect(withoutOffset(await welcome)).to.eql(["hi"]);
   expect(client.recovered).to.be(false);
-  await sleep(20);
   return [io, sockets, client];
 }
 
@@ -177,7 +176,6 @@ describe("connection state recovery", () => {
       io.on("connection", (s) => ids.push([s.id, s.recovered]));
       const client = h.client("/", RECONNECT);
       await connected(client);
-      await sleep(20);
       client.io.engine.close(); // no event received yet: nothing to resume from
       await waitFor(client, "connect");
       expect(client.recovered).to.be(false);

@@ -130,7 +130,6 @@ describe("slow clients under a stream of broadcasts", function () {
       await until(() => client.received.length === MESSAGES, 10000, "the fast clients");
       expect(client.inOrder).to.be(true);
     }
-    await sleep(100);
     const stats = await server.request("stats");
     return { samples, end, stats, fast };
   }
