@@ -13,6 +13,7 @@ import type { Transport, EngineRequest, TransportError } from "./transport";
 import type { HeartbeatEntry, HeartbeatQueue } from "./heartbeat";
 import type { Server } from "./server";
 import { wsFrameLength } from "./ws-frame";
+import { compactListenerTable } from "./listener-table";
 import type { WsPreEncodedFrame } from "./ws-frame";
 
 const debug = debugModule("engine:socket");
@@ -147,6 +148,7 @@ export class Socket extends EventEmitter {
     protocol: ProtocolRevision,
   ) {
     super();
+    compactListenerTable(this);
     this.id = id;
     this.server = server;
     this.request = req;

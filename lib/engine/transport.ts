@@ -13,6 +13,7 @@ import type { WebSocket } from "ws";
 import debugModule from "debug";
 import type { CodedError } from "../errors";
 import { codecFor, protocolOf } from "./codec";
+import { compactListenerTable } from "./listener-table";
 import type { EngineCodec, ProtocolRevision } from "./codec";
 import type { Packet, RawData } from "./codec/packet";
 
@@ -77,6 +78,7 @@ export abstract class Transport extends EventEmitter {
 
   constructor(req: EngineRequest) {
     super();
+    compactListenerTable(this);
     this.protocol = protocolOf(req._query);
     this.codec = codecFor(this.protocol);
     this.supportsBinary = !req._query.b64;

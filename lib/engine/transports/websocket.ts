@@ -11,6 +11,7 @@ import { codedError } from "../../errors";
 import { Transport, EngineRequest } from "../transport";
 import type { Packet } from "../codec/packet";
 import { wsTextFrame } from "../ws-frame";
+import { compactListenerTable } from "../listener-table";
 import type { WsPreEncodedFrame } from "../ws-frame";
 
 const debug = debugModule("engine:ws");
@@ -47,6 +48,30 @@ function shortFrame(encoded: string): WsPreEncodedFrame {
   return frame;
 }
 
+// The transport of a ws socket, found by the listeners shared by all sockets (ws calls
+// them with the socket as `this`): one property instead of a closure per listener.
+const kTransport = Symbol("engine:transport");
+
+interface TransportLink {
+  [kTransport]?: WebSocket;
+}
+
+function transportOf(socket: WsSocket): WebSocket {
+  return (socket as TransportLink)[kTransport] as WebSocket;
+}
+
+function onSocketMessage(this: WsSocket, data: WsRawData, isBinary: boolean): void {
+  transportOf(this)._onSocketMessage(data, isBinary);
+}
+
+function onSocketError(this: WsSocket, err: Error): void {
+  transportOf(this)._onSocketError(err);
+}
+
+function onSocketClose(this: WsSocket): void {
+  transportOf(this)._onSocketClose();
+}
+
 export class WebSocket extends Transport {
   /** a WebSocket session is never upgraded further */
   static upgradesTo: string[] = [];
@@ -70,20 +95,35 @@ export class WebSocket extends Transport {
     super(req);
     const socket = req.websocket as WsSocket;
     this.socket = socket;
-    // This error listener stays for the socket's life (ws emits an error for a bad frame
+    compactListenerTable(socket);
+    (socket as TransportLink)[kTransport] = this;
+    // The error listener stays for the socket's life (ws emits an error for a bad frame
     // even after a close), and is the only one: the server's, that covers a socket no
-    // transport takes, is not added for this one.
-    socket.on("error", (err: Error) => this.onError(codedError("EIO_ERR_WEBSOCKET", err.message), err));
-    socket.on("message", (data: WsRawData, isBinary: boolean) => {
-      const message = isBinary ? (data as Buffer) : data.toString();
-      if (debug.enabled) {
-        debug('received "%s"', message);
-      }
-      this.onData(message);
-    });
-    // ws emits "close" once: a plain listener, no once() wrapper to allocate
-    socket.on("close", () => this.onClose());
+    // transport takes, is not added for this one. ws emits "close" once: on(), no
+    // once() wrapper. The listeners are shared by all sockets.
+    socket.on("error", onSocketError);
+    socket.on("message", onSocketMessage);
+    socket.on("close", onSocketClose);
     this.writable = true;
+  }
+
+  /** @internal */
+  _onSocketMessage(data: WsRawData, isBinary: boolean): void {
+    const message = isBinary ? (data as Buffer) : data.toString();
+    if (debug.enabled) {
+      debug('received "%s"', message);
+    }
+    this.onData(message);
+  }
+
+  /** @internal */
+  _onSocketError(err: Error): void {
+    this.onError(codedError("EIO_ERR_WEBSOCKET", err.message), err);
+  }
+
+  /** @internal */
+  _onSocketClose(): void {
+    this.onClose();
   }
 
   get name(): string {
