@@ -3,7 +3,7 @@
  * requests and WebSocket upgrades to their session.
  */
 import { EventEmitter } from "events";
-import type { IncomingMessage, ServerResponse, Server as HttpServer } from "http";
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse, Server as HttpServer } from "http";
 import type { Duplex } from "stream";
 import * as qs from "querystring";
 import { WebSocketServer, WebSocket as WsSocket } from "ws";
@@ -29,6 +29,8 @@ import {
   ErrorContext,
 } from "./handshake-errors";
 import { UpgradeResponse, takeResponseHeaders } from "./upgrade-response";
+import { HeartbeatQueue } from "./heartbeat";
+import type { HeartbeatEntry } from "./heartbeat";
 
 const debug = debugModule("engine");
 
@@ -224,6 +226,39 @@ function onWebSocketError(err: Error): void {
   debug("websocket error: %s", err.message);
 }
 
+/**
+ * Closes a WebSocket no transport takes. A frame the client sent along with its upgrade
+ * request can fail as soon as ws reads it (CVE-2022-21676), even after the close: the
+ * socket keeps an error listener for its life.
+ */
+function refuseWebSocket(websocket: WsSocket): void {
+  websocket.on("error", onWebSocketError);
+  websocket.close();
+}
+
+/**
+ * The heartbeat deadlines of a server's sessions: one queue per kind of deadline, each
+ * with one timer (heartbeat.ts).
+ *
+ * @internal
+ */
+export interface HeartbeatQueues {
+  /** v4: the next ping, pingInterval after the open or the last pong */
+  readonly pingDue: HeartbeatQueue;
+  /** v4: the pong, pingTimeout after the ping */
+  readonly pongDeadline: HeartbeatQueue;
+  /** v3: the client's next ping, pingInterval + pingTimeout after its last one */
+  readonly clientPingDeadline: HeartbeatQueue;
+}
+
+function pingDue(entry: HeartbeatEntry): void {
+  (entry as Socket)._onPingDue();
+}
+
+function heartbeatTimeout(entry: HeartbeatEntry): void {
+  (entry as Socket)._onHeartbeatTimeout();
+}
+
 function onForeignUpgradeError(err: Error): void {
   debug("error on an upgrade request for another path: %s", err.message);
 }
@@ -266,6 +301,8 @@ export class Server extends EventEmitter {
 
   private readonly middlewares: Middleware[] = [];
   private wsClosed = false;
+  /** @internal */
+  readonly _heartbeat: HeartbeatQueues;
 
   /**
    * @example
@@ -275,6 +312,15 @@ export class Server extends EventEmitter {
   constructor(opts: ServerOptions = {}) {
     super();
     this.opts = resolveOptions(opts);
+    const resolved = this.opts;
+    this._heartbeat = {
+      pingDue: new HeartbeatQueue(() => resolved.pingInterval, pingDue),
+      pongDeadline: new HeartbeatQueue(() => resolved.pingTimeout, heartbeatTimeout),
+      clientPingDeadline: new HeartbeatQueue(
+        () => resolved.pingInterval + resolved.pingTimeout,
+        heartbeatTimeout,
+      ),
+    };
     if (this.opts.cors) {
       this.use(cors(this.opts.cors) as Middleware);
     }
@@ -584,37 +630,34 @@ export class Server extends EventEmitter {
 
   /** `id` is the id generated for a new session, before the upgrade. */
   private onWebSocket(req: EngineRequest, websocket: WsSocket, id: string | undefined): void {
-    // A frame the client sent along with its upgrade request can fail as soon as ws reads
-    // it (CVE-2022-21676), before any transport listens, or after a refused upgrade's
-    // close: this listener stays for the socket's life.
-    websocket.on("error", onWebSocketError);
     const transportName = req._query.transport;
     const constructor = transports[transportName];
     if (!constructor || !constructor.prototype || !(constructor.prototype as Transport).handlesUpgrades) {
       debug("transport doesnt handle upgraded requests");
-      websocket.close();
+      refuseWebSocket(websocket);
       return;
     }
     req.websocket = websocket;
     const sid = req._query.sid;
     if (id !== undefined) {
       const protocol = protocolOf(req._query);
-      const closeConnection: CloseConnection = () => websocket.close();
+      const closeConnection: CloseConnection = () => refuseWebSocket(websocket);
       this.open(id, transportName, req, protocol, closeConnection);
       return;
     }
     const client = this.clients[sid];
     if (!client) {
       debug("upgrade attempt for closed client");
-      websocket.close();
+      refuseWebSocket(websocket);
     } else if (client.upgrading) {
       debug("transport has already been trying to upgrade");
-      websocket.close();
+      refuseWebSocket(websocket);
     } else if (client.upgraded) {
       debug("transport had already been upgraded");
-      websocket.close();
+      refuseWebSocket(websocket);
     } else {
       debug("upgrading existing transport");
+      // the transport takes the socket's errors from its creation on (synchronously, before ws reads a frame)
       const transport = this.createTransport(transportName, req);
       (transport as WebSocket).perMessageDeflate = this.opts.perMessageDeflate;
       client._maybeUpgrade(transport);
@@ -687,25 +730,38 @@ export class Server extends EventEmitter {
       (transport as WebSocket).perMessageDeflate = this.opts.perMessageDeflate;
     }
     const socket = new Socket(id, this, transport, req, protocol);
-    // the polling responses of the session (an upgrade gets its headers from ws)
-    transport.on("headers", (headers: OutgoingHeaders, request: EngineRequest) => {
-      if (!request._query.sid) {
-        const cookie = this.sessionCookie(id);
-        if (cookie !== undefined) {
-          headers["Set-Cookie"] = [cookie];
-        }
-        this.emit("initial_headers", headers, request);
-      }
-      this.emit("headers", headers, request);
-    });
     transport.onRequest(req);
     this.clients[id] = socket;
     this.clientsCount++;
-    socket.once("close", () => {
-      delete this.clients[id];
-      this.clientsCount--;
-    });
     this.emit("connection", socket);
+  }
+
+  /**
+   * The headers of a polling response of `socket` (an upgrade gets its headers from ws).
+   *
+   * @internal
+   */
+  _onSessionHeaders(socket: Socket, headers: OutgoingHttpHeaders, req: EngineRequest): void {
+    if (!req._query.sid) {
+      const cookie = this.sessionCookie(socket.id);
+      if (cookie !== undefined) {
+        headers["Set-Cookie"] = [cookie];
+      }
+      this.emit("initial_headers", headers, req);
+    }
+    this.emit("headers", headers, req);
+  }
+
+  /**
+   * A session closed: it leaves `clients` before its "close" event is emitted.
+   *
+   * @internal
+   */
+  _onSessionClose(socket: Socket): void {
+    if (this.clients[socket.id] === socket) {
+      delete this.clients[socket.id];
+      this.clientsCount--;
+    }
   }
 
   /**

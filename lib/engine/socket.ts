@@ -3,14 +3,17 @@
  * through one transport at a time (upgradable from polling to WebSocket).
  */
 import { EventEmitter } from "events";
+import type { OutgoingHttpHeaders } from "http";
 import debugModule from "debug";
 import { codedError } from "../errors";
 import type { Packet, PacketType, RawData } from "./codec/packet";
 import { codecFor } from "./codec";
 import type { ProtocolRevision } from "./codec";
-import type { Transport, EngineRequest } from "./transport";
+import type { Transport, EngineRequest, TransportError } from "./transport";
+import type { HeartbeatEntry, HeartbeatQueue } from "./heartbeat";
 import type { Server } from "./server";
 import { wsFrameLength } from "./ws-frame";
+import { compactListenerTable } from "./listener-table";
 import type { WsPreEncodedFrame } from "./ws-frame";
 
 const debug = debugModule("engine:socket");
@@ -119,21 +122,23 @@ export class Socket extends EventEmitter {
   private queuedTotal = 0;
   private burstEnd = 0;
   private burstRun = -1;
-  // callbacks of the packets in writeBuffer, then one entry per flush in flight
+  // callbacks of the packets in writeBuffer; then, once some flush carried callbacks,
+  // one entry per flush in flight (null without callbacks), until they have all drained
   private packetsFn: SendCallback[] = [];
-  private sentCallbackFn: (SendCallback[] | null)[] = [];
+  private sentCallbackFn: (SendCallback[] | null)[] | null = null;
+  // flushes handed to the transport and not drained yet
+  private flushesInFlight = 0;
 
-  // one timer of each kind per session, re-armed with refresh()
-  private pingIntervalTimer: NodeJS.Timeout | null = null;
-  private pingTimeoutTimer: NodeJS.Timeout | null = null;
-  private waitingForHeartbeat = false;
-
-  // transport listeners, bound once and reused across upgrades
-  private readonly onTransportError = (err: Error): void => this.onError(err);
-  private readonly onTransportReady = (): void => this.flush();
-  private readonly onTransportPacket = (packet: Packet): void => this.onPacket(packet);
-  private readonly onTransportDrain = (): void => this.onDrain();
-  private readonly onTransportClose = (): void => this.onClose("transport close");
+  // The heartbeat: the server's queues hold the deadlines (see heartbeat.ts); these fields
+  // link the session into the one it is waiting in.
+  /** @internal */
+  hbQueue: HeartbeatQueue | null = null;
+  /** @internal */
+  hbPrev: HeartbeatEntry | null = null;
+  /** @internal */
+  hbNext: HeartbeatEntry | null = null;
+  /** @internal */
+  hbDue = 0;
 
   constructor(
     id: string,
@@ -143,6 +148,7 @@ export class Socket extends EventEmitter {
     protocol: ProtocolRevision,
   ) {
     super();
+    compactListenerTable(this);
     this.id = id;
     this.server = server;
     this.request = req;
@@ -171,41 +177,50 @@ export class Socket extends EventEmitter {
       this.sendPacket("message", opts.initialPacket);
     }
     this.emit("open");
-    if (this.clientPings) {
-      // v3: the client pings, so only the deadline for its next ping runs
-      this.waitingForHeartbeat = true;
-      this.pingTimeoutTimer = setTimeout(this.onHeartbeatTimeout, opts.pingInterval + opts.pingTimeout);
-    } else {
-      this.pingIntervalTimer = setTimeout(this.onPingInterval, opts.pingInterval);
-    }
+    const heartbeat = this.server._heartbeat;
+    // v3: the client pings, so only the deadline for its next ping runs
+    (this.clientPings ? heartbeat.clientPingDeadline : heartbeat.pingDue).push(this);
   }
 
-  private readonly onPingInterval = (): void => {
+  /**
+   * The ping is due (v4): sends it, and the deadline for the pong starts.
+   *
+   * @internal
+   */
+  _onPingDue(): void {
     if (this.readyState !== "open" && this.readyState !== "closing") {
       return;
     }
-    debug("writing ping packet - expecting pong within %sms", this.server.opts.pingTimeout);
-    this.sendPacket("ping");
-    this.waitingForHeartbeat = true;
-    if (this.pingTimeoutTimer) {
-      this.pingTimeoutTimer.refresh();
-    } else {
-      this.pingTimeoutTimer = setTimeout(this.onHeartbeatTimeout, this.server.opts.pingTimeout);
+    if (debug.enabled) {
+      debug("writing ping packet - expecting pong within %sms", this.server.opts.pingTimeout);
     }
-  };
+    this.sendPacket("ping");
+    // a failed write may have closed the session already
+    if ((this.readyState as SocketReadyState) !== "closed") {
+      this.server._heartbeat.pongDeadline.push(this);
+    }
+  }
 
-  private readonly onHeartbeatTimeout = (): void => {
-    if (this.waitingForHeartbeat && this.readyState !== "closed") {
+  /**
+   * No pong (v4) or no ping (v3) came in time.
+   *
+   * @internal
+   */
+  _onHeartbeatTimeout(): void {
+    if (this.readyState !== "closed") {
       this.onClose("ping timeout");
     }
-  };
+  }
 
-  private onPacket(packet: Packet): void {
+  /** @internal */
+  _onTransportPacket(packet: Packet): void {
     if (this.readyState !== "open") {
       debug("packet received with closed socket");
       return;
     }
-    debug("received packet %s", packet.type);
+    if (debug.enabled) {
+      debug("received packet %s", packet.type);
+    }
     this.emit("packet", packet);
     switch (packet.type) {
       case "ping":
@@ -214,7 +229,7 @@ export class Socket extends EventEmitter {
           return;
         }
         debug("got ping");
-        (this.pingTimeoutTimer as NodeJS.Timeout).refresh();
+        this.server._heartbeat.clientPingDeadline.push(this);
         this.sendPacket("pong");
         this.emit("heartbeat");
         break;
@@ -224,8 +239,8 @@ export class Socket extends EventEmitter {
           return;
         }
         debug("got pong");
-        this.waitingForHeartbeat = false;
-        (this.pingIntervalTimer as NodeJS.Timeout).refresh();
+        // the next ping is due pingInterval after this pong
+        this.server._heartbeat.pingDue.push(this);
         this.emit("heartbeat");
         break;
       case "error":
@@ -238,6 +253,26 @@ export class Socket extends EventEmitter {
     }
   }
 
+  /** @internal */
+  _onTransportError(err: TransportError): void {
+    this.onError(err);
+  }
+
+  /** @internal */
+  _onTransportReady(): void {
+    this.flush();
+  }
+
+  /** @internal */
+  _onTransportClose(): void {
+    this.onClose("transport close");
+  }
+
+  /** @internal */
+  _onTransportHeaders(headers: OutgoingHttpHeaders, req: EngineRequest): void {
+    this.server._onSessionHeaders(this, headers, req);
+  }
+
   private onError(err: Error): void {
     debug("transport error");
     this.onClose("transport error", err);
@@ -245,21 +280,13 @@ export class Socket extends EventEmitter {
 
   private setTransport(transport: Transport): void {
     this.transport = transport;
-    transport.once("error", this.onTransportError);
-    transport.on("ready", this.onTransportReady);
-    transport.on("packet", this.onTransportPacket);
-    transport.on("drain", this.onTransportDrain);
-    transport.once("close", this.onTransportClose);
+    transport._owner = this;
   }
 
   /** Detaches from the current transport and closes it (at once, dropping what it buffers, with `abort`). */
   private clearTransport(abort = false): void {
     const transport = this.transport;
-    transport.removeListener("error", this.onTransportError);
-    transport.removeListener("ready", this.onTransportReady);
-    transport.removeListener("packet", this.onTransportPacket);
-    transport.removeListener("drain", this.onTransportDrain);
-    transport.removeListener("close", this.onTransportClose);
+    transport._owner = null;
     if (abort) {
       transport.abort();
     } else {
@@ -267,8 +294,19 @@ export class Socket extends EventEmitter {
     }
   }
 
-  private onDrain(): void {
-    const callbacks = this.sentCallbackFn.shift();
+  /** @internal */
+  _onTransportDrain(): void {
+    if (this.flushesInFlight > 0) {
+      this.flushesInFlight--;
+    }
+    const queue = this.sentCallbackFn;
+    if (queue === null) {
+      return;
+    }
+    const callbacks = queue.shift();
+    if (queue.length === 0) {
+      this.sentCallbackFn = null;
+    }
     if (callbacks) {
       debug("executing batch send callback");
       for (let i = 0; i < callbacks.length; i++) {
@@ -361,12 +399,15 @@ export class Socket extends EventEmitter {
       return;
     }
     this.readyState = "closed";
-    clearTimeout(this.pingIntervalTimer as NodeJS.Timeout);
-    clearTimeout(this.pingTimeoutTimer as NodeJS.Timeout);
+    if (this.hbQueue !== null) {
+      this.hbQueue.remove(this);
+    }
     // the callbacks of packets that will never be written are dropped
     this.packetsFn = [];
-    this.sentCallbackFn = [];
+    this.sentCallbackFn = null;
+    this.flushesInFlight = 0;
     this.clearTransport(reason === WRITE_BUFFER_FULL);
+    this.server._onSessionClose(this);
     this.emit("close", reason, description);
     this.writeBuffer = [];
     this.writeBufferBytes = 0;
@@ -471,13 +512,20 @@ export class Socket extends EventEmitter {
       this.onOverBound(options);
       return;
     }
-    debug('sending packet "%s" (%s)', type, data);
+    if (debug.enabled) {
+      debug('sending packet "%s" (%s)', type, data);
+    }
     const packet: Packet = { type, options: withCompress(options) };
     if (data !== undefined) {
       packet.data = data;
     }
     this.emit("packetCreate", packet);
-    this.writeBuffer.push(packet);
+    if (this.writeBuffer.length === 0) {
+      // an array of the exact size: push() on an empty one reserves 17 slots
+      this.writeBuffer = [packet];
+    } else {
+      this.writeBuffer.push(packet);
+    }
     this.writeBufferBytes += size;
     this.queuedTotal += size;
     if (typeof callback === "function") {
@@ -497,11 +545,19 @@ export class Socket extends EventEmitter {
     this.writeBuffer = [];
     this.writeBufferBytes = 0;
     if (this.packetsFn.length) {
+      if (this.sentCallbackFn === null) {
+        // the flushes in flight so far carried no callback
+        this.sentCallbackFn = [];
+        for (let i = 0; i < this.flushesInFlight; i++) {
+          this.sentCallbackFn.push(null);
+        }
+      }
       this.sentCallbackFn.push(this.packetsFn);
       this.packetsFn = [];
-    } else {
+    } else if (this.sentCallbackFn !== null) {
       this.sentCallbackFn.push(null);
     }
+    this.flushesInFlight++;
     this.transport.send(buffer);
     this.emit("drain");
     this.server.emit("drain", this);

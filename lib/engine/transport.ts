@@ -2,15 +2,18 @@
  * Base class of the server-side transports (HTTP long-polling, WebSocket).
  *
  * A transport turns wire data into packets ("packet" events) and packets into
- * wire data (`send`). Its owner (an engine Socket) listens to "packet", "drain",
- * "ready", "error" and "close".
+ * wire data (`send`). It reports to its owner (the engine Socket of the session) by a
+ * direct call, then emits the same event ("packet", "drain", "ready", "error", "close",
+ * "headers") for whoever else listens: a session holds no listener on its transport, so
+ * a long-lived transport keeps an empty listener table.
  */
 import { EventEmitter } from "events";
-import type { IncomingMessage, ServerResponse } from "http";
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "http";
 import type { WebSocket } from "ws";
 import debugModule from "debug";
 import type { CodedError } from "../errors";
 import { codecFor, protocolOf } from "./codec";
+import { compactListenerTable } from "./listener-table";
 import type { EngineCodec, ProtocolRevision } from "./codec";
 import type { Packet, RawData } from "./codec/packet";
 
@@ -38,6 +41,20 @@ export interface TransportError extends CodedError {
 
 function noop(): void {}
 
+/**
+ * What a transport reports to the session using it: the engine Socket.
+ *
+ * @internal
+ */
+export interface TransportOwner {
+  _onTransportPacket(packet: Packet): void;
+  _onTransportReady(): void;
+  _onTransportDrain(): void;
+  _onTransportError(err: TransportError): void;
+  _onTransportClose(): void;
+  _onTransportHeaders(headers: OutgoingHttpHeaders, req: EngineRequest): void;
+}
+
 export abstract class Transport extends EventEmitter {
   /** session id, set by the owning socket */
   sid = "";
@@ -52,9 +69,16 @@ export abstract class Transport extends EventEmitter {
   /** set when the transport is being replaced by an upgrade */
   discarded = false;
   readyState: ReadyState = "open";
+  /**
+   * The session this transport serves, while it does.
+   *
+   * @internal
+   */
+  _owner: TransportOwner | null = null;
 
   constructor(req: EngineRequest) {
     super();
+    compactListenerTable(this);
     this.protocol = protocolOf(req._query);
     this.codec = codecFor(this.protocol);
     this.supportsBinary = !req._query.b64;
@@ -117,19 +141,48 @@ export abstract class Transport extends EventEmitter {
   }
 
   protected onError(error: CodedError, description?: unknown): void {
-    // without a listener the owner is already gone: report, never throw
-    if (this.listenerCount("error") === 0) {
+    const owner = this._owner;
+    const listened = this.listenerCount("error") > 0;
+    // without an owner nor a listener the session is already gone: report, never throw
+    if (owner === null && !listened) {
       debug("ignored transport error %s (%s)", error.message, description);
       return;
     }
     const err = error as TransportError;
     err.type = "TransportError";
     err.description = description;
-    this.emit("error", err);
+    if (owner !== null) {
+      owner._onTransportError(err);
+    }
+    if (listened) {
+      this.emit("error", err);
+    }
   }
 
   protected onPacket(packet: Packet): void {
+    const owner = this._owner;
+    if (owner !== null) {
+      owner._onTransportPacket(packet);
+    }
     this.emit("packet", packet);
+  }
+
+  /** The transport may take packets again (`send`). */
+  protected onReady(): void {
+    const owner = this._owner;
+    if (owner !== null) {
+      owner._onTransportReady();
+    }
+    this.emit("ready");
+  }
+
+  /** What was handed to `send` has been written. */
+  protected onDrain(): void {
+    const owner = this._owner;
+    if (owner !== null) {
+      owner._onTransportDrain();
+    }
+    this.emit("drain");
   }
 
   /** Decodes one packet of wire data (a WebSocket message). */
@@ -139,6 +192,10 @@ export abstract class Transport extends EventEmitter {
 
   protected onClose(): void {
     this.readyState = "closed";
+    const owner = this._owner;
+    if (owner !== null) {
+      owner._onTransportClose();
+    }
     this.emit("close");
   }
 }

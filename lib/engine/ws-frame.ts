@@ -17,18 +17,16 @@ const FIN_TEXT = 0x81;
 // Engine.IO "message" packet type, prefixed to the payload inside the frame.
 const ENGINE_MESSAGE = 0x34; // "4"
 
+/** Bytes of the header of an unmasked frame carrying `length` bytes. */
+function headerLength(length: number): number {
+  return length < 126 ? 2 : length < 65536 ? 4 : 10;
+}
+
 /**
- * The frame of the Engine.IO message "4" + `payload`, as a server sends it. One buffer
- * sized exactly and filled in place: no intermediate copy whose pool slice would stay
- * pinned as long as a slow client holds the frame; header and payload in one buffer, so
- * that each target costs one stream write, not two.
- *
- * @example
- * socket.write(payload, { wsPreEncodedFrame: wsMessageFrame(payload) });
+ * A new buffer sized for an unmasked text frame of `length` bytes, its header
+ * (`header` bytes) written.
  */
-export function wsMessageFrame(payload: string): WsPreEncodedFrame {
-  const length = Buffer.byteLength(payload) + 1;
-  const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
+function textFrame(length: number, header: number): Buffer {
   const frame = Buffer.allocUnsafe(header + length);
   frame[0] = FIN_TEXT;
   if (header === 2) {
@@ -41,8 +39,39 @@ export function wsMessageFrame(payload: string): WsPreEncodedFrame {
     frame.writeUInt32BE(Math.floor(length / 0x100000000), 2);
     frame.writeUInt32BE(length >>> 0, 6);
   }
+  return frame;
+}
+
+/**
+ * The frame of the Engine.IO message "4" + `payload`, as a server sends it. One buffer
+ * sized exactly and filled in place: no intermediate copy whose pool slice would stay
+ * pinned as long as a slow client holds the frame; header and payload in one buffer, so
+ * that each target costs one stream write, not two.
+ *
+ * @example
+ * socket.write(payload, { wsPreEncodedFrame: wsMessageFrame(payload) });
+ */
+export function wsMessageFrame(payload: string): WsPreEncodedFrame {
+  const length = Buffer.byteLength(payload) + 1;
+  const header = headerLength(length);
+  const frame = textFrame(length, header);
   frame[header] = ENGINE_MESSAGE;
   frame.write(payload, header + 1);
+  return [frame];
+}
+
+/**
+ * The frame of a text message, as a server sends it, in one buffer: written with one
+ * stream write (ws writes a header and a payload, two writes in one writev).
+ *
+ * @example
+ * sender.sendFrame(wsTextFrame("3probe"));
+ */
+export function wsTextFrame(text: string): WsPreEncodedFrame {
+  const length = Buffer.byteLength(text);
+  const header = headerLength(length);
+  const frame = textFrame(length, header);
+  frame.write(text, header);
   return [frame];
 }
 

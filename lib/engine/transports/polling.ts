@@ -143,7 +143,7 @@ export class Polling extends Transport {
     this.pollRes = res;
     req.on("close", this.onPollClose);
     this.writable = true;
-    this.emit("ready");
+    this.onReady();
     // a close was requested while no GET was pending: answer this one with it
     if (this.writable && this.shouldClose) {
       this.send([NOOP_PACKET]);
@@ -303,8 +303,11 @@ export class Polling extends Transport {
     const req = this.pollReq as EngineRequest;
     const res = this.pollRes as ServerResponse;
     this.releasePoll();
-    this.doWrite(req, res, data, compress, () => this.emit("drain"));
+    this.doWrite(req, res, data, compress, this.onWritten);
   }
+
+  // bound once: runs after each response carrying packets
+  private readonly onWritten = (): void => this.onDrain();
 
   /** Content type of a response body; JSONP overrides it. */
   protected contentType(data: string | Buffer): string {
@@ -366,6 +369,10 @@ export class Polling extends Transport {
       headers["X-XSS-Protection"] = "0";
     }
     headers["cache-control"] = "no-store";
+    const owner = this._owner;
+    if (owner !== null) {
+      owner._onTransportHeaders(headers, req);
+    }
     this.emit("headers", headers, req);
     return headers;
   }

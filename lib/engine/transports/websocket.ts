@@ -10,6 +10,8 @@ import debugModule from "debug";
 import { codedError } from "../../errors";
 import { Transport, EngineRequest } from "../transport";
 import type { Packet } from "../codec/packet";
+import { wsTextFrame } from "../ws-frame";
+import { compactListenerTable } from "../listener-table";
 import type { WsPreEncodedFrame } from "../ws-frame";
 
 const debug = debugModule("engine:ws");
@@ -32,6 +34,44 @@ interface CorkableStream {
   uncork(): void;
 }
 
+// The frames of the one-character packets (ping "2", pong "3", noop "6"...), the same
+// bytes for every session: built once, shared by all (a heartbeat costs no allocation).
+const shortFrames: (WsPreEncodedFrame | undefined)[] = [];
+
+function shortFrame(encoded: string): WsPreEncodedFrame {
+  const code = encoded.charCodeAt(0);
+  let frame = shortFrames[code];
+  if (frame === undefined) {
+    frame = wsTextFrame(encoded);
+    shortFrames[code] = frame;
+  }
+  return frame;
+}
+
+// The transport of a ws socket, found by the listeners shared by all sockets (ws calls
+// them with the socket as `this`): one property instead of a closure per listener.
+const kTransport = Symbol("engine:transport");
+
+interface TransportLink {
+  [kTransport]?: WebSocket;
+}
+
+function transportOf(socket: WsSocket): WebSocket {
+  return (socket as TransportLink)[kTransport] as WebSocket;
+}
+
+function onSocketMessage(this: WsSocket, data: WsRawData, isBinary: boolean): void {
+  transportOf(this)._onSocketMessage(data, isBinary);
+}
+
+function onSocketError(this: WsSocket, err: Error): void {
+  transportOf(this)._onSocketError(err);
+}
+
+function onSocketClose(this: WsSocket): void {
+  transportOf(this)._onSocketClose();
+}
+
 export class WebSocket extends Transport {
   /** a WebSocket session is never upgraded further */
   static upgradesTo: string[] = [];
@@ -39,34 +79,51 @@ export class WebSocket extends Transport {
   perMessageDeflate: PerMessageDeflateOptions | false | null = null;
   readonly socket: WsSocket;
 
-  // bound once: ws calls them for every message sent
-  private readonly onSent = (err?: Error): void => {
-    if (err) {
-      this.onError(codedError("EIO_ERR_WRITE"), err.stack);
-    }
-  };
-
+  // bound once: ws calls it once the last packet of a flush is written (a write that
+  // fails fails every later one of the stream too, so the last reports any failure)
   private readonly onSentLast = (err?: Error): void => {
     if (err) {
       this.onError(codedError("EIO_ERR_WRITE"), err.stack);
       return;
     }
-    this.emit("drain");
+    this.onDrain();
     this.writable = true;
-    this.emit("ready");
+    this.onReady();
   };
 
   constructor(req: EngineRequest) {
     super(req);
-    this.socket = req.websocket as WsSocket;
-    this.socket.on("message", (data: WsRawData, isBinary: boolean) => {
-      const message = isBinary ? (data as Buffer) : data.toString();
-      debug('received "%s"', message);
-      this.onData(message);
-    });
-    this.socket.once("close", () => this.onClose());
-    this.socket.on("error", (err: Error) => this.onError(codedError("EIO_ERR_WEBSOCKET", err.message), err));
+    const socket = req.websocket as WsSocket;
+    this.socket = socket;
+    compactListenerTable(socket);
+    (socket as TransportLink)[kTransport] = this;
+    // The error listener stays for the socket's life (ws emits an error for a bad frame
+    // even after a close), and is the only one: the server's, that covers a socket no
+    // transport takes, is not added for this one. ws emits "close" once: on(), no
+    // once() wrapper. The listeners are shared by all sockets.
+    socket.on("error", onSocketError);
+    socket.on("message", onSocketMessage);
+    socket.on("close", onSocketClose);
     this.writable = true;
+  }
+
+  /** @internal */
+  _onSocketMessage(data: WsRawData, isBinary: boolean): void {
+    const message = isBinary ? (data as Buffer) : data.toString();
+    if (debug.enabled) {
+      debug('received "%s"', message);
+    }
+    this.onData(message);
+  }
+
+  /** @internal */
+  _onSocketError(err: Error): void {
+    this.onError(codedError("EIO_ERR_WEBSOCKET", err.message), err);
+  }
+
+  /** @internal */
+  _onSocketClose(): void {
+    this.onClose();
   }
 
   get name(): string {
@@ -114,34 +171,42 @@ export class WebSocket extends Transport {
   private writePackets(packets: Packet[]): void {
     // nothing the loop does changes whether frames may go as they are: decided once per flush
     const sender = this.frameSender();
-    for (let i = 0; i < packets.length; i++) {
+    const last = packets.length - 1;
+    for (let i = 0; i <= last; i++) {
       const packet = packets[i];
-      const isLast = i + 1 === packets.length;
+      const callback = i === last ? this.onSentLast : undefined;
       const options = packet.options;
       if (sender !== null && options !== undefined && options.wsPreEncodedFrame !== undefined) {
-        sender.sendFrame(options.wsPreEncodedFrame, isLast ? this.onSentLast : this.onSent);
+        sender.sendFrame(options.wsPreEncodedFrame, callback);
         continue;
       }
-      this.sendData(
-        this.codec.encodePacket(packet, this.supportsBinary),
-        options === undefined || options.compress !== false,
-        isLast,
-      );
+      const encoded = this.codec.encodePacket(packet, this.supportsBinary);
+      if (sender !== null && typeof encoded === "string") {
+        if (debug.enabled) {
+          debug('writing "%s"', encoded);
+        }
+        // one buffer per text frame (header and payload), one stream write
+        sender.sendFrame(encoded.length === 1 ? shortFrame(encoded) : wsTextFrame(encoded), callback);
+        continue;
+      }
+      this.sendData(encoded, options === undefined || options.compress !== false, callback);
     }
   }
 
-  private sendData(data: string | Buffer, compress: boolean, isLast: boolean): void {
+  private sendData(
+    data: string | Buffer,
+    compress: boolean,
+    callback: ((err?: Error) => void) | undefined,
+  ): void {
     const deflate = this.perMessageDeflate;
     if (compress && deflate) {
       const length = typeof data === "string" ? Buffer.byteLength(data) : data.length;
       compress = length >= (deflate.threshold === undefined ? 1024 : deflate.threshold);
     }
-    debug('writing "%s"', data);
-    this.socket.send(
-      data,
-      { binary: typeof data !== "string", compress },
-      isLast ? this.onSentLast : this.onSent,
-    );
+    if (debug.enabled) {
+      debug('writing "%s"', data);
+    }
+    this.socket.send(data, { binary: typeof data !== "string", compress }, callback);
   }
 
   /** The stream under the ws socket, or null when ws does not expose one. */
