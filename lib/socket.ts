@@ -8,6 +8,7 @@ import type { Client, WriteOptions } from "./client";
 import type { Socket as EngineSocket } from "./engine/socket";
 import type { Namespace } from "./namespace";
 import { runMiddlewares } from "./middleware";
+import { useListenerTable } from "./listener-table";
 import { isV2Client } from "./v2-clients";
 import { Packet, PacketType } from "./codec";
 import type { Server } from "./server";
@@ -92,6 +93,20 @@ const NO_FLAGS: SocketFlags = Object.freeze({});
 const WRITE_COMPRESSED: WriteOptions = Object.freeze({ compress: true });
 const WRITE_UNCOMPRESSED: WriteOptions = Object.freeze({ compress: false });
 
+// `handshake.time` is the date as a string, to the second: the sockets that connect within
+// the same second share one string rather than hold a copy each.
+let lastSecond = NaN;
+let lastDateString = "";
+
+function dateString(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastDateString = new Date(ms) + "";
+  }
+  return lastDateString;
+}
+
 function emitEvent(socket: Socket<any, any, any, any>, args: any[]): void {
   socket._dispatchEvent(args);
 }
@@ -142,13 +157,14 @@ export class Socket<
 
   /** The private id, sent to the client to recover this session later. */
   private readonly pid?: string;
-  /** Acknowledgement callbacks by packet id; the adapter registers broadcast acks here. */
-  public acks: Map<number, (...args: any[]) => void> = new Map();
+  // made on the first acknowledgement: most sockets never wait for one (see `acks`)
+  private _acks: Map<number, (...args: any[]) => void> | undefined;
 
   private readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
   private readonly adapter: NamespaceAdapter;
-  private fns: Array<(event: Event, next: (err?: Error) => void) => void> = [];
-  private flags: SocketFlags = {};
+  private fns: Array<(event: Event, next: (err?: Error) => void) => void> | undefined;
+  // NO_FLAGS until a flag is set for the next emit (see `setFlag`)
+  private flags: SocketFlags = NO_FLAGS;
   private _anyListeners?: AnyListener[];
   private _anyOutgoingListeners?: AnyListener[];
   private missedPackets?: unknown[][];
@@ -165,8 +181,12 @@ export class Socket<
     previousSession?: Session,
   ) {
     super();
+    // A fast-mode listener table instead of Node's dictionary-mode one (see listener-table.ts).
+    useListenerTable(this);
     this.nsp = nsp;
     this.server = nsp.server;
+    this._acks = undefined;
+    this.fns = undefined;
     this.adapter = nsp.adapter;
     this.client = client;
     if (previousSession) {
@@ -196,13 +216,14 @@ export class Socket<
     // one, or an app that dropped `rawSocket.request` to save memory. Such a
     // socket connects as with the reference: secure, no headers, no query.
     const request = this.request as (IncomingMessage & { _query?: ParsedUrlQuery }) | null | undefined;
+    const issued = Date.now();
     return {
       headers: (request && request.headers) || {},
-      time: new Date() + "",
+      time: dateString(issued),
       address: this.conn.remoteAddress,
       xdomain: !!(request && request.headers && request.headers.origin),
       secure: !request || !request.connection || !!(request.connection as { encrypted?: boolean }).encrypted,
-      issued: +new Date(),
+      issued,
       url: (request ? request.url : undefined) as string,
       query: (request && request._query) || {},
       auth,
@@ -235,7 +256,7 @@ export class Socket<
     }
 
     const flags = this.flags;
-    this.flags = {};
+    this.flags = NO_FLAGS;
 
     try {
       if (this.server._opts.connectionStateRecovery) {
@@ -244,7 +265,7 @@ export class Socket<
         this.adapter.broadcast(packet, {
           rooms: new Set([this.id]),
           except: new Set(),
-          flags,
+          flags: flags === NO_FLAGS ? {} : flags,
         });
       } else {
         this.notifyOutgoingListeners(packet);
@@ -253,8 +274,8 @@ export class Socket<
     } catch (err) {
       // data that cannot be encoded (too deep, circular) never left: its acknowledgement
       // will not come, and a timeout must not report it later
-      if (packet.id !== undefined) {
-        this.acks.delete(packet.id);
+      if (packet.id !== undefined && this._acks !== undefined) {
+        this._acks.delete(packet.id);
       }
       throw err;
     }
@@ -281,6 +302,31 @@ export class Socket<
       });
       this.emit(ev, ...(args as any));
     });
+  }
+
+  /**
+   * Acknowledgement callbacks by packet id; the adapter registers broadcast acks here.
+   * The map is made on first access.
+   *
+   * @example
+   * socket.acks.set(id, (answer) => console.log(answer));
+   */
+  public get acks(): Map<number, (...args: any[]) => void> {
+    return this._acks || (this._acks = new Map());
+  }
+
+  public set acks(acks: Map<number, (...args: any[]) => void>) {
+    this._acks = acks;
+  }
+
+  /**
+   * Forgets the acknowledgement registered under `id` if it is `ack`, without making the map.
+   *
+   * @internal
+   */
+  _forgetAck(id: number, ack: unknown): void {
+    const acks = this._acks;
+    if (acks !== undefined && acks.get(id) === ack) acks.delete(id);
   }
 
   private registerAckCallback(id: number, ack: AnyListener): void {
@@ -454,7 +500,7 @@ export class Socket<
         listener.apply(this, args);
       }
     }
-    if (this.fns.length === 0) {
+    if (this.fns === undefined) {
       process.nextTick(emitEvent, this, args);
       return;
     }
@@ -498,14 +544,15 @@ export class Socket<
   }
 
   private onack(packet: Packet): void {
-    const ack = packet.id !== undefined ? this.acks.get(packet.id) : undefined;
+    const acks = this._acks;
+    const ack = packet.id !== undefined && acks !== undefined ? acks.get(packet.id) : undefined;
     if (typeof ack !== "function") {
       // an answer that arrives after its timeout, or for an id never sent
       debug("bad ack %s", packet.id);
       return;
     }
     debug("calling ack %s with %j", packet.id, packet.data);
-    this.acks.delete(packet.id!);
+    acks!.delete(packet.id!);
     ack.apply(this, packet.data);
   }
 
@@ -596,7 +643,7 @@ export class Socket<
    * socket.compress(false).emit("hello");
    */
   public compress(compress: boolean): this {
-    this.flags.compress = compress;
+    this.setFlag().compress = compress;
     return this;
   }
 
@@ -607,7 +654,7 @@ export class Socket<
    * socket.volatile.emit("hello");
    */
   public get volatile(): this {
-    this.flags.volatile = true;
+    this.setFlag().volatile = true;
     return this;
   }
 
@@ -644,7 +691,7 @@ export class Socket<
   public timeout(
     timeout: number,
   ): Socket<ListenEvents, DecorateAcknowledgements<EmitEvents>, ServerSideEvents, SocketData> {
-    this.flags.timeout = timeout;
+    this.setFlag().timeout = timeout;
     return this as any;
   }
 
@@ -694,7 +741,7 @@ export class Socket<
    * });
    */
   public use(fn: (event: Event, next: (err?: Error) => void) => void): this {
-    this.fns.push(fn);
+    (this.fns || (this.fns = [])).push(fn);
     return this;
   }
 
@@ -810,9 +857,15 @@ export class Socket<
     }
   }
 
+  /** The flags of the next emit, made writable. */
+  private setFlag(): SocketFlags {
+    if (this.flags === NO_FLAGS) this.flags = {};
+    return this.flags;
+  }
+
   private newBroadcastOperator(): BroadcastOperator<EmitEvents, SocketData> {
     const flags = Object.assign({}, this.flags);
-    this.flags = {};
+    this.flags = NO_FLAGS;
     return new BroadcastOperator<EmitEvents, SocketData>(
       this.adapter,
       new Set<Room>(),
