@@ -9,6 +9,7 @@ import type { RawData } from "./engine/codec/packet";
 import type { SendOptions, Socket as EngineSocket } from "./engine/socket";
 import type { DisconnectReason, Socket } from "./socket";
 import { isV2Client } from "./v2-clients";
+import { emptyObject } from "./lean-objects";
 import type { SocketId } from "./adapter";
 import type { EventsMap, DefaultEventsMap } from "./typed-events";
 
@@ -129,7 +130,7 @@ export class Client<
    *
    * @internal
    */
-  connect(name: string, auth: Record<string, unknown> = {}): void {
+  connect(name: string, auth: Record<string, unknown> = emptyObject()): void {
     if (this.server._nsps.has(name)) {
       debug("connecting to namespace %s", name);
       return this.doConnect(name, auth);

@@ -8,7 +8,7 @@ import type { Client, WriteOptions } from "./client";
 import type { Socket as EngineSocket } from "./engine/socket";
 import type { Namespace } from "./namespace";
 import { runMiddlewares } from "./middleware";
-import { useListenerTable } from "./listener-table";
+import { emptyObject, useListenerTable } from "./lean-objects";
 import { isV2Client } from "./v2-clients";
 import { Packet, PacketType } from "./codec";
 import type { Server } from "./server";
@@ -148,7 +148,7 @@ export class Socket<
   /** The handshake details. */
   public readonly handshake: Handshake;
   /** Additional information that can be attached to the socket and read by `fetchSockets()`. */
-  public data: SocketData = {} as SocketData;
+  public data: SocketData = emptyObject() as SocketData;
   /** Whether the socket is currently connected or not. */
   public connected: boolean = false;
 
@@ -181,7 +181,7 @@ export class Socket<
     previousSession?: Session,
   ) {
     super();
-    // A fast-mode listener table instead of Node's dictionary-mode one (see listener-table.ts).
+    // A fast-mode listener table instead of Node's dictionary-mode one (see lean-objects.ts).
     useListenerTable(this);
     this.nsp = nsp;
     this.server = nsp.server;

@@ -121,6 +121,29 @@ describe("socket", () => {
         expect(socket.handshake.auth).to.eql({});
       });
 
+      it("socket.data and an empty handshake.auth are plain objects, each socket its own", async () => {
+        const io = await h.server();
+        const sockets = [];
+        io.on("connection", (s) => sockets.push(s));
+        await Promise.all([h.connect(), h.connect()]);
+        await until(() => sockets.length === 2);
+        const [a, b] = sockets;
+        for (const obj of [a.data, a.handshake.auth]) {
+          expect(Object.getPrototypeOf(obj)).to.be(Object.prototype);
+          expect(obj.constructor).to.be(Object);
+          expect(Object.prototype.toString.call(obj)).to.be("[object Object]");
+          expect(require("util").inspect(obj)).to.be("{}");
+          expect(structuredClone(obj)).to.eql({});
+        }
+        expect(a.data).not.to.be(b.data);
+        a.data.user = { name: "a" };
+        a.handshake.auth.token = "t";
+        expect(JSON.stringify(a.data)).to.be('{"user":{"name":"a"}}');
+        expect(structuredClone(a.handshake.auth)).to.eql({ token: "t" });
+        expect(b.data).to.eql({});
+        expect(b.handshake.auth).to.eql({});
+      });
+
       // Adapters send the handshake of their sockets to the other nodes (fetchSockets):
       // the Redis adapter with msgpack (notepack.io), others with JSON.
       it("handshake is a plain object that JSON and msgpack serialize with every field", async () => {
