@@ -269,6 +269,10 @@ export class Client<
       return;
     }
     if (Array.isArray(encodedPackets)) {
+      if (encodedPackets.length === 1) {
+        this.conn.write(encodedPackets[0], opts);
+        return;
+      }
       // the attachments of a binary packet go with its first chunk: never dropped on their own
       const rest = opts.volatile ? (opts.compress === false ? ATTACHMENT_UNCOMPRESSED : ATTACHMENT) : opts;
       for (let i = 0; i < encodedPackets.length; i++) {

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage } from "http";
 import type { ParsedUrlQuery } from "querystring";
+import { EventEmitter } from "events";
 import debugModule from "debug";
 import base64id = require("base64id");
 import type { BroadcastFlags, NamespaceAdapter, Room, Session, SocketId } from "./adapter";
@@ -26,6 +27,8 @@ import {
 } from "./typed-events";
 
 const debug = debugModule("socket.io:socket");
+
+const emitToListeners = EventEmitter.prototype.emit;
 
 /** Why a socket was disconnected, as given to the "disconnect" listeners. */
 export type DisconnectReason =
@@ -472,7 +475,8 @@ export class Socket<
    * @internal
    */
   _onpacket(packet: Packet): void {
-    debug("got packet %j", packet);
+    // guarded on the per-packet path: a call builds its arguments even when disabled
+    if (debug.enabled) debug("got packet %j", packet);
     switch (packet.type) {
       case PacketType.EVENT:
       case PacketType.BINARY_EVENT:
@@ -490,9 +494,8 @@ export class Socket<
 
   private onevent(packet: Packet): void {
     const args: any[] = packet.data || [];
-    debug("emitting event %j", args);
+    if (debug.enabled) debug("emitting event %j", args);
     if (packet.id != null) {
-      debug("attaching ack callback to event");
       args.push(this.ack(packet.id));
     }
     if (this._anyListeners && this._anyListeners.length) {
@@ -526,7 +529,8 @@ export class Socket<
       // the application removed every "error" listener, ours included
       debug("ignore 'error' event without listener");
     } else {
-      this.emitUntyped(...(args as [string, ...any[]]));
+      // the emitter's own emit (Socket.emit sends to the client), with the array as it is
+      emitToListeners.apply(this, args as [string, ...any[]]);
     }
   }
 
@@ -535,7 +539,7 @@ export class Socket<
     let sent = false;
     return (...args: unknown[]) => {
       if (sent) return;
-      debug("sending ack %j", args);
+      if (debug.enabled) debug("sending ack %j", args);
       // marked as sent once encoded: data that cannot be encoded throws, and the
       // handler may still answer
       this.packet({ id, type: PacketType.ACK, data: args, nsp: "" });
@@ -551,7 +555,7 @@ export class Socket<
       debug("bad ack %s", packet.id);
       return;
     }
-    debug("calling ack %s with %j", packet.id, packet.data);
+    if (debug.enabled) debug("calling ack %s with %j", packet.id, packet.data);
     acks!.delete(packet.id!);
     ack.apply(this, packet.data);
   }

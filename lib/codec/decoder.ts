@@ -184,7 +184,7 @@ export function decodeText(str: string, reviver: Reviver | undefined, maxAttachm
   if (payload !== undefined) {
     packet.data = payload;
   }
-  debug("decoded %s as %j", str, packet);
+  if (debug.enabled) debug("decoded %s as %j", str, packet);
   return packet;
 }
 
