@@ -184,7 +184,8 @@ async function child(name) {
     runs.sort((a, b) => a.value - b.value);
     results[scenario] = runs[Math.floor(runs.length / 2)];
   }
-  process.send(results);
+  if (process.send) process.send(results);
+  else console.log(results);
   process.exit(0);
 }
 

@@ -2,13 +2,13 @@ import type { IncomingHttpHeaders, IncomingMessage } from "http";
 import type { ParsedUrlQuery } from "querystring";
 import { EventEmitter } from "events";
 import debugModule from "debug";
-import base64id = require("base64id");
 import type { BroadcastFlags, NamespaceAdapter, Room, Session, SocketId } from "./adapter";
 import { assertNotReserved, BroadcastOperator } from "./broadcast-operator";
 import type { Client, WriteOptions } from "./client";
 import type { Socket as EngineSocket } from "./engine/socket";
 import type { Namespace } from "./namespace";
 import { runMiddlewares } from "./middleware";
+import { generateId } from "./ids";
 import { emptyObject, useListenerTable } from "./lean-objects";
 import { isV2Client } from "./v2-clients";
 import { Packet, PacketType } from "./codec";
@@ -204,10 +204,10 @@ export class Socket<
         // socket.io v2 clients derive their socket id from the connection id
         this.id = nsp.name !== "/" ? nsp.name + "#" + client.id : client.id;
       } else {
-        this.id = base64id.generateId();
+        this.id = generateId();
       }
       if (this.server._opts.connectionStateRecovery) {
-        this.pid = base64id.generateId();
+        this.pid = generateId();
       }
     }
     this.handshake = this.buildHandshake(auth);
