@@ -230,11 +230,14 @@ export class BroadcastOperator<
    * happens on a timeout.
    */
   private forgetPendingAcks(id: number | undefined, onClientResponse: (response: unknown) => void): void {
-    const sockets: Map<SocketId, { acks: Map<number, unknown> }> | undefined =
-      this.adapter.nsp && this.adapter.nsp.sockets;
+    const sockets:
+      | Map<SocketId, { _forgetAck?: (id: number, ack: unknown) => void; acks: Map<number, unknown> }>
+      | undefined = this.adapter.nsp && this.adapter.nsp.sockets;
     if (id === undefined || sockets === undefined) return;
     for (const socket of sockets.values()) {
-      if (socket.acks.get(id) === onClientResponse) socket.acks.delete(id);
+      // our sockets make their map of acks on first access: no map, no ack to forget
+      if (socket._forgetAck !== undefined) socket._forgetAck(id, onClientResponse);
+      else if (socket.acks.get(id) === onClientResponse) socket.acks.delete(id);
     }
   }
 

@@ -3,11 +3,13 @@ import { parse as parseUrl } from "url";
 import debugModule from "debug";
 import type { Server } from "./server";
 import { Packet, PacketType } from "./codec";
-import type { PacketDecoder, PacketEncoder } from "./codec";
+import type { PacketDecoder } from "./codec";
+import { DEFAULT_MAX_ATTACHMENTS, Decoder, decodeText, isBinaryHeader } from "./codec/decoder";
 import type { RawData } from "./engine/codec/packet";
 import type { SendOptions, Socket as EngineSocket } from "./engine/socket";
 import type { DisconnectReason, Socket } from "./socket";
 import { isV2Client } from "./v2-clients";
+import { emptyObject } from "./lean-objects";
 import type { SocketId } from "./adapter";
 import type { EventsMap, DefaultEventsMap } from "./typed-events";
 
@@ -28,6 +30,22 @@ function deliver(socket: Socket<any, any, any, any>, packet: Packet): void {
   socket._onpacket(packet);
 }
 
+function disconnectSocket(socket: Socket<any, any, any, any>): void {
+  socket.disconnect();
+}
+
+function reportError(socket: Socket<any, any, any, any>, err: Error): void {
+  socket._onerror(err);
+}
+
+function closeSocket(
+  socket: Socket<any, any, any, any>,
+  reason: DisconnectReason,
+  description: unknown,
+): void {
+  socket._onclose(reason, description);
+}
+
 /**
  * One Engine.IO connection, multiplexed over namespaces: it decodes the
  * incoming packets, routes them to the Socket of their namespace, and writes
@@ -45,23 +63,45 @@ export class Client<
   public readonly id: string;
 
   private readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
-  private readonly encoder: PacketEncoder;
-  private readonly decoder: PacketDecoder;
-  private sockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
-  private nsps: Map<string, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
-  private connectTimeout?: NodeJS.Timeout;
+  /**
+   * A custom parser's decoder, made with the client. The default parser's is made on the
+   * first binary packet only: text packets, which hold no state between them, are decoded
+   * by `decodeText` directly, which saves nearly every client a decoder and its listener.
+   */
+  private decoder: PacketDecoder | undefined;
+  private ondecodedBound: ((packet: Packet) => void) | undefined;
+  // The sockets of this connection, one per namespace. Nearly every client joins a single
+  // namespace: its socket is held in `socket`, and the two maps are only made for a second one.
+  private socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | undefined;
+  private sockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> | undefined;
+  private nsps: Map<string, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> | undefined;
+  private connectTimeout: NodeJS.Timeout | undefined;
 
   constructor(server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, conn: EngineSocket) {
     this.server = server;
     this.conn = conn;
-    this.encoder = server.encoder;
-    this.decoder = new server._parser.Decoder();
     this.id = conn.id;
+    this.decoder = undefined;
+    this.ondecodedBound = undefined;
+    this.socket = undefined;
+    this.sockets = undefined;
+    this.nsps = undefined;
+    this.connectTimeout = undefined;
+    if (server._parser.Decoder !== Decoder) {
+      this.createDecoder();
+    }
     this.ondata = this.ondata.bind(this);
     this.onerror = this.onerror.bind(this);
     this.onclose = this.onclose.bind(this);
-    this.ondecoded = this.ondecoded.bind(this);
     this.setup();
+  }
+
+  private createDecoder(): PacketDecoder {
+    const decoder: PacketDecoder = new this.server._parser.Decoder();
+    this.ondecodedBound = this.ondecoded.bind(this);
+    decoder.on("decoded", this.ondecodedBound);
+    this.decoder = decoder;
+    return decoder;
   }
 
   /** The http request of the handshake. */
@@ -70,13 +110,12 @@ export class Client<
   }
 
   private setup(): void {
-    this.decoder.on("decoded", this.ondecoded);
     this.conn.on("data", this.ondata);
     this.conn.on("error", this.onerror);
     this.conn.on("close", this.onclose);
 
     this.connectTimeout = setTimeout(() => {
-      if (this.nsps.size === 0) {
+      if (this.socket === undefined && (this.nsps === undefined || this.nsps.size === 0)) {
         debug("no namespace joined yet, close the client");
         this.close();
       } else {
@@ -91,7 +130,7 @@ export class Client<
    *
    * @internal
    */
-  connect(name: string, auth: Record<string, unknown> = {}): void {
+  connect(name: string, auth: Record<string, unknown> = emptyObject()): void {
     if (this.server._nsps.has(name)) {
       debug("connecting to namespace %s", name);
       return this.doConnect(name, auth);
@@ -113,8 +152,7 @@ export class Client<
   private doConnect(name: string, auth: Record<string, unknown>): void {
     const nsp = this.server.of(name);
     nsp._add(this, auth, (socket) => {
-      this.sockets.set(socket.id, socket);
-      this.nsps.set(nsp.name, socket);
+      this.addSocket(socket);
       if (this.connectTimeout) {
         clearTimeout(this.connectTimeout);
         this.connectTimeout = undefined;
@@ -128,11 +166,53 @@ export class Client<
    * @internal
    */
   _disconnect(): void {
-    for (const socket of this.sockets.values()) {
-      socket.disconnect();
-    }
-    this.sockets.clear();
+    this.forEachSocket(disconnectSocket);
+    this.clearSockets();
     this.close();
+  }
+
+  private addSocket(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
+    if (this.sockets === undefined) {
+      const first = this.socket;
+      if (first === undefined) {
+        this.socket = socket;
+        return;
+      }
+      this.socket = undefined;
+      this.sockets = new Map([[first.id, first]]);
+      this.nsps = new Map([[first.nsp.name, first]]);
+    }
+    this.sockets.set(socket.id, socket);
+    this.nsps!.set(socket.nsp.name, socket);
+  }
+
+  private socketOf(
+    namespace: string,
+  ): Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | undefined {
+    if (this.nsps !== undefined) return this.nsps.get(namespace);
+    const socket = this.socket;
+    return socket !== undefined && socket.nsp.name === namespace ? socket : undefined;
+  }
+
+  private forEachSocket(
+    fn: (
+      socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      arg1?: any,
+      arg2?: any,
+    ) => void,
+    arg1?: unknown,
+    arg2?: unknown,
+  ): void {
+    if (this.sockets !== undefined) {
+      for (const socket of this.sockets.values()) fn(socket, arg1, arg2);
+    } else if (this.socket !== undefined) {
+      fn(this.socket, arg1, arg2);
+    }
+  }
+
+  private clearSockets(): void {
+    this.socket = undefined;
+    if (this.sockets !== undefined) this.sockets.clear();
   }
 
   /**
@@ -141,9 +221,11 @@ export class Client<
    * @internal
    */
   _remove(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
-    if (this.sockets.has(socket.id)) {
+    if (this.sockets !== undefined && this.sockets.has(socket.id)) {
       this.sockets.delete(socket.id);
-      this.nsps.delete(socket.nsp.name);
+      this.nsps!.delete(socket.nsp.name);
+    } else if (this.socket !== undefined && this.socket.id === socket.id) {
+      this.socket = undefined;
     } else {
       debug("ignoring remove for %s", socket.id);
     }
@@ -167,7 +249,9 @@ export class Client<
       debug("ignoring packet write %j", packet);
       return;
     }
-    const encoded = opts.preEncoded ? (packet as EncodedPacket[]) : this.encoder.encode(packet as Packet);
+    const encoded = opts.preEncoded
+      ? (packet as EncodedPacket[])
+      : this.server.encoder.encode(packet as Packet);
     this.writeToEngine(encoded, opts);
   }
 
@@ -185,6 +269,10 @@ export class Client<
       return;
     }
     if (Array.isArray(encodedPackets)) {
+      if (encodedPackets.length === 1) {
+        this.conn.write(encodedPackets[0], opts);
+        return;
+      }
       // the attachments of a binary packet go with its first chunk: never dropped on their own
       const rest = opts.volatile ? (opts.compress === false ? ATTACHMENT_UNCOMPRESSED : ATTACHMENT) : opts;
       for (let i = 0; i < encodedPackets.length; i++) {
@@ -201,7 +289,12 @@ export class Client<
     // is caught here; events reach the application's handlers on a later tick, where a
     // throwing handler ends the process as with the reference.
     try {
-      this.decoder.add(data);
+      const decoder = this.decoder;
+      if (decoder === undefined && typeof data === "string" && !isBinaryHeader(data)) {
+        this.ondecoded(decodeText(data, undefined, DEFAULT_MAX_ATTACHMENTS));
+      } else {
+        (decoder || this.createDecoder()).add(data);
+      }
     } catch (e) {
       debug("invalid packet format");
       this.onerror(e as Error, "parse error");
@@ -220,7 +313,7 @@ export class Client<
       namespace = packet.nsp;
       authPayload = packet.data;
     }
-    const socket = this.nsps.get(namespace);
+    const socket = this.socketOf(namespace);
 
     if (!socket && packet.type === PacketType.CONNECT) {
       this.connect(namespace, authPayload);
@@ -233,9 +326,7 @@ export class Client<
   }
 
   private onerror(err: Error, reason?: DisconnectReason): void {
-    for (const socket of this.sockets.values()) {
-      socket._onerror(err);
-    }
+    this.forEachSocket(reportError, err);
     if (reason && this.conn.readyState === "open") {
       this.onclose(reason);
     }
@@ -245,21 +336,22 @@ export class Client<
   private onclose(reason: DisconnectReason | string, description?: any): void {
     debug("client close with reason %s", reason);
     this.destroy();
-    for (const socket of this.sockets.values()) {
-      socket._onclose(reason as DisconnectReason, description);
-    }
-    this.sockets.clear();
+    this.forEachSocket(closeSocket, reason, description);
+    this.clearSockets();
   }
 
   private destroy(): void {
     this.conn.removeListener("data", this.ondata);
     this.conn.removeListener("error", this.onerror);
     this.conn.removeListener("close", this.onclose);
-    this.decoder.removeListener("decoded", this.ondecoded);
     if (this.connectTimeout) {
       clearTimeout(this.connectTimeout);
       this.connectTimeout = undefined;
     }
-    this.decoder.destroy();
+    const decoder = this.decoder;
+    if (decoder !== undefined) {
+      decoder.removeListener("decoded", this.ondecodedBound!);
+      decoder.destroy();
+    }
   }
 }

@@ -22,6 +22,17 @@ import {
 
 const debug = debugModule("socket.io:namespace");
 
+const RESOLVED: Promise<void> = Promise.resolve();
+
+function afterMiddlewares(
+  nsp: Namespace<any, any, any, any>,
+  socket: Socket<any, any, any, any>,
+  fn: (socket: Socket<any, any, any, any>) => void,
+  err: ExtendedError | undefined,
+): void {
+  nsp._afterMiddlewares(socket, fn, err);
+}
+
 export interface ExtendedError extends Error {
   data?: any;
 }
@@ -186,8 +197,15 @@ export class Namespace<
     fn: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void,
   ): Promise<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
     debug("adding socket to nsp %s", this.name);
-    const socket = await this._createSocket(client, auth);
     const recovery = this.server._opts.connectionStateRecovery;
+    let socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+    if (recovery && this.wantsRecovery(auth)) {
+      socket = await this._createSocket(client, auth);
+    } else {
+      socket = new Socket(this, client, auth);
+      // the middlewares run a microtask later, as after a session lookup
+      await RESOLVED;
+    }
 
     if (socket.recovered && recovery && recovery.skipMiddlewares) {
       // the session lookup may be asynchronous: the client can be gone by now
@@ -200,26 +218,46 @@ export class Namespace<
     }
 
     this._preConnectSockets.set(socket.id, socket);
-    runMiddlewares(this._fns, socket, (err) => {
-      process.nextTick(() => {
-        this._preConnectSockets.delete(socket.id);
-        if (client.conn.readyState !== "open") {
-          debug("next called after client was closed - ignoring socket");
-          socket._cleanup();
-          return;
-        }
-        if (err) {
-          debug("middleware error, sending CONNECT_ERROR packet to the client");
-          socket._cleanup();
-          if (isV2Client(client.conn)) {
-            return socket._error(err.data || err.message);
-          }
-          return socket._error({ message: err.message, data: err.data });
-        }
-        this._doConnect(socket, fn);
+    if (this._fns.length === 0) {
+      process.nextTick(afterMiddlewares, this, socket, fn, undefined);
+    } else {
+      runMiddlewares(this._fns, socket, (err) => {
+        process.nextTick(afterMiddlewares, this, socket, fn, err);
       });
-    });
+    }
     return socket;
+  }
+
+  /**
+   * Connects the socket once the middlewares accepted it, or sends the refusal.
+   *
+   * @internal
+   */
+  _afterMiddlewares(
+    socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    fn: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void,
+    err: ExtendedError | undefined,
+  ): void {
+    this._preConnectSockets.delete(socket.id);
+    const client = socket.client;
+    if (client.conn.readyState !== "open") {
+      debug("next called after client was closed - ignoring socket");
+      socket._cleanup();
+      return;
+    }
+    if (err) {
+      debug("middleware error, sending CONNECT_ERROR packet to the client");
+      socket._cleanup();
+      if (isV2Client(client.conn)) {
+        return socket._error(err.data || err.message);
+      }
+      return socket._error({ message: err.message, data: err.data });
+    }
+    this._doConnect(socket, fn);
+  }
+
+  private wantsRecovery(auth: Record<string, unknown>): boolean {
+    return !!auth && typeof auth.pid === "string" && typeof auth.offset === "string";
   }
 
   private async _createSocket(

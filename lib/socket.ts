@@ -1,13 +1,15 @@
 import type { IncomingHttpHeaders, IncomingMessage } from "http";
 import type { ParsedUrlQuery } from "querystring";
+import { EventEmitter } from "events";
 import debugModule from "debug";
-import base64id = require("base64id");
 import type { BroadcastFlags, NamespaceAdapter, Room, Session, SocketId } from "./adapter";
 import { assertNotReserved, BroadcastOperator } from "./broadcast-operator";
 import type { Client, WriteOptions } from "./client";
 import type { Socket as EngineSocket } from "./engine/socket";
 import type { Namespace } from "./namespace";
 import { runMiddlewares } from "./middleware";
+import { generateId } from "./ids";
+import { emptyObject, useListenerTable } from "./lean-objects";
 import { isV2Client } from "./v2-clients";
 import { Packet, PacketType } from "./codec";
 import type { Server } from "./server";
@@ -25,6 +27,8 @@ import {
 } from "./typed-events";
 
 const debug = debugModule("socket.io:socket");
+
+const emitToListeners = EventEmitter.prototype.emit;
 
 /** Why a socket was disconnected, as given to the "disconnect" listeners. */
 export type DisconnectReason =
@@ -92,6 +96,20 @@ const NO_FLAGS: SocketFlags = Object.freeze({});
 const WRITE_COMPRESSED: WriteOptions = Object.freeze({ compress: true });
 const WRITE_UNCOMPRESSED: WriteOptions = Object.freeze({ compress: false });
 
+// `handshake.time` is the date as a string, to the second: the sockets that connect within
+// the same second share one string rather than hold a copy each.
+let lastSecond = NaN;
+let lastDateString = "";
+
+function dateString(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastDateString = new Date(ms) + "";
+  }
+  return lastDateString;
+}
+
 function emitEvent(socket: Socket<any, any, any, any>, args: any[]): void {
   socket._dispatchEvent(args);
 }
@@ -133,7 +151,7 @@ export class Socket<
   /** The handshake details. */
   public readonly handshake: Handshake;
   /** Additional information that can be attached to the socket and read by `fetchSockets()`. */
-  public data: SocketData = {} as SocketData;
+  public data: SocketData = emptyObject() as SocketData;
   /** Whether the socket is currently connected or not. */
   public connected: boolean = false;
 
@@ -142,13 +160,14 @@ export class Socket<
 
   /** The private id, sent to the client to recover this session later. */
   private readonly pid?: string;
-  /** Acknowledgement callbacks by packet id; the adapter registers broadcast acks here. */
-  public acks: Map<number, (...args: any[]) => void> = new Map();
+  // made on the first acknowledgement: most sockets never wait for one (see `acks`)
+  private _acks: Map<number, (...args: any[]) => void> | undefined;
 
   private readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
   private readonly adapter: NamespaceAdapter;
-  private fns: Array<(event: Event, next: (err?: Error) => void) => void> = [];
-  private flags: SocketFlags = {};
+  private fns: Array<(event: Event, next: (err?: Error) => void) => void> | undefined;
+  // NO_FLAGS until a flag is set for the next emit (see `setFlag`)
+  private flags: SocketFlags = NO_FLAGS;
   private _anyListeners?: AnyListener[];
   private _anyOutgoingListeners?: AnyListener[];
   private missedPackets?: unknown[][];
@@ -165,8 +184,12 @@ export class Socket<
     previousSession?: Session,
   ) {
     super();
+    // A fast-mode listener table instead of Node's dictionary-mode one (see lean-objects.ts).
+    useListenerTable(this);
     this.nsp = nsp;
     this.server = nsp.server;
+    this._acks = undefined;
+    this.fns = undefined;
     this.adapter = nsp.adapter;
     this.client = client;
     if (previousSession) {
@@ -181,10 +204,10 @@ export class Socket<
         // socket.io v2 clients derive their socket id from the connection id
         this.id = nsp.name !== "/" ? nsp.name + "#" + client.id : client.id;
       } else {
-        this.id = base64id.generateId();
+        this.id = generateId();
       }
       if (this.server._opts.connectionStateRecovery) {
-        this.pid = base64id.generateId();
+        this.pid = generateId();
       }
     }
     this.handshake = this.buildHandshake(auth);
@@ -196,13 +219,14 @@ export class Socket<
     // one, or an app that dropped `rawSocket.request` to save memory. Such a
     // socket connects as with the reference: secure, no headers, no query.
     const request = this.request as (IncomingMessage & { _query?: ParsedUrlQuery }) | null | undefined;
+    const issued = Date.now();
     return {
       headers: (request && request.headers) || {},
-      time: new Date() + "",
+      time: dateString(issued),
       address: this.conn.remoteAddress,
       xdomain: !!(request && request.headers && request.headers.origin),
       secure: !request || !request.connection || !!(request.connection as { encrypted?: boolean }).encrypted,
-      issued: +new Date(),
+      issued,
       url: (request ? request.url : undefined) as string,
       query: (request && request._query) || {},
       auth,
@@ -235,7 +259,7 @@ export class Socket<
     }
 
     const flags = this.flags;
-    this.flags = {};
+    this.flags = NO_FLAGS;
 
     try {
       if (this.server._opts.connectionStateRecovery) {
@@ -244,7 +268,7 @@ export class Socket<
         this.adapter.broadcast(packet, {
           rooms: new Set([this.id]),
           except: new Set(),
-          flags,
+          flags: flags === NO_FLAGS ? {} : flags,
         });
       } else {
         this.notifyOutgoingListeners(packet);
@@ -253,8 +277,8 @@ export class Socket<
     } catch (err) {
       // data that cannot be encoded (too deep, circular) never left: its acknowledgement
       // will not come, and a timeout must not report it later
-      if (packet.id !== undefined) {
-        this.acks.delete(packet.id);
+      if (packet.id !== undefined && this._acks !== undefined) {
+        this._acks.delete(packet.id);
       }
       throw err;
     }
@@ -281,6 +305,31 @@ export class Socket<
       });
       this.emit(ev, ...(args as any));
     });
+  }
+
+  /**
+   * Acknowledgement callbacks by packet id; the adapter registers broadcast acks here.
+   * The map is made on first access.
+   *
+   * @example
+   * socket.acks.set(id, (answer) => console.log(answer));
+   */
+  public get acks(): Map<number, (...args: any[]) => void> {
+    return this._acks || (this._acks = new Map());
+  }
+
+  public set acks(acks: Map<number, (...args: any[]) => void>) {
+    this._acks = acks;
+  }
+
+  /**
+   * Forgets the acknowledgement registered under `id` if it is `ack`, without making the map.
+   *
+   * @internal
+   */
+  _forgetAck(id: number, ack: unknown): void {
+    const acks = this._acks;
+    if (acks !== undefined && acks.get(id) === ack) acks.delete(id);
   }
 
   private registerAckCallback(id: number, ack: AnyListener): void {
@@ -426,7 +475,8 @@ export class Socket<
    * @internal
    */
   _onpacket(packet: Packet): void {
-    debug("got packet %j", packet);
+    // guarded on the per-packet path: a call builds its arguments even when disabled
+    if (debug.enabled) debug("got packet %j", packet);
     switch (packet.type) {
       case PacketType.EVENT:
       case PacketType.BINARY_EVENT:
@@ -444,9 +494,8 @@ export class Socket<
 
   private onevent(packet: Packet): void {
     const args: any[] = packet.data || [];
-    debug("emitting event %j", args);
+    if (debug.enabled) debug("emitting event %j", args);
     if (packet.id != null) {
-      debug("attaching ack callback to event");
       args.push(this.ack(packet.id));
     }
     if (this._anyListeners && this._anyListeners.length) {
@@ -454,7 +503,7 @@ export class Socket<
         listener.apply(this, args);
       }
     }
-    if (this.fns.length === 0) {
+    if (this.fns === undefined) {
       process.nextTick(emitEvent, this, args);
       return;
     }
@@ -480,7 +529,8 @@ export class Socket<
       // the application removed every "error" listener, ours included
       debug("ignore 'error' event without listener");
     } else {
-      this.emitUntyped(...(args as [string, ...any[]]));
+      // the emitter's own emit (Socket.emit sends to the client), with the array as it is
+      emitToListeners.apply(this, args as [string, ...any[]]);
     }
   }
 
@@ -489,7 +539,7 @@ export class Socket<
     let sent = false;
     return (...args: unknown[]) => {
       if (sent) return;
-      debug("sending ack %j", args);
+      if (debug.enabled) debug("sending ack %j", args);
       // marked as sent once encoded: data that cannot be encoded throws, and the
       // handler may still answer
       this.packet({ id, type: PacketType.ACK, data: args, nsp: "" });
@@ -498,14 +548,15 @@ export class Socket<
   }
 
   private onack(packet: Packet): void {
-    const ack = packet.id !== undefined ? this.acks.get(packet.id) : undefined;
+    const acks = this._acks;
+    const ack = packet.id !== undefined && acks !== undefined ? acks.get(packet.id) : undefined;
     if (typeof ack !== "function") {
       // an answer that arrives after its timeout, or for an id never sent
       debug("bad ack %s", packet.id);
       return;
     }
-    debug("calling ack %s with %j", packet.id, packet.data);
-    this.acks.delete(packet.id!);
+    if (debug.enabled) debug("calling ack %s with %j", packet.id, packet.data);
+    acks!.delete(packet.id!);
     ack.apply(this, packet.data);
   }
 
@@ -596,7 +647,7 @@ export class Socket<
    * socket.compress(false).emit("hello");
    */
   public compress(compress: boolean): this {
-    this.flags.compress = compress;
+    this.setFlag().compress = compress;
     return this;
   }
 
@@ -607,7 +658,7 @@ export class Socket<
    * socket.volatile.emit("hello");
    */
   public get volatile(): this {
-    this.flags.volatile = true;
+    this.setFlag().volatile = true;
     return this;
   }
 
@@ -644,7 +695,7 @@ export class Socket<
   public timeout(
     timeout: number,
   ): Socket<ListenEvents, DecorateAcknowledgements<EmitEvents>, ServerSideEvents, SocketData> {
-    this.flags.timeout = timeout;
+    this.setFlag().timeout = timeout;
     return this as any;
   }
 
@@ -694,7 +745,7 @@ export class Socket<
    * });
    */
   public use(fn: (event: Event, next: (err?: Error) => void) => void): this {
-    this.fns.push(fn);
+    (this.fns || (this.fns = [])).push(fn);
     return this;
   }
 
@@ -810,9 +861,15 @@ export class Socket<
     }
   }
 
+  /** The flags of the next emit, made writable. */
+  private setFlag(): SocketFlags {
+    if (this.flags === NO_FLAGS) this.flags = {};
+    return this.flags;
+  }
+
   private newBroadcastOperator(): BroadcastOperator<EmitEvents, SocketData> {
     const flags = Object.assign({}, this.flags);
-    this.flags = {};
+    this.flags = NO_FLAGS;
     return new BroadcastOperator<EmitEvents, SocketData>(
       this.adapter,
       new Set<Room>(),

@@ -17,7 +17,8 @@ export interface DecoderOptions {
   maxAttachments?: number;
 }
 
-const DEFAULT_MAX_ATTACHMENTS = 10;
+/** The default bound on the attachments one packet may announce. */
+export const DEFAULT_MAX_ATTACHMENTS = 10;
 const CHAR_0 = 48;
 const CHAR_9 = 57;
 const CHAR_DASH = 45;
@@ -65,7 +66,7 @@ export class Decoder extends EventEmitter {
       if (this.pending !== null) {
         throw codedError("SIO_ERR_UNEXPECTED_TEXT");
       }
-      const packet = this.decodeString(obj);
+      const packet = decodeText(obj, this.reviver, this.maxAttachments);
       if (packet.type === PacketType.BINARY_EVENT || packet.type === PacketType.BINARY_ACK) {
         this.expected = packet.attachments as number;
         delete packet.attachments;
@@ -109,72 +110,93 @@ export class Decoder extends EventEmitter {
     this.expected = 0;
     this.buffers = [];
   }
+}
 
-  private decodeString(str: string): Packet {
-    const len = str.length;
-    const type = str.charCodeAt(0) - CHAR_0;
-    if (!(type >= PacketType.CONNECT && type <= PacketType.BINARY_ACK)) {
-      throw codedError("SIO_ERR_UNKNOWN_PACKET_TYPE", str.charAt(0));
-    }
-    const packet: Packet = { type, nsp: "/" };
-    let i = 1;
+/**
+ * Decodes the text of one packet, with no state: a BINARY_EVENT or BINARY_ACK comes back
+ * with its `attachments` count, still waiting for them. The server calls it directly for
+ * the text packets of clients using the default parser, which then need no Decoder of
+ * their own (see `client.ts`).
+ *
+ * @throws Error on any invalid input
+ * @example
+ * decodeText('2["hello"]', undefined, 10); // { type: 2, nsp: "/", data: ["hello"] }
+ */
+export function decodeText(str: string, reviver: Reviver | undefined, maxAttachments: number): Packet {
+  const len = str.length;
+  const type = str.charCodeAt(0) - CHAR_0;
+  if (!(type >= PacketType.CONNECT && type <= PacketType.BINARY_ACK)) {
+    throw codedError("SIO_ERR_UNKNOWN_PACKET_TYPE", str.charAt(0));
+  }
+  const packet: Packet = { type, nsp: "/" };
+  let i = 1;
 
-    if (type === PacketType.BINARY_EVENT || type === PacketType.BINARY_ACK) {
-      const start = i;
-      i = skipDigits(str, i);
-      if (i === start || str.charCodeAt(i) !== CHAR_DASH) {
-        throw codedError("SIO_ERR_ILLEGAL_ATTACHMENTS");
-      }
-      const attachments = Number(str.slice(start, i));
-      if (attachments === 0) {
-        throw codedError("SIO_ERR_ILLEGAL_ATTACHMENTS");
-      }
-      if (attachments > this.maxAttachments) {
-        throw codedError("SIO_ERR_TOO_MANY_ATTACHMENTS");
-      }
-      packet.attachments = attachments;
-      i++;
-    }
-
-    if (str.charCodeAt(i) === CHAR_SLASH) {
-      // the namespace may carry a "?query" (socket.io v2 clients), kept for the server to split
-      const comma = str.indexOf(",", i);
-      const end = comma === -1 ? len : comma;
-      packet.nsp = str.slice(i, end);
-      i = comma === -1 ? len : comma + 1;
-    }
-
-    const idStart = i;
+  if (type === PacketType.BINARY_EVENT || type === PacketType.BINARY_ACK) {
+    const start = i;
     i = skipDigits(str, i);
-    if (i > idStart) {
-      const id = Number(str.slice(idStart, i));
-      if (!Number.isSafeInteger(id)) {
-        throw codedError("SIO_ERR_INVALID_ACK_ID");
-      }
-      packet.id = id;
+    if (i === start || str.charCodeAt(i) !== CHAR_DASH) {
+      throw codedError("SIO_ERR_ILLEGAL_ATTACHMENTS");
     }
+    const attachments = Number(str.slice(start, i));
+    if (attachments === 0) {
+      throw codedError("SIO_ERR_ILLEGAL_ATTACHMENTS");
+    }
+    if (attachments > maxAttachments) {
+      throw codedError("SIO_ERR_TOO_MANY_ATTACHMENTS");
+    }
+    packet.attachments = attachments;
+    i++;
+  }
 
-    let payload: unknown;
-    if (i < len) {
-      try {
-        payload = JSON.parse(str.slice(i), this.reviver);
-      } catch {
-        throw codedError("SIO_ERR_INVALID_PAYLOAD");
-      }
-      // a JSON text needs two characters per level: shorter ones cannot be too deep
-      if (len - i > 2 * MAX_DEPTH && deeperThan(payload, MAX_DEPTH)) {
-        throw codedError("SIO_ERR_PAYLOAD_TOO_DEEP");
-      }
+  if (str.charCodeAt(i) === CHAR_SLASH) {
+    // the namespace may carry a "?query" (socket.io v2 clients), kept for the server to split
+    const comma = str.indexOf(",", i);
+    const end = comma === -1 ? len : comma;
+    packet.nsp = str.slice(i, end);
+    i = comma === -1 ? len : comma + 1;
+  }
+
+  const idStart = i;
+  i = skipDigits(str, i);
+  if (i > idStart) {
+    const id = Number(str.slice(idStart, i));
+    if (!Number.isSafeInteger(id)) {
+      throw codedError("SIO_ERR_INVALID_ACK_ID");
     }
-    if (!isPayloadValid(type, payload)) {
+    packet.id = id;
+  }
+
+  let payload: unknown;
+  if (i < len) {
+    try {
+      payload = JSON.parse(str.slice(i), reviver);
+    } catch {
       throw codedError("SIO_ERR_INVALID_PAYLOAD");
     }
-    if (payload !== undefined) {
-      packet.data = payload;
+    // a JSON text needs two characters per level: shorter ones cannot be too deep
+    if (len - i > 2 * MAX_DEPTH && deeperThan(payload, MAX_DEPTH)) {
+      throw codedError("SIO_ERR_PAYLOAD_TOO_DEEP");
     }
-    debug("decoded %s as %j", str, packet);
-    return packet;
   }
+  if (!isPayloadValid(type, payload)) {
+    throw codedError("SIO_ERR_INVALID_PAYLOAD");
+  }
+  if (payload !== undefined) {
+    packet.data = payload;
+  }
+  if (debug.enabled) debug("decoded %s as %j", str, packet);
+  return packet;
+}
+
+/**
+ * Whether the text opens a BINARY_EVENT or BINARY_ACK, which waits for its attachments.
+ *
+ * @example
+ * isBinaryHeader('51-["f",{"_placeholder":true,"num":0}]'); // true
+ */
+export function isBinaryHeader(str: string): boolean {
+  const type = str.charCodeAt(0) - CHAR_0;
+  return type === PacketType.BINARY_EVENT || type === PacketType.BINARY_ACK;
 }
 
 /**

@@ -50,7 +50,7 @@ export class Encoder {
       type = isEvent ? PacketType.EVENT : PacketType.ACK;
     }
     const str = this.encodeAsString(type, obj.nsp, obj.id, obj.data, 0);
-    debug("encoded %j", str);
+    if (debug.enabled) debug("encoded %j", str);
     return [str];
   }
 

@@ -95,6 +95,45 @@ describe("namespaces", () => {
       expect(await main.timeout(2000).emitWithAck("ping")).to.be("pong");
     });
 
+    it("three namespaces over one connection: each gets its own events, one left and joined again, all closed together", async () => {
+      const io = await h.server();
+      const names = ["/", "/a", "/b"];
+      const live = new Map();
+      const reasons = [];
+      for (const name of names) {
+        io.of(name).on("connection", (s) => {
+          live.set(name, s);
+          s.on("which", (cb) => cb(name));
+          s.on("disconnect", (reason) => reasons.push([name, reason]));
+        });
+      }
+      const main = await h.connect();
+      const a = main.io.socket("/a");
+      const b = main.io.socket("/b");
+      h.clients.push(a, b);
+      await Promise.all([connected(a), connected(b)]);
+      expect(io.engine.clientsCount).to.be(1);
+      const answers = await Promise.all([main, a, b].map((c) => c.timeout(2000).emitWithAck("which")));
+      expect(answers).to.eql(names);
+
+      a.disconnect();
+      await until(() => reasons.length === 1);
+      expect(reasons).to.eql([["/a", "client namespace disconnect"]]);
+      expect(await b.timeout(2000).emitWithAck("which")).to.be("/b");
+      a.connect();
+      await connected(a);
+      expect(await a.timeout(2000).emitWithAck("which")).to.be("/a");
+
+      main.io.engine.close();
+      await until(() => reasons.length === 4);
+      expect(reasons.slice(1).sort()).to.eql([
+        ["/", "transport close"],
+        ["/a", "transport close"],
+        ["/b", "transport close"],
+      ]);
+      for (const s of live.values()) expect(s.connected).to.be(false);
+    });
+
     it("namespaces are isolated: an emit on one does not reach another", async () => {
       const io = await h.server();
       io.of("/chat");

@@ -2,6 +2,7 @@
 
 const zlib = require("zlib");
 const expect = require("expect.js");
+const notepack = require("notepack.io");
 const {
   sio,
   forEachTransport,
@@ -119,6 +120,104 @@ describe("socket", () => {
         const [, socket] = await pair(h);
         expect(socket.handshake.auth).to.eql({});
       });
+
+      it("socket.data and an empty handshake.auth are plain objects, each socket its own", async () => {
+        const io = await h.server();
+        const sockets = [];
+        io.on("connection", (s) => sockets.push(s));
+        await Promise.all([h.connect(), h.connect()]);
+        await until(() => sockets.length === 2);
+        const [a, b] = sockets;
+        for (const obj of [a.data, a.handshake.auth]) {
+          expect(Object.getPrototypeOf(obj)).to.be(Object.prototype);
+          expect(obj.constructor).to.be(Object);
+          expect(Object.prototype.toString.call(obj)).to.be("[object Object]");
+          expect(require("util").inspect(obj)).to.be("{}");
+          expect(structuredClone(obj)).to.eql({});
+        }
+        expect(a.data).not.to.be(b.data);
+        a.data.user = { name: "a" };
+        a.handshake.auth.token = "t";
+        expect(JSON.stringify(a.data)).to.be('{"user":{"name":"a"}}');
+        expect(structuredClone(a.handshake.auth)).to.eql({ token: "t" });
+        expect(b.data).to.eql({});
+        expect(b.handshake.auth).to.eql({});
+      });
+
+      // Adapters send the handshake of their sockets to the other nodes (fetchSockets):
+      // the Redis adapter with msgpack (notepack.io), others with JSON.
+      it("handshake is a plain object that JSON and msgpack serialize with every field", async () => {
+        const [, socket] = await pair(h, {}, "/", { auth: { token: "abc" }, query: { foo: "bar" } });
+        const hs = socket.handshake;
+        const fields = ["headers", "time", "address", "xdomain", "secure", "issued", "url", "query", "auth"];
+        expect(Object.getPrototypeOf(hs)).to.be(Object.prototype);
+        expect(Object.keys(hs)).to.eql(fields);
+        const read = {};
+        for (const field of fields) read[field] = hs[field];
+        expect(JSON.parse(JSON.stringify(hs))).to.eql(JSON.parse(JSON.stringify(read)));
+        expect(notepack.decode(notepack.encode(hs))).to.eql(JSON.parse(JSON.stringify(read)));
+        expect(notepack.decode(notepack.encode(hs)).time).to.be(hs.time);
+        // the date string is that of the issue time, to the second
+        expect(hs.issued - Date.parse(hs.time)).to.be.within(0, 1999);
+        // its fields can be replaced, as those of any plain object
+        hs.time = "changed";
+        expect(socket.handshake.time).to.be("changed");
+      });
+
+      it("sockets connected within the same second have equal handshake times, each its own handshake", async () => {
+        const io = await h.server();
+        const sockets = [];
+        io.on("connection", (s) => sockets.push(s));
+        await Promise.all([h.connect(), h.connect(), h.connect()]);
+        await until(() => sockets.length === 3);
+        const [a, b] = sockets;
+        expect(a.handshake).not.to.be(b.handshake);
+        expect(a.handshake.auth).not.to.be(b.handshake.auth);
+        for (const s of sockets)
+          expect(s.handshake.issued - Date.parse(s.handshake.time)).to.be.within(0, 1999);
+        a.handshake.auth.user = "a";
+        expect(b.handshake.auth).to.eql({});
+      });
+
+      it("events named after Object.prototype members reach their listeners, and need none", async () => {
+        const [, socket, client] = await pair(h);
+        const names = ["toString", "constructor", "hasOwnProperty", "__proto__", "valueOf"];
+        // no listener: ignored, the socket stays usable
+        for (const name of names) client.emit(name, 1);
+        socket.on("after", (cb) => cb("ok"));
+        expect(await client.timeout(2000).emitWithAck("after")).to.be("ok");
+        const got = [];
+        for (const name of names) socket.on(name, (v) => got.push([name, v]));
+        expect(socket.listenerCount("toString")).to.be(1);
+        expect(socket.eventNames()).to.contain("__proto__");
+        for (const name of names) client.emit(name, 2);
+        await until(() => got.length === names.length);
+        expect(got).to.eql(names.map((name) => [name, 2]));
+        socket.removeAllListeners("constructor");
+        expect(socket.listenerCount("constructor")).to.be(0);
+        expect(socket.eventNames()).not.to.contain("constructor");
+      });
+
+      it("listeners can be added, removed and added again", async () => {
+        const [, socket, client] = await pair(h);
+        const got = [];
+        const a = (v) => got.push(["a", v]);
+        socket.on("x", a);
+        socket.once("y", (v) => got.push(["y", v]));
+        client.emit("x", 1);
+        client.emit("y", 1);
+        client.emit("y", 2);
+        await until(() => got.length === 2);
+        socket.off("x", a);
+        socket.removeAllListeners();
+        expect(socket.eventNames()).to.eql([]);
+        socket.on("x", (v, cb) => cb(v));
+        expect(await client.timeout(2000).emitWithAck("x", 3)).to.be(3);
+        expect(got).to.eql([
+          ["a", 1],
+          ["y", 1],
+        ]);
+      });
     });
 
     describe("emit and acks", () => {
@@ -177,6 +276,39 @@ describe("socket", () => {
         expect(err).to.be.an(Error);
         expect(err.message).to.be("operation has timed out");
         expect(Date.now() - start).to.be.within(80, 1000);
+      });
+
+      it("timeout(), volatile and compress(false) apply to the next emit only", async () => {
+        const [, socket, client] = await pair(h);
+        client.on("q", (cb) => cb("answer"));
+        const timedOut = new Promise((resolve) => socket.timeout(50).emit("unanswered", resolve));
+        const answered = new Promise((resolve) => socket.emit("q", (...args) => resolve(args)));
+        expect(await answered).to.eql(["answer"]);
+        expect((await timedOut).message).to.be("operation has timed out");
+        const created = [];
+        socket.conn.on("packetCreate", (packet) => created.push(packet.options.compress));
+        const got = waitFor(client, "b");
+        socket.compress(false).emit("a");
+        socket.emit("b");
+        await got;
+        expect(created).to.eql([false, true]);
+      });
+
+      it("socket.acks: one Map, where an adapter registers an ack under a packet id", async () => {
+        const [io, socket, client] = await pair(h);
+        const acks = socket.acks;
+        expect(acks).to.be.a(Map);
+        expect(socket.acks).to.be(acks);
+        expect(acks.size).to.be(0);
+        client.on("q", (cb) => cb("answer"));
+        // what the adapter does for each target of a broadcast with an ack
+        const id = socket.nsp._ids++;
+        const got = new Promise((resolve) => socket.acks.set(id, resolve));
+        socket.client.writeToEngine(io.encoder.encode({ type: 2, nsp: "/", id, data: ["q"] }), {
+          preEncoded: true,
+        });
+        expect(await got).to.be("answer");
+        expect(socket.acks.has(id)).to.be(false);
       });
 
       it("timeout(ms).emitWithAck rejects on timeout and resolves when answered", async () => {
