@@ -14,7 +14,7 @@
 // CPU time per session: when it nears the server's, the clients are the bottleneck).
 //
 //   node bench/connect.js [--batch=200] [--batches=10] [--procs=2] [--targets=ours,reference,ws]
-//                         [--repeat=1] [--timeout=60] [--json] [--cpu-prof=DIR]
+//                         [--repeat=1] [--timeout=60] [--json] [--cpu-prof=DIR] [--websocket-only]
 //
 // A first batch of each kind warms the server up and is not counted.
 
@@ -28,6 +28,8 @@ const settings = {
   batch: args.int("batch", 200),
   batches: args.int("batches", 10),
   procs: args.int("procs", 2),
+  // --websocket-only skips the polling + upgrade series (e.g. to profile the websocket path)
+  websocketOnly: args.flag("websocket-only"),
 };
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -95,7 +97,7 @@ async function measure(ctx) {
     wsCpu: ws.cpuPerSession,
     wsClientCpu: ws.clientCpu,
   };
-  if (kind === "ws") return { ...row, pollRate: "n/a", pollP50: "n/a", pollP99: "n/a", pollCpu: "n/a" };
+  if (kind === "ws" || settings.websocketOnly) return { ...row, pollRate: "n/a", pollP50: "n/a", pollP99: "n/a", pollCpu: "n/a" };
   const poll = await series(ctx, { kind, port: ctx.port, transport: "polling", upgrade: true });
   return { ...row, pollRate: poll.rate, pollP50: poll.p50, pollP99: poll.p99, pollCpu: poll.cpuPerSession };
 }
