@@ -1,3 +1,4 @@
+import debugModule from "debug";
 import type { BroadcastFlags, NamespaceAdapter, Room, SocketId } from "./adapter";
 import { PacketType, RESERVED_EVENTS } from "./codec";
 import type { Handshake } from "./socket";
@@ -13,6 +14,8 @@ import type {
   Last,
   TypedEventBroadcaster,
 } from "./typed-events";
+
+const debug = debugModule("socket.io:broadcast-operator");
 
 /** Reserved names would confuse the state machines of the clients. */
 export function assertNotReserved(ev: string | symbol): void {
@@ -214,10 +217,22 @@ export class BroadcastOperator<
       throw err;
     }
 
-    this.adapter.serverCount().then((serverCount: number) => {
-      expectedServerCount = serverCount;
-      checkCompleteness();
-    });
+    let serverCount: Promise<number>;
+    try {
+      serverCount = Promise.resolve(this.adapter.serverCount());
+    } catch (err) {
+      serverCount = Promise.reject(err);
+    }
+    // an adapter that cannot count the servers (its bus is down) leaves the
+    // answer to the timeout, which reports what arrived, rather than raising an
+    // unhandled rejection that would end the process
+    serverCount.then(
+      (count: number) => {
+        expectedServerCount = count;
+        checkCompleteness();
+      },
+      (err: unknown) => debug("serverCount() failed: %s", err instanceof Error ? err.message : err),
+    );
 
     return true;
   }

@@ -594,10 +594,14 @@ export class Server extends EventEmitter {
           previous === undefined ? [cookie] : ([] as string[]).concat(previous as string | string[], cookie),
         );
       }
+      // a new session's open packet is written while ws completes the upgrade:
+      // corked, the 101 response and that packet leave in one write
+      socket.cork();
       this.ws.handleUpgrade(request, socket, upgradeHead, (websocket) => {
         socket.removeListener("error", onSocketError);
         this.onWebSocket(request, websocket, id);
       });
+      socket.uncork();
     };
     const callback: VerifyCallback = (code, context) => {
       if (code !== undefined) {
