@@ -90,10 +90,22 @@ export class Client<
     if (server._parser.Decoder !== Decoder) {
       this.createDecoder();
     }
-    this.ondata = this.ondata.bind(this);
-    this.onerror = this.onerror.bind(this);
-    this.onclose = this.onclose.bind(this);
     this.setup();
+  }
+
+  // The listeners on the Engine.IO socket are the same three functions for every client
+  // (EventEmitter calls them with the socket as `this`, and the socket holds its client):
+  // no bound copies per client, while `conn.listeners("data")` still lists one listener.
+  private static onConnData(this: EngineSocket, data: unknown): void {
+    (this._handler as Client).ondata(data);
+  }
+
+  private static onConnError(this: EngineSocket, err: Error): void {
+    (this._handler as Client).onerror(err);
+  }
+
+  private static onConnClose(this: EngineSocket, reason: string, description?: unknown): void {
+    (this._handler as Client).onclose(reason, description);
   }
 
   private createDecoder(): PacketDecoder {
@@ -110,9 +122,11 @@ export class Client<
   }
 
   private setup(): void {
-    this.conn.on("data", this.ondata);
-    this.conn.on("error", this.onerror);
-    this.conn.on("close", this.onclose);
+    const conn = this.conn;
+    conn._handler = this;
+    conn.on("data", Client.onConnData);
+    conn.on("error", Client.onConnError);
+    conn.on("close", Client.onConnClose);
 
     this.connectTimeout = setTimeout(() => {
       if (this.socket === undefined && (this.nsps === undefined || this.nsps.size === 0)) {
@@ -341,9 +355,10 @@ export class Client<
   }
 
   private destroy(): void {
-    this.conn.removeListener("data", this.ondata);
-    this.conn.removeListener("error", this.onerror);
-    this.conn.removeListener("close", this.onclose);
+    const conn = this.conn;
+    conn.removeListener("data", Client.onConnData);
+    conn.removeListener("error", Client.onConnError);
+    conn.removeListener("close", Client.onConnClose);
     if (this.connectTimeout) {
       clearTimeout(this.connectTimeout);
       this.connectTimeout = undefined;

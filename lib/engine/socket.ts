@@ -144,6 +144,15 @@ export class Socket extends EventEmitter {
   /** @internal */
   hbDue = 0;
 
+  /**
+   * Whoever handles this session's events for the layer above (the Socket.IO client): its
+   * listeners, one function shared by every session, find it here from the session they are
+   * called on, instead of each session holding bound copies.
+   *
+   * @internal
+   */
+  _handler: unknown = null;
+
   constructor(
     id: string,
     server: Server,
