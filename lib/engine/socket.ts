@@ -13,7 +13,7 @@ import type { Transport, EngineRequest, TransportError } from "./transport";
 import type { HeartbeatEntry, HeartbeatQueue } from "./heartbeat";
 import type { Server } from "./server";
 import { wsFrameLength } from "./ws-frame";
-import { compactListenerTable } from "./listener-table";
+import { compactListenerTable, releaseListenerTable } from "./listener-table";
 import type { WsPreEncodedFrame } from "./ws-frame";
 
 const debug = debugModule("engine:socket");
@@ -116,8 +116,6 @@ export class Socket extends EventEmitter {
   /** whether the session has been upgraded (to WebSocket) */
   upgraded = false;
 
-  // the heartbeat direction of the session's revision (v3 clients ping, v4 servers do)
-  private readonly clientPings: boolean;
   private writeBuffer: Packet[] = NOTHING_QUEUED;
   // running totals, so that the bound costs no scan of the buffer: the bytes in
   // writeBuffer, the bytes ever queued, where the last burst ended among them, and
@@ -166,10 +164,15 @@ export class Socket extends EventEmitter {
     this.server = server;
     this.request = req;
     this.protocol = protocol;
-    this.clientPings = codecFor(protocol).clientPings;
     this.remoteAddress = (req.socket && req.socket.remoteAddress) || "";
     this.setTransport(transport);
     this.onOpen();
+  }
+
+  // the heartbeat direction of the session's revision (v3 clients ping, v4 servers do), read
+  // from its codec rather than held by every session
+  private get clientPings(): boolean {
+    return codecFor(this.protocol).clientPings;
   }
 
   private onOpen(): void {
@@ -353,6 +356,7 @@ export class Socket extends EventEmitter {
       transport.removeListener("packet", onPacket);
       transport.removeListener("close", onTransportClose);
       transport.removeListener("error", onError);
+      releaseListenerTable(transport);
       this.removeListener("close", onClose);
     };
     const onError = (err: unknown): void => {

@@ -5,7 +5,7 @@
  * wire data (`send`). It reports to its owner (the engine Socket of the session) by a
  * direct call, then emits the same event ("packet", "drain", "ready", "error", "close",
  * "headers") for whoever else listens: a session holds no listener on its transport, so
- * a long-lived transport keeps an empty listener table.
+ * a long-lived transport has no listener table at all.
  */
 import { EventEmitter } from "events";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "http";
@@ -13,7 +13,7 @@ import type { WebSocket } from "ws";
 import debugModule from "debug";
 import type { CodedError } from "../errors";
 import { codecFor, protocolOf } from "./codec";
-import { compactListenerTable } from "./listener-table";
+import { releaseListenerTable } from "./listener-table";
 import type { EngineCodec, ProtocolRevision } from "./codec";
 import type { Packet, RawData } from "./codec/packet";
 
@@ -78,7 +78,7 @@ export abstract class Transport extends EventEmitter {
 
   constructor(req: EngineRequest) {
     super();
-    compactListenerTable(this);
+    releaseListenerTable(this);
     this.protocol = protocolOf(req._query);
     this.codec = codecFor(this.protocol);
     this.supportsBinary = !req._query.b64;
