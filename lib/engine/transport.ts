@@ -62,8 +62,6 @@ export abstract class Transport extends EventEmitter {
   writable = false;
   /** Engine.IO protocol revision of the client (3 or 4) */
   readonly protocol: ProtocolRevision;
-  /** the codec of that revision, chosen once: every v3/v4 difference goes through it */
-  readonly codec: EngineCodec;
   /** false when the client asked for base64-encoded binary (`b64=1`, v3) */
   supportsBinary: boolean;
   /** set when the transport is being replaced by an upgrade */
@@ -80,8 +78,12 @@ export abstract class Transport extends EventEmitter {
     super();
     releaseListenerTable(this);
     this.protocol = protocolOf(req._query);
-    this.codec = codecFor(this.protocol);
     this.supportsBinary = !req._query.b64;
+  }
+
+  /** the codec of the revision: every v3/v4 difference goes through it */
+  get codec(): EngineCodec {
+    return codecFor(this.protocol);
   }
 
   /** "polling" or "websocket" */
