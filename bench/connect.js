@@ -97,7 +97,8 @@ async function measure(ctx) {
     wsCpu: ws.cpuPerSession,
     wsClientCpu: ws.clientCpu,
   };
-  if (kind === "ws" || settings.websocketOnly) return { ...row, pollRate: "n/a", pollP50: "n/a", pollP99: "n/a", pollCpu: "n/a" };
+  if (kind === "ws" || settings.websocketOnly)
+    return { ...row, pollRate: "n/a", pollP50: "n/a", pollP99: "n/a", pollCpu: "n/a" };
   const poll = await series(ctx, { kind, port: ctx.port, transport: "polling", upgrade: true });
   return { ...row, pollRate: poll.rate, pollP50: poll.p50, pollP99: poll.p99, pollCpu: poll.cpuPerSession };
 }
