@@ -10,7 +10,6 @@ import type { SendOptions, Socket as EngineSocket } from "./engine/socket";
 import type { DisconnectReason, Socket } from "./socket";
 import { isV2Client } from "./v2-clients";
 import { emptyObject } from "./lean-objects";
-import type { SocketId } from "./adapter";
 import type { EventsMap, DefaultEventsMap } from "./typed-events";
 
 const debug = debugModule("socket.io:client");
@@ -71,9 +70,9 @@ export class Client<
   private decoder: PacketDecoder | undefined;
   private ondecodedBound: ((packet: Packet) => void) | undefined;
   // The sockets of this connection, one per namespace. Nearly every client joins a single
-  // namespace: its socket is held in `socket`, and the two maps are only made for a second one.
+  // namespace: its socket is held in `socket`, and the map (by namespace name, in the order
+  // they joined) is only made for a second one.
   private socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | undefined;
-  private sockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> | undefined;
   private nsps: Map<string, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> | undefined;
   private connectTimeout: NodeJS.Timeout | undefined;
 
@@ -84,16 +83,27 @@ export class Client<
     this.decoder = undefined;
     this.ondecodedBound = undefined;
     this.socket = undefined;
-    this.sockets = undefined;
     this.nsps = undefined;
     this.connectTimeout = undefined;
     if (server._parser.Decoder !== Decoder) {
       this.createDecoder();
     }
-    this.ondata = this.ondata.bind(this);
-    this.onerror = this.onerror.bind(this);
-    this.onclose = this.onclose.bind(this);
     this.setup();
+  }
+
+  // The listeners on the Engine.IO socket are the same three functions for every client
+  // (EventEmitter calls them with the socket as `this`, and the socket holds its client):
+  // no bound copies per client, while `conn.listeners("data")` still lists one listener.
+  private static onConnData(this: EngineSocket, data: unknown): void {
+    (this._handler as Client).ondata(data);
+  }
+
+  private static onConnError(this: EngineSocket, err: Error): void {
+    (this._handler as Client).onerror(err);
+  }
+
+  private static onConnClose(this: EngineSocket, reason: string, description?: unknown): void {
+    (this._handler as Client).onclose(reason, description);
   }
 
   private createDecoder(): PacketDecoder {
@@ -110,9 +120,11 @@ export class Client<
   }
 
   private setup(): void {
-    this.conn.on("data", this.ondata);
-    this.conn.on("error", this.onerror);
-    this.conn.on("close", this.onclose);
+    const conn = this.conn;
+    conn._handler = this;
+    conn.on("data", Client.onConnData);
+    conn.on("error", Client.onConnError);
+    conn.on("close", Client.onConnClose);
 
     this.connectTimeout = setTimeout(() => {
       if (this.socket === undefined && (this.nsps === undefined || this.nsps.size === 0)) {
@@ -172,18 +184,16 @@ export class Client<
   }
 
   private addSocket(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
-    if (this.sockets === undefined) {
+    if (this.nsps === undefined) {
       const first = this.socket;
       if (first === undefined) {
         this.socket = socket;
         return;
       }
       this.socket = undefined;
-      this.sockets = new Map([[first.id, first]]);
       this.nsps = new Map([[first.nsp.name, first]]);
     }
-    this.sockets.set(socket.id, socket);
-    this.nsps!.set(socket.nsp.name, socket);
+    this.nsps.set(socket.nsp.name, socket);
   }
 
   private socketOf(
@@ -203,8 +213,8 @@ export class Client<
     arg1?: unknown,
     arg2?: unknown,
   ): void {
-    if (this.sockets !== undefined) {
-      for (const socket of this.sockets.values()) fn(socket, arg1, arg2);
+    if (this.nsps !== undefined) {
+      for (const socket of this.nsps.values()) fn(socket, arg1, arg2);
     } else if (this.socket !== undefined) {
       fn(this.socket, arg1, arg2);
     }
@@ -212,7 +222,7 @@ export class Client<
 
   private clearSockets(): void {
     this.socket = undefined;
-    if (this.sockets !== undefined) this.sockets.clear();
+    if (this.nsps !== undefined) this.nsps.clear();
   }
 
   /**
@@ -221,9 +231,9 @@ export class Client<
    * @internal
    */
   _remove(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
-    if (this.sockets !== undefined && this.sockets.has(socket.id)) {
-      this.sockets.delete(socket.id);
-      this.nsps!.delete(socket.nsp.name);
+    const nsps = this.nsps;
+    if (nsps !== undefined && nsps.has(socket.nsp.name) && nsps.get(socket.nsp.name)!.id === socket.id) {
+      nsps.delete(socket.nsp.name);
     } else if (this.socket !== undefined && this.socket.id === socket.id) {
       this.socket = undefined;
     } else {
@@ -341,9 +351,10 @@ export class Client<
   }
 
   private destroy(): void {
-    this.conn.removeListener("data", this.ondata);
-    this.conn.removeListener("error", this.onerror);
-    this.conn.removeListener("close", this.onclose);
+    const conn = this.conn;
+    conn.removeListener("data", Client.onConnData);
+    conn.removeListener("error", Client.onConnError);
+    conn.removeListener("close", Client.onConnClose);
     if (this.connectTimeout) {
       clearTimeout(this.connectTimeout);
       this.connectTimeout = undefined;

@@ -163,7 +163,6 @@ export class Socket<
   // made on the first acknowledgement: most sockets never wait for one (see `acks`)
   private _acks: Map<number, (...args: any[]) => void> | undefined;
 
-  private readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
   private readonly adapter: NamespaceAdapter;
   private fns: Array<(event: Event, next: (err?: Error) => void) => void> | undefined;
   // NO_FLAGS until a flag is set for the next emit (see `setFlag`)
@@ -187,7 +186,6 @@ export class Socket<
     // A fast-mode listener table instead of Node's dictionary-mode one (see lean-objects.ts).
     useListenerTable(this);
     this.nsp = nsp;
-    this.server = nsp.server;
     this._acks = undefined;
     this.fns = undefined;
     this.adapter = nsp.adapter;
@@ -212,6 +210,11 @@ export class Socket<
     }
     this.handshake = this.buildHandshake(auth);
     super.on("error", onOwnError);
+  }
+
+  // read through the namespace rather than held by every socket
+  private get server(): Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
+    return this.nsp.server;
   }
 
   private buildHandshake(auth: Record<string, unknown>): Handshake {

@@ -61,7 +61,9 @@ export class HeartbeatQueue {
     if (entry.hbQueue !== null) {
       entry.hbQueue.remove(entry);
     }
-    const due = performance.now() + this.length();
+    // whole milliseconds (rounded up: never early), so that the deadline is a small integer
+    // held in the session itself, not a number boxed on the heap for each session
+    const due = Math.ceil(performance.now() + this.length());
     entry.hbDue = due;
     entry.hbQueue = this;
     // the tail has the latest deadline unless the length was changed meanwhile

@@ -13,7 +13,7 @@ import type { Transport, EngineRequest, TransportError } from "./transport";
 import type { HeartbeatEntry, HeartbeatQueue } from "./heartbeat";
 import type { Server } from "./server";
 import { wsFrameLength } from "./ws-frame";
-import { compactListenerTable } from "./listener-table";
+import { compactListenerTable, releaseListenerTable } from "./listener-table";
 import type { WsPreEncodedFrame } from "./ws-frame";
 
 const debug = debugModule("engine:socket");
@@ -72,6 +72,10 @@ export interface SendOptions {
 /** Called with the transport once the packet has been written to it. */
 export type SendCallback = (transport: Transport) => void;
 
+// An idle session holds no packet nor callback: its buffers are this one shared empty array
+// (frozen, so that nothing can fill it for every session) until something is queued.
+const NOTHING_QUEUED: never[] = Object.freeze([]) as never[];
+
 // the options of every packet sent without any, shared rather than built per packet
 const DEFAULT_SEND_OPTIONS: SendOptions = Object.freeze({ compress: true });
 
@@ -112,9 +116,7 @@ export class Socket extends EventEmitter {
   /** whether the session has been upgraded (to WebSocket) */
   upgraded = false;
 
-  // the heartbeat direction of the session's revision (v3 clients ping, v4 servers do)
-  private readonly clientPings: boolean;
-  private writeBuffer: Packet[] = [];
+  private writeBuffer: Packet[] = NOTHING_QUEUED;
   // running totals, so that the bound costs no scan of the buffer: the bytes in
   // writeBuffer, the bytes ever queued, where the last burst ended among them, and
   // the synchronous run that burst belongs to
@@ -124,7 +126,7 @@ export class Socket extends EventEmitter {
   private burstRun = -1;
   // callbacks of the packets in writeBuffer; then, once some flush carried callbacks,
   // one entry per flush in flight (null without callbacks), until they have all drained
-  private packetsFn: SendCallback[] = [];
+  private packetsFn: SendCallback[] = NOTHING_QUEUED;
   private sentCallbackFn: (SendCallback[] | null)[] | null = null;
   // flushes handed to the transport and not drained yet
   private flushesInFlight = 0;
@@ -140,6 +142,15 @@ export class Socket extends EventEmitter {
   /** @internal */
   hbDue = 0;
 
+  /**
+   * Whoever handles this session's events for the layer above (the Socket.IO client): its
+   * listeners, one function shared by every session, find it here from the session they are
+   * called on, instead of each session holding bound copies.
+   *
+   * @internal
+   */
+  _handler: unknown = null;
+
   constructor(
     id: string,
     server: Server,
@@ -153,10 +164,15 @@ export class Socket extends EventEmitter {
     this.server = server;
     this.request = req;
     this.protocol = protocol;
-    this.clientPings = codecFor(protocol).clientPings;
     this.remoteAddress = (req.socket && req.socket.remoteAddress) || "";
     this.setTransport(transport);
     this.onOpen();
+  }
+
+  // the heartbeat direction of the session's revision (v3 clients ping, v4 servers do), read
+  // from its codec rather than held by every session
+  private get clientPings(): boolean {
+    return codecFor(this.protocol).clientPings;
   }
 
   private onOpen(): void {
@@ -340,6 +356,7 @@ export class Socket extends EventEmitter {
       transport.removeListener("packet", onPacket);
       transport.removeListener("close", onTransportClose);
       transport.removeListener("error", onError);
+      releaseListenerTable(transport);
       this.removeListener("close", onClose);
     };
     const onError = (err: unknown): void => {
@@ -403,13 +420,13 @@ export class Socket extends EventEmitter {
       this.hbQueue.remove(this);
     }
     // the callbacks of packets that will never be written are dropped
-    this.packetsFn = [];
+    this.packetsFn = NOTHING_QUEUED;
     this.sentCallbackFn = null;
     this.flushesInFlight = 0;
     this.clearTransport(reason === WRITE_BUFFER_FULL);
     this.server._onSessionClose(this);
     this.emit("close", reason, description);
-    this.writeBuffer = [];
+    this.writeBuffer = NOTHING_QUEUED;
     this.writeBufferBytes = 0;
   }
 
@@ -529,7 +546,11 @@ export class Socket extends EventEmitter {
     this.writeBufferBytes += size;
     this.queuedTotal += size;
     if (typeof callback === "function") {
-      this.packetsFn.push(callback);
+      if (this.packetsFn.length === 0) {
+        this.packetsFn = [callback];
+      } else {
+        this.packetsFn.push(callback);
+      }
     }
     this.flush();
   }
@@ -542,7 +563,7 @@ export class Socket extends EventEmitter {
     const buffer = this.writeBuffer;
     this.emit("flush", buffer);
     this.server.emit("flush", this, buffer);
-    this.writeBuffer = [];
+    this.writeBuffer = NOTHING_QUEUED;
     this.writeBufferBytes = 0;
     if (this.packetsFn.length) {
       if (this.sentCallbackFn === null) {
@@ -553,7 +574,7 @@ export class Socket extends EventEmitter {
         }
       }
       this.sentCallbackFn.push(this.packetsFn);
-      this.packetsFn = [];
+      this.packetsFn = NOTHING_QUEUED;
     } else if (this.sentCallbackFn !== null) {
       this.sentCallbackFn.push(null);
     }

@@ -5,7 +5,7 @@
  * wire data (`send`). It reports to its owner (the engine Socket of the session) by a
  * direct call, then emits the same event ("packet", "drain", "ready", "error", "close",
  * "headers") for whoever else listens: a session holds no listener on its transport, so
- * a long-lived transport keeps an empty listener table.
+ * a long-lived transport has no listener table at all.
  */
 import { EventEmitter } from "events";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "http";
@@ -13,7 +13,7 @@ import type { WebSocket } from "ws";
 import debugModule from "debug";
 import type { CodedError } from "../errors";
 import { codecFor, protocolOf } from "./codec";
-import { compactListenerTable } from "./listener-table";
+import { releaseListenerTable } from "./listener-table";
 import type { EngineCodec, ProtocolRevision } from "./codec";
 import type { Packet, RawData } from "./codec/packet";
 
@@ -62,8 +62,6 @@ export abstract class Transport extends EventEmitter {
   writable = false;
   /** Engine.IO protocol revision of the client (3 or 4) */
   readonly protocol: ProtocolRevision;
-  /** the codec of that revision, chosen once: every v3/v4 difference goes through it */
-  readonly codec: EngineCodec;
   /** false when the client asked for base64-encoded binary (`b64=1`, v3) */
   supportsBinary: boolean;
   /** set when the transport is being replaced by an upgrade */
@@ -78,10 +76,14 @@ export abstract class Transport extends EventEmitter {
 
   constructor(req: EngineRequest) {
     super();
-    compactListenerTable(this);
+    releaseListenerTable(this);
     this.protocol = protocolOf(req._query);
-    this.codec = codecFor(this.protocol);
     this.supportsBinary = !req._query.b64;
+  }
+
+  /** the codec of the revision: every v3/v4 difference goes through it */
+  get codec(): EngineCodec {
+    return codecFor(this.protocol);
   }
 
   /** "polling" or "websocket" */

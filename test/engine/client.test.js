@@ -6,6 +6,7 @@ const expect = require("expect.js");
 const WebSocket = require("ws");
 const { Socket: ClientSocket } = require("engine.io-client");
 const { useEngine } = require("./support/engine-harness");
+const impl = require("../support/impl");
 
 const { sleep, until } = require("../support/wait");
 
@@ -234,6 +235,23 @@ describe("engine with engine.io-client", () => {
       expect(socket.upgrading).to.be(false);
       await until(() => client.transport.name === "websocket", "the client switched");
       expect(client.transport.name).to.be("websocket");
+    });
+
+    it("the upgraded transport keeps none of the upgrade's listeners, and takes new ones", async () => {
+      const { client, socket } = await connect();
+      const transport = await new Promise((r) => socket.once("upgrade", r));
+      // the reference's session listens to its transport, and its server to the session's
+      // close; ours are called directly
+      const own = impl.REFERENCE ? 1 : 0;
+      expect(["packet", "close", "error"].map((e) => transport.listenerCount(e))).to.eql([own, own, own]);
+      expect(socket.listenerCount("close")).to.be(own);
+      await until(() => client.transport.name === "websocket", "the client switched");
+      const packet = new Promise((r) => transport.once("packet", r));
+      const message = new Promise((r) => socket.once("message", r));
+      client.send("after");
+      expect((await packet).data).to.be("after");
+      expect(await message).to.be("after");
+      expect(transport.listenerCount("packet")).to.be(own);
     });
 
     it("loses and reorders no message across the switch, in either direction", async () => {

@@ -670,6 +670,51 @@ describe("socket", () => {
     });
   });
 
+  describe("the client's listeners on its connection", () => {
+    const h = useHarness({ transports: ["websocket"] });
+    const counts = (conn) => ["data", "error", "close"].map((event) => conn.listenerCount(event));
+    // the reference's engine server adds a "close" listener of its own to every session (to
+    // forget it); ours is told by a direct call
+    const open = [1, 1, REFERENCE ? 2 : 1];
+
+    it("one data, error and close listener per connection, each reaching its own client", async () => {
+      const [io, first, firstClient] = await pair(h);
+      const secondConn = waitFor(io, "connection");
+      const secondClient = await h.connect();
+      const second = await secondConn;
+      for (const s of [first, second]) s.on("who", (cb) => cb(s.id));
+      expect(counts(first.conn)).to.eql(open);
+      expect(counts(second.conn)).to.eql(open);
+      expect(first.conn.listeners("data")).to.have.length(1);
+      expect(await firstClient.timeout(2000).emitWithAck("who")).to.be(first.id);
+      expect(await secondClient.timeout(2000).emitWithAck("who")).to.be(second.id);
+    });
+
+    it("are removed when the client disconnects, and only its own", async () => {
+      const [io, leaving, leavingClient] = await pair(h);
+      const stayingConn = waitFor(io, "connection");
+      const stayingClient = await h.connect();
+      const staying = await stayingConn;
+      staying.on("who", (cb) => cb(staying.id));
+      const reason = disconnectReason(leaving);
+      leavingClient.disconnect();
+      expect(await reason).to.be("client namespace disconnect");
+      await until(() => leaving.conn.readyState === "closed", "the connection is closed");
+      expect(counts(leaving.conn)).to.eql([0, 0, 0]);
+      expect(counts(staying.conn)).to.eql(open);
+      // positive control: the other client still goes through its listeners
+      expect(await stayingClient.timeout(2000).emitWithAck("who")).to.be(staying.id);
+    });
+
+    it("are removed when the server closes the connection", async () => {
+      const [, socket, client] = await pair(h);
+      const reason = disconnectReason(client);
+      socket.disconnect(true);
+      expect(await reason).to.be("io server disconnect");
+      expect(counts(socket.conn)).to.eql([0, 0, 0]);
+    });
+  });
+
   describe("disconnect reasons needing a raw peer", () => {
     const h = useHarness();
 
