@@ -1,41 +1,8 @@
 /**
  * Objects that every session holds, built to take less memory than their usual form while
- * behaving the same for every reader.
- *
- * The listener table. Node's EventEmitter keeps its listeners in `_events`, an object made with a null
- * prototype. V8 holds such an object in dictionary mode from its creation: a hash table of
- * about 180 bytes, even with no listener or one. An object built by a constructor whose
- * prototype has a null prototype behaves the same for the emitter (no inherited key:
- * `events.toString`, `events.__proto__` are undefined; own keys are the event names) but
- * stays in fast mode, with its properties in place: about 60 bytes for the few events a
- * socket has. Node's own EventEmitter used this very kind of object before version 8.
- *
- * Removing a listener may still turn the table into dictionary mode (as with Node's
- * object), and `removeAllListeners()` brings Node's object back: nothing else changes.
+ * behaving the same for every reader. (The listener tables of the emitters a session keeps
+ * are the engine's `compactListenerTable`, engine/listener-table.ts.)
  */
-import type { EventEmitter } from "events";
-
-interface ListenerTableConstructor {
-  new (): object;
-}
-
-const ListenerTable = function ListenerTable(this: object) {} as unknown as ListenerTableConstructor;
-ListenerTable.prototype = Object.create(null);
-
-/**
- * Gives a freshly constructed emitter (no listener yet) the fast-mode table.
- *
- * @example
- * class Socket extends EventEmitter {
- *   constructor() {
- *     super();
- *     useListenerTable(this);
- *   }
- * }
- */
-export function useListenerTable(emitter: EventEmitter): void {
-  (emitter as unknown as { _events: object })._events = new ListenerTable();
-}
 
 interface PlainObjectConstructor {
   new (): Record<string, any>;

@@ -9,7 +9,8 @@ import type { Socket as EngineSocket } from "./engine/socket";
 import type { Namespace } from "./namespace";
 import { runMiddlewares } from "./middleware";
 import { generateId } from "./ids";
-import { emptyObject, useListenerTable } from "./lean-objects";
+import { emptyObject } from "./lean-objects";
+import { compactListenerTable } from "./engine/listener-table";
 import { isV2Client } from "./v2-clients";
 import { Packet, PacketType } from "./codec";
 import type { Server } from "./server";
@@ -183,8 +184,8 @@ export class Socket<
     previousSession?: Session,
   ) {
     super();
-    // A fast-mode listener table instead of Node's dictionary-mode one (see lean-objects.ts).
-    useListenerTable(this);
+    // A fast-mode listener table instead of Node's dictionary-mode one (see engine/listener-table.ts).
+    compactListenerTable(this);
     this.nsp = nsp;
     this._acks = undefined;
     this.fns = undefined;

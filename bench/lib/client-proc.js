@@ -60,6 +60,12 @@ serve({
     });
   },
 
+  /** This process's CPU time (user + system, microseconds) since it started. */
+  cpu() {
+    const { user, system } = process.cpuUsage();
+    return user + system;
+  },
+
   /** The first client sends `messages` echo requests, keeping `window` of them in flight. */
   async echo({ messages, size, window }) {
     const client = clients[0];

@@ -72,7 +72,10 @@ serve({
     return null;
   },
 
-  /** Echo requests with acks spread over the sessions, `window` in flight on each; returns round-trip times. */
+  /**
+   * Echo requests spread over the sessions, `window` in flight on each (emits with an ack
+   * for sio, messages echoed back for engine and ws); returns round-trip times.
+   */
   async echo({ messages, size, window }) {
     const payload = "x".repeat(size);
     const rtts = [];
@@ -82,7 +85,7 @@ serve({
       while (started < messages) {
         started++;
         const sent = now();
-        await session.emitWithAck("echo", payload);
+        await session.echo(payload);
         rtts.push(now() - sent);
       }
     }

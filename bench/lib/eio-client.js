@@ -126,9 +126,28 @@ class Session {
     });
   }
 
+  /**
+   * One echo round trip: an emit with an ack (sio), or a message the server sends back
+   * (engine, ws: answered in order, see `message`).
+   */
+  echo(payload) {
+    if (this.kind === "sio") return this.emitWithAck("echo", payload);
+    return new Promise((resolve) => {
+      if (this.echoes === undefined) this.echoes = [];
+      this.echoes.push(resolve);
+      this.write(this.kind === "engine" ? `4${payload}` : payload);
+    });
+  }
+
+  /** A message of an engine or raw ws session: the answer to the oldest echo, or an event. */
+  message(text) {
+    if (this.echoes !== undefined && this.echoes.length > 0) return this.echoes.shift()(text);
+    return this.onEvent(text);
+  }
+
   /** One Engine.IO packet from the server (or one message of a raw ws session). */
   receive(packet) {
-    if (this.kind === "ws") return this.onEvent(packet);
+    if (this.kind === "ws") return this.message(packet);
     switch (packet[0]) {
       case "0":
         this.sid = JSON.parse(packet.slice(1)).sid;
@@ -138,7 +157,7 @@ class Session {
       case "2":
         return this.write("3");
       case "4":
-        if (this.kind === "engine") return this.onEvent(packet.slice(1));
+        if (this.kind === "engine") return this.message(packet.slice(1));
         return this.receiveSocketIO(packet);
       case "1":
         return this.close("transport close");
