@@ -1,7 +1,7 @@
 /**
  * Objects that every session holds, built to take less memory than their usual form while
  * behaving the same for every reader. (The listener tables of the emitters a session keeps
- * are the engine's `compactListenerTable`, engine/listener-table.ts.)
+ * are made by the engine's `listenerTables`, engine/listener-table.ts.)
  */
 
 interface PlainObjectConstructor {

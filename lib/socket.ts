@@ -10,7 +10,7 @@ import type { Namespace } from "./namespace";
 import { runMiddlewares } from "./middleware";
 import { generateId } from "./ids";
 import { emptyObject } from "./lean-objects";
-import { compactListenerTable } from "./engine/listener-table";
+import { listenerTables } from "./engine/listener-table";
 import { isV2Client } from "./v2-clients";
 import { Packet, PacketType } from "./codec";
 import type { Server } from "./server";
@@ -28,6 +28,9 @@ import {
 } from "./typed-events";
 
 const debug = debugModule("socket.io:socket");
+
+// the listener tables of Socket.IO sockets (see engine/listener-table.ts)
+const compactTable = listenerTables();
 
 const emitToListeners = EventEmitter.prototype.emit;
 
@@ -184,8 +187,7 @@ export class Socket<
     previousSession?: Session,
   ) {
     super();
-    // A fast-mode listener table instead of Node's dictionary-mode one (see engine/listener-table.ts).
-    compactListenerTable(this);
+    compactTable(this);
     this.nsp = nsp;
     this._acks = undefined;
     this.fns = undefined;

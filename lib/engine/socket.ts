@@ -13,10 +13,13 @@ import type { Transport, EngineRequest, TransportError } from "./transport";
 import type { HeartbeatEntry, HeartbeatQueue } from "./heartbeat";
 import type { Server } from "./server";
 import { wsFrameLength } from "./ws-frame";
-import { compactListenerTable, releaseListenerTable } from "./listener-table";
+import { listenerTables, releaseListenerTable } from "./listener-table";
 import type { WsPreEncodedFrame } from "./ws-frame";
 
 const debug = debugModule("engine:socket");
+
+// the listener tables of sessions (see listener-table.ts)
+const compactTable = listenerTables();
 
 /** The close reason of a client over `maxBufferedAmount`. */
 const WRITE_BUFFER_FULL = "write buffer full";
@@ -159,7 +162,7 @@ export class Socket extends EventEmitter {
     protocol: ProtocolRevision,
   ) {
     super();
-    compactListenerTable(this);
+    compactTable(this);
     this.id = id;
     this.server = server;
     this.request = req;

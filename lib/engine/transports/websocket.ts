@@ -11,10 +11,13 @@ import { codedError } from "../../errors";
 import { Transport, EngineRequest } from "../transport";
 import type { Packet } from "../codec/packet";
 import { wsTextFrame } from "../ws-frame";
-import { compactListenerTable } from "../listener-table";
+import { listenerTables } from "../listener-table";
 import type { WsPreEncodedFrame } from "../ws-frame";
 
 const debug = debugModule("engine:ws");
+
+// the listener tables of the ws sockets (see listener-table.ts)
+const compactTable = listenerTables();
 
 /** Options of the `perMessageDeflate` server option. */
 export interface PerMessageDeflateOptions {
@@ -89,7 +92,7 @@ export class WebSocket extends Transport {
     const socket = req.websocket as WsSocket;
     this.socket = socket;
     this.onSentLast = this.sentLast.bind(this);
-    compactListenerTable(socket);
+    compactTable(socket);
     (socket as TransportLink)[kTransport] = this;
     // The error listener stays for the socket's life (ws emits an error for a bad frame
     // even after a close), and is the only one: the server's, that covers a socket no
