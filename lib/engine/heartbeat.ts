@@ -10,9 +10,9 @@
  * A deadline never fires early; it fires at most `slack` ms late (a tenth of its length, at
  * most 2.5 s), so that one timer callback handles the sessions due within that window
  * together. Batching is what makes an idle server cheap: 19,000 sessions with a 25 s
- * interval are 760 pings a second; sent in batches of a few per timer they cost about
- * 65 µs of CPU each (a write that wakes an idle client, then its pong), in batches of
- * ~1,900 every 2.5 s about 38 µs (`node bench/scale.js`). A client waits pingInterval +
+ * interval are 760 pings a second; sent in batches every 100 ms they cost about 65 µs of
+ * CPU each (a write that wakes an idle client, then its pong), in batches of ~1,900 every
+ * 2.5 s about 45-55 µs (`node bench/scale.js`, bench/README.md). A client waits pingInterval +
  * pingTimeout for a ping, so a ping 2.5 s late is well within its patience; a client
  * that stops answering is closed at most that much after pingTimeout.
  */
