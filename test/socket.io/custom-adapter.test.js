@@ -11,6 +11,7 @@ const {
   disconnectReason,
   sleep,
   until,
+  REFERENCE,
 } = require("./support/util");
 
 /**
@@ -401,31 +402,36 @@ describe("custom adapter (extends socket.io-adapter's Adapter)", () => {
         },
       ],
     ]) {
-      it(`a broadcast ack whose adapter.serverCount() ${how} times out with the answers, and nothing is unhandled`, async () => {
-        class NoCountAdapter extends RecordingAdapter {}
-        NoCountAdapter.prototype.serverCount = serverCount;
-        const io = await h.server({ adapter: NoCountAdapter });
-        const clients = [];
-        for (let i = 0; i < 2; i++) {
-          const [, client] = await Promise.all([waitFor(io, "connection"), h.connect()]);
-          clients.push(client);
-        }
-        clients.forEach((c, i) => c.on("q", (cb) => cb(i)));
-        const unhandled = [];
-        const onUnhandled = (reason) => unhandled.push(reason);
-        process.on("unhandledRejection", onUnhandled);
-        try {
-          const [err, responses] = await new Promise((resolve) =>
-            io.timeout(300).emit("q", (...args) => resolve(args)),
-          );
-          expect(err).to.be.an(Error);
-          expect(err.message).to.be("operation has timed out");
-          expect(responses.sort()).to.eql([0, 1]);
-        } finally {
-          process.removeListener("unhandledRejection", onUnhandled);
-        }
-        expect(unhandled).to.eql([]);
-      });
+      // The reference leaves a rejection unhandled (and throws from emit() when serverCount()
+      // throws): deliberately not copied.
+      (REFERENCE ? it.skip : it)(
+        `a broadcast ack whose adapter.serverCount() ${how} times out with the answers, and nothing is unhandled`,
+        async () => {
+          class NoCountAdapter extends RecordingAdapter {}
+          NoCountAdapter.prototype.serverCount = serverCount;
+          const io = await h.server({ adapter: NoCountAdapter });
+          const clients = [];
+          for (let i = 0; i < 2; i++) {
+            const [, client] = await Promise.all([waitFor(io, "connection"), h.connect()]);
+            clients.push(client);
+          }
+          clients.forEach((c, i) => c.on("q", (cb) => cb(i)));
+          const unhandled = [];
+          const onUnhandled = (reason) => unhandled.push(reason);
+          process.on("unhandledRejection", onUnhandled);
+          try {
+            const [err, responses] = await new Promise((resolve) =>
+              io.timeout(300).emit("q", (...args) => resolve(args)),
+            );
+            expect(err).to.be.an(Error);
+            expect(err.message).to.be("operation has timed out");
+            expect(responses.sort()).to.eql([0, 1]);
+          } finally {
+            process.removeListener("unhandledRejection", onUnhandled);
+          }
+          expect(unhandled).to.eql([]);
+        },
+      );
     }
 
     it("onAnyOutgoing listeners run for broadcasts through the adapter", async () => {
