@@ -29,22 +29,6 @@ function deliver(socket: Socket<any, any, any, any>, packet: Packet): void {
   socket._onpacket(packet);
 }
 
-function disconnectSocket(socket: Socket<any, any, any, any>): void {
-  socket.disconnect();
-}
-
-function reportError(socket: Socket<any, any, any, any>, err: Error): void {
-  socket._onerror(err);
-}
-
-function closeSocket(
-  socket: Socket<any, any, any, any>,
-  reason: DisconnectReason,
-  description: unknown,
-): void {
-  socket._onclose(reason, description);
-}
-
 /**
  * One Engine.IO connection, multiplexed over namespaces: it decodes the
  * incoming packets, routes them to the Socket of their namespace, and writes
@@ -178,7 +162,7 @@ export class Client<
    * @internal
    */
   _disconnect(): void {
-    this.forEachSocket(disconnectSocket);
+    for (const socket of this.allSockets()) socket.disconnect();
     this.clearSockets();
     this.close();
   }
@@ -204,20 +188,10 @@ export class Client<
     return socket !== undefined && socket.nsp.name === namespace ? socket : undefined;
   }
 
-  private forEachSocket(
-    fn: (
-      socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-      arg1?: any,
-      arg2?: any,
-    ) => void,
-    arg1?: unknown,
-    arg2?: unknown,
-  ): void {
-    if (this.nsps !== undefined) {
-      for (const socket of this.nsps.values()) fn(socket, arg1, arg2);
-    } else if (this.socket !== undefined) {
-      fn(this.socket, arg1, arg2);
-    }
+  /** The sockets of this connection, as a list of their own (leaving changes the map). */
+  private allSockets(): Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>[] {
+    if (this.nsps !== undefined) return [...this.nsps.values()];
+    return this.socket !== undefined ? [this.socket] : [];
   }
 
   private clearSockets(): void {
@@ -232,9 +206,9 @@ export class Client<
    */
   _remove(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
     const nsps = this.nsps;
-    if (nsps !== undefined && nsps.has(socket.nsp.name) && nsps.get(socket.nsp.name)!.id === socket.id) {
+    if (nsps !== undefined && nsps.get(socket.nsp.name) === socket) {
       nsps.delete(socket.nsp.name);
-    } else if (this.socket !== undefined && this.socket.id === socket.id) {
+    } else if (this.socket === socket) {
       this.socket = undefined;
     } else {
       debug("ignoring remove for %s", socket.id);
@@ -336,7 +310,7 @@ export class Client<
   }
 
   private onerror(err: Error, reason?: DisconnectReason): void {
-    this.forEachSocket(reportError, err);
+    for (const socket of this.allSockets()) socket._onerror(err);
     if (reason && this.conn.readyState === "open") {
       this.onclose(reason);
     }
@@ -346,7 +320,7 @@ export class Client<
   private onclose(reason: DisconnectReason | string, description?: any): void {
     debug("client close with reason %s", reason);
     this.destroy();
-    this.forEachSocket(closeSocket, reason, description);
+    for (const socket of this.allSockets()) socket._onclose(reason as DisconnectReason, description);
     this.clearSockets();
   }
 

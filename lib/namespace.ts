@@ -199,8 +199,8 @@ export class Namespace<
     debug("adding socket to nsp %s", this.name);
     const recovery = this.server._opts.connectionStateRecovery;
     let socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
-    if (recovery && this.wantsRecovery(auth)) {
-      socket = await this._createSocket(client, auth);
+    if (recovery && typeof auth?.pid === "string" && typeof auth.offset === "string") {
+      socket = await this.restoreSocket(client, auth, auth.pid, auth.offset);
     } else {
       socket = new Socket(this, client, auth);
       // the middlewares run a microtask later, as after a session lookup
@@ -218,13 +218,9 @@ export class Namespace<
     }
 
     this._preConnectSockets.set(socket.id, socket);
-    if (this._fns.length === 0) {
-      process.nextTick(afterMiddlewares, this, socket, fn, undefined);
-    } else {
-      runMiddlewares(this._fns, socket, (err) => {
-        process.nextTick(afterMiddlewares, this, socket, fn, err);
-      });
-    }
+    runMiddlewares(this._fns, socket, (err) => {
+      process.nextTick(afterMiddlewares, this, socket, fn, err);
+    });
     return socket;
   }
 
@@ -256,34 +252,29 @@ export class Namespace<
     this._doConnect(socket, fn);
   }
 
-  private wantsRecovery(auth: Record<string, unknown>): boolean {
-    return !!auth && typeof auth.pid === "string" && typeof auth.offset === "string";
-  }
-
-  private async _createSocket(
+  /** A socket for a client that presents a session: the restored one, or a new one. */
+  private async restoreSocket(
     client: Client<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
     auth: Record<string, unknown>,
+    pid: string,
+    offset: string,
   ): Promise<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
-    const pid = auth && auth.pid;
-    const offset = auth && auth.offset;
-    if (this.server._opts.connectionStateRecovery && typeof pid === "string" && typeof offset === "string") {
-      let session;
-      try {
-        session = await this.adapter.restoreSession(pid, offset);
-      } catch (e) {
-        debug("error while restoring session: %s", e);
-      }
-      // A client back before the server noticed it left may present a session that an
-      // earlier reconnection already restored: two sockets with one id would each
-      // remove the other's rooms and map entry when they close, so it starts afresh.
-      if (session && this.sockets.has(session.sid)) {
-        debug("session of %s is already restored and live", session.sid);
-        session = null;
-      }
-      if (session) {
-        debug("connection state recovered for sid %s", session.sid);
-        return new Socket(this, client, auth, session);
-      }
+    let session;
+    try {
+      session = await this.adapter.restoreSession(pid, offset);
+    } catch (e) {
+      debug("error while restoring session: %s", e);
+    }
+    // A client back before the server noticed it left may present a session that an
+    // earlier reconnection already restored: two sockets with one id would each
+    // remove the other's rooms and map entry when they close, so it starts afresh.
+    if (session && this.sockets.has(session.sid)) {
+      debug("session of %s is already restored and live", session.sid);
+      session = null;
+    }
+    if (session) {
+      debug("connection state recovered for sid %s", session.sid);
+      return new Socket(this, client, auth, session);
     }
     return new Socket(this, client, auth);
   }
