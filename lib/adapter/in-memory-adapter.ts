@@ -224,23 +224,12 @@ export class Adapter extends EventEmitter implements NamespaceAdapter {
    * adapter.addAll("sid1", new Set(["sid1", "room1"]));
    */
   public addAll(id: SocketId, rooms: Set<Room>): Promise<void> | void {
+    // The socket's rooms and the members of its own room are two Sets, even while both
+    // hold only its id: users hold and mutate either (`socket.rooms`, `adapter.rooms.get(id)`).
     let socketRooms = this.sids.get(id);
     if (socketRooms === undefined) {
-      if (rooms.size === 1 && rooms.has(id) && !this.rooms.has(id)) {
-        // A socket joining its own room, as each does on connect: while it is in no other room,
-        // the members of that room and the rooms of the socket are the same set, { id }, so one
-        // Set serves as both until they differ (see `unshareOwnRoom`).
-        const own = new Set([id]);
-        this.sids.set(id, own);
-        this.rooms.set(id, own);
-        this.emit("create-room", id);
-        this.emit("join-room", id, id);
-        return;
-      }
       socketRooms = new Set();
       this.sids.set(id, socketRooms);
-    } else if (rooms.size !== 1 || !rooms.has(id)) {
-      this.unshareOwnRoom(id, socketRooms);
     }
     for (const room of rooms) {
       socketRooms.add(room);
@@ -251,25 +240,9 @@ export class Adapter extends EventEmitter implements NamespaceAdapter {
         this.emit("create-room", room);
       }
       if (!members.has(id)) {
-        if (members.size === 1 && this.sids.get(room) === members) {
-          // another socket joins a room named after a socket that shares its own room's set
-          members = new Set(members);
-          this.rooms.set(room, members);
-        }
         members.add(id);
         this.emit("join-room", room, id);
       }
-    }
-  }
-
-  /**
-   * Before the rooms of a socket change, its own room gets a Set of its own again; the
-   * socket keeps the one it had, so that a reference to `socket.rooms` stays live (a
-   * reference to `adapter.rooms.get(id)` taken before then sees the socket's rooms).
-   */
-  private unshareOwnRoom(id: SocketId, socketRooms: Set<Room>): void {
-    if (this.rooms.get(id) === socketRooms) {
-      this.rooms.set(id, new Set([id]));
     }
   }
 
@@ -280,22 +253,13 @@ export class Adapter extends EventEmitter implements NamespaceAdapter {
    * adapter.del("sid1", "room1");
    */
   public del(id: SocketId, room: Room): Promise<void> | void {
-    const socketRooms = this.sids.get(id);
-    if (socketRooms !== undefined) {
-      this.unshareOwnRoom(id, socketRooms);
-      socketRooms.delete(room);
-    }
+    this.sids.get(id)?.delete(room);
     this._del(room, id);
   }
 
   protected _del(room: Room, id: SocketId): void {
-    let members = this.rooms.get(room);
+    const members = this.rooms.get(room);
     if (members === undefined) return;
-    if (room === id && this.sids.get(id) === members) {
-      // called by a subclass on a socket's own room still shared with its rooms
-      members = new Set(members);
-      this.rooms.set(room, members);
-    }
     if (members.delete(id)) {
       this.emit("leave-room", room, id);
     }
@@ -313,7 +277,6 @@ export class Adapter extends EventEmitter implements NamespaceAdapter {
   public delAll(id: SocketId): void {
     const socketRooms = this.sids.get(id);
     if (socketRooms === undefined) return;
-    // `_del` gives a shared own room a set of its own: the socket's set keeps its rooms
     for (const room of socketRooms) {
       this._del(room, id);
     }
