@@ -7,14 +7,12 @@
  * for the head, serves the whole queue. A session is linked into at most one queue
  * through its own fields (no entry object, no allocation), so moving it costs O(1).
  *
- * A deadline never fires early; it fires at most `slack` ms late (a tenth of its length, at
- * most 2.5 s), so that one timer callback handles the sessions due within that window
- * together. Batching is what makes an idle server cheap: 19,000 sessions with a 25 s
- * interval are 760 pings a second; sent in batches every 100 ms they cost about 65 µs of
- * CPU each (a write that wakes an idle client, then its pong), in batches of ~1,900 every
- * 2.5 s about 45-55 µs (`node bench/scale.js`, bench/README.md). A client waits pingInterval +
- * pingTimeout for a ping, so a ping 2.5 s late is well within its patience; a client
- * that stops answering is closed at most that much after pingTimeout.
+ * Each deadline fires when it is due, as a timer of its own would: never early, and late
+ * only by the timer's precision (deadlines are whole milliseconds, so those due in the
+ * same millisecond share a callback). A ping must not leave late: a client waits at most
+ * pingInterval + pingTimeout for it, and with a short pingTimeout a late ping disconnects
+ * every client; a session that stops answering must be closed at pingTimeout, as with the
+ * reference. `bench/scale.js` gives what the heartbeat of many idle sessions costs.
  */
 import { performance } from "perf_hooks";
 
@@ -31,9 +29,6 @@ export interface HeartbeatEntry {
   /** when its deadline is due, in `performance.now()` ms */
   hbDue: number;
 }
-
-/** Longest wait past a deadline, so that deadlines close to each other share a callback. */
-const MAX_SLACK = 2500;
 
 /**
  * Sessions waiting for a deadline of the same length, in deadline order.
@@ -126,7 +121,7 @@ export class HeartbeatQueue {
     }
   }
 
-  /** Arms the timer for the head's deadline, plus the slack. */
+  /** Arms the timer for the head's deadline. */
   private arm(): void {
     if (this.timer !== null) {
       clearTimeout(this.timer);
@@ -136,8 +131,7 @@ export class HeartbeatQueue {
     if (head === null) {
       return;
     }
-    const slack = Math.min(MAX_SLACK, Math.floor(this.length() / 10));
-    const at = head.hbDue + slack;
+    const at = head.hbDue;
     this.timerAt = at;
     this.timer = setTimeout(this.run, Math.max(1, Math.ceil(at - performance.now())));
   }

@@ -144,6 +144,8 @@ export class Socket extends EventEmitter {
   hbNext: HeartbeatEntry | null = null;
   /** @internal */
   hbDue = 0;
+  // whether the pong's deadline was started again since the last ping (see _onTransportPacket)
+  private hbRefreshed = false;
 
   /**
    * Whoever handles this session's events for the layer above (the Socket.IO client): its
@@ -213,6 +215,7 @@ export class Socket extends EventEmitter {
     if (debug.enabled) {
       debug("writing ping packet - expecting pong within %sms", this.server.opts.pingTimeout);
     }
+    this.hbRefreshed = false;
     this.sendPacket("ping");
     // a failed write may have closed the session already
     if ((this.readyState as SocketReadyState) !== "closed") {
@@ -241,6 +244,17 @@ export class Socket extends EventEmitter {
       debug("received packet %s", packet.type);
     }
     this.emit("packet", packet);
+    // anything from a v4 client awaiting its pong is a sign of life: the pong's deadline
+    // starts again, once per ping (a client busy sending may answer late)
+    if (
+      !this.hbRefreshed &&
+      packet.type !== "pong" &&
+      this.hbQueue !== null &&
+      this.hbQueue === this.server._heartbeat.pongDeadline
+    ) {
+      this.hbRefreshed = true;
+      this.hbQueue.push(this);
+    }
     switch (packet.type) {
       case "ping":
         if (!this.clientPings) {
