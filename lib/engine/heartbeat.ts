@@ -7,9 +7,9 @@
  * for the head, serves the whole queue. A session is linked into at most one queue
  * through its own fields (no entry object, no allocation), so moving it costs O(1).
  *
- * Each deadline fires when it is due, as a timer of its own would: never early, and late
- * only by the timer's precision (deadlines are whole milliseconds, so those due in the
- * same millisecond share a callback). A ping must not leave late: a client waits at most
+ * Each deadline fires when it is due, as a timer of its own would, within the timers'
+ * precision of a millisecond (deadlines are whole milliseconds, so those due in the same
+ * millisecond share a callback). A ping must not leave late: a client waits at most
  * pingInterval + pingTimeout for it, and with a short pingTimeout a late ping disconnects
  * every client; a session that stops answering must be closed at pingTimeout, as with the
  * reference. `bench/scale.js` gives what the heartbeat of many idle sessions costs.
@@ -61,9 +61,10 @@ export class HeartbeatQueue {
     if (entry.hbQueue !== null) {
       entry.hbQueue.remove(entry);
     }
-    // whole milliseconds (rounded up: never early), so that the deadline is a small integer
-    // held in the session itself, not a number boxed on the heap for each session
-    const due = Math.ceil(performance.now() + this.length());
+    // whole milliseconds, so that the deadline is a small integer held in the session itself,
+    // not a number boxed on the heap for each session; counted from the millisecond that
+    // began, as a timer counts from the event loop's time
+    const due = Math.floor(performance.now()) + this.length();
     entry.hbDue = due;
     entry.hbQueue = this;
     // the tail has the latest deadline unless the length was changed meanwhile
@@ -133,14 +134,16 @@ export class HeartbeatQueue {
     }
     const at = head.hbDue;
     this.timerAt = at;
-    this.timer = setTimeout(this.run, Math.max(1, Math.ceil(at - performance.now())));
+    this.timer = setTimeout(this.run, Math.max(1, at - performance.now()));
   }
 
   private readonly run = (): void => {
     this.timer = null;
     const now = performance.now();
     let head = this.head;
-    while (head !== null && head.hbDue <= now) {
+    // due within the millisecond: Node's timers, read from the event loop's time, may fire
+    // up to that much before performance.now() reaches the deadline
+    while (head !== null && head.hbDue <= now + 1) {
       this.remove(head);
       this.onDue(head);
       head = this.head;
