@@ -16,7 +16,7 @@ import { Socket } from "./socket";
 import { transports } from "./transports";
 import type { Polling, HttpCompressionOptions } from "./transports/polling";
 import type { WebSocket, PerMessageDeflateOptions } from "./transports/websocket";
-import type { Transport, EngineRequest } from "./transport";
+import type { Transport, TransportOwner, EngineRequest } from "./transport";
 import type { RawData } from "./codec/packet";
 import { protocolOf } from "./codec";
 import type { ProtocolRevision } from "./codec";
@@ -257,6 +257,12 @@ function pingDue(entry: HeartbeatEntry): void {
 
 function heartbeatTimeout(entry: HeartbeatEntry): void {
   (entry as Socket)._onHeartbeatTimeout();
+}
+
+// The server's listener of a session's "headers", one function for every transport: the
+// transport knows the session it was made for.
+function onTransportHeaders(this: Transport, headers: OutgoingHttpHeaders, req: EngineRequest): void {
+  (this._owner as TransportOwner)._onTransportHeaders(headers, req);
 }
 
 function onForeignUpgradeError(err: Error): void {
@@ -734,6 +740,9 @@ export class Server extends EventEmitter {
       (transport as WebSocket).perMessageDeflate = this.opts.perMessageDeflate;
     }
     const socket = new Socket(id, this, transport, req, protocol);
+    // for the transport's whole life, as the reference's: the responses of a transport
+    // replaced by an upgrade, or of a closing one, still get the server's headers
+    transport.on("headers", onTransportHeaders);
     transport.onRequest(req);
     this.clients[id] = socket;
     this.clientsCount++;

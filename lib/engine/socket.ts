@@ -9,11 +9,12 @@ import { codedError } from "../errors";
 import type { Packet, PacketType, RawData } from "./codec/packet";
 import { codecFor } from "./codec";
 import type { ProtocolRevision } from "./codec";
-import type { Transport, EngineRequest, TransportError } from "./transport";
+import { compactTransportTable } from "./transport";
+import type { Transport, TransportOwner, EngineRequest, TransportError } from "./transport";
 import type { HeartbeatEntry, HeartbeatQueue } from "./heartbeat";
 import type { Server } from "./server";
 import { wsFrameLength } from "./ws-frame";
-import { listenerTables, releaseListenerTable } from "./listener-table";
+import { listenerTables } from "./listener-table";
 import type { WsPreEncodedFrame } from "./ws-frame";
 
 const debug = debugModule("engine:socket");
@@ -100,6 +101,38 @@ function withCompress(options: SendOptions | undefined): SendOptions {
     return options;
   }
   return { ...options, compress: true };
+}
+
+// The listeners a session puts on its transport, as the reference's session does: the same
+// functions for every session (EventEmitter calls them with the transport as `this`), which
+// find the session through the transport, rather than functions bound per session.
+function ownerOf(transport: Transport): TransportOwner {
+  return transport._owner as TransportOwner;
+}
+
+function onTransportError(this: Transport, err: TransportError): void {
+  ownerOf(this)._onTransportError(err);
+}
+
+function onTransportReady(this: Transport): void {
+  ownerOf(this)._onTransportReady();
+}
+
+function onTransportPacket(this: Transport, packet: Packet): void {
+  ownerOf(this)._onTransportPacket(packet);
+}
+
+function onTransportDrain(this: Transport): void {
+  ownerOf(this)._onTransportDrain();
+}
+
+function onTransportClose(this: Transport): void {
+  ownerOf(this)._onTransportClose();
+}
+
+// a transport the session let go of may still report an error: silenced, never thrown
+function onReleasedTransportError(): void {
+  debug("error triggered by discarded transport");
 }
 
 export class Socket extends EventEmitter {
@@ -300,12 +333,24 @@ export class Socket extends EventEmitter {
   private setTransport(transport: Transport): void {
     this.transport = transport;
     transport._owner = this;
+    // an upgrade's transport whose own listeners are gone gets a compact table again
+    compactTransportTable(transport);
+    transport.on("error", onTransportError);
+    transport.on("ready", onTransportReady);
+    transport.on("packet", onTransportPacket);
+    transport.on("drain", onTransportDrain);
+    transport.on("close", onTransportClose);
   }
 
   /** Detaches from the current transport and closes it (at once, dropping what it buffers, with `abort`). */
   private clearTransport(abort = false): void {
     const transport = this.transport;
-    transport._owner = null;
+    transport.removeListener("error", onTransportError);
+    transport.removeListener("ready", onTransportReady);
+    transport.removeListener("packet", onTransportPacket);
+    transport.removeListener("drain", onTransportDrain);
+    transport.removeListener("close", onTransportClose);
+    transport.on("error", onReleasedTransportError);
     if (abort) {
       transport.abort();
     } else {
@@ -359,7 +404,6 @@ export class Socket extends EventEmitter {
       transport.removeListener("packet", onPacket);
       transport.removeListener("close", onTransportClose);
       transport.removeListener("error", onError);
-      releaseListenerTable(transport);
       this.removeListener("close", onClose);
     };
     const onError = (err: unknown): void => {
