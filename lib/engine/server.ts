@@ -557,8 +557,10 @@ export class Server extends EventEmitter {
         abortRequest(res, errorCode, errorContext);
       const protocol = this.handshakeProtocol(request, closeConnection);
       if (protocol !== undefined) {
-        this.generateSessionId(request, closeConnection, (id) =>
-          this.open(id, request._query.transport, request, protocol, closeConnection),
+        this.generateSessionId(
+          request,
+          closeConnection,
+          (id) => void this.open(id, request._query.transport, request, protocol, closeConnection),
         );
       }
     };
@@ -601,13 +603,17 @@ export class Server extends EventEmitter {
         );
       }
       // a new session's open packet is written while ws completes the upgrade:
-      // corked, the 101 response and that packet leave in one write
+      // corked, the 101 response and that packet leave in one write (uncorked whatever
+      // is thrown meanwhile, or the client would get neither)
       socket.cork();
-      this.ws.handleUpgrade(request, socket, upgradeHead, (websocket) => {
-        socket.removeListener("error", onSocketError);
-        this.onWebSocket(request, websocket, id);
-      });
-      socket.uncork();
+      try {
+        this.ws.handleUpgrade(request, socket, upgradeHead, (websocket) => {
+          socket.removeListener("error", onSocketError);
+          this.onWebSocket(request, websocket, id);
+        });
+      } finally {
+        socket.uncork();
+      }
     };
     const callback: VerifyCallback = (code, context) => {
       if (code !== undefined) {
@@ -652,7 +658,7 @@ export class Server extends EventEmitter {
     if (id !== undefined) {
       const protocol = protocolOf(req._query);
       const closeConnection: CloseConnection = () => refuseWebSocket(websocket);
-      this.open(id, transportName, req, protocol, closeConnection);
+      void this.open(id, transportName, req, protocol, closeConnection);
       return;
     }
     const client = this.clients[sid];
@@ -714,13 +720,19 @@ export class Server extends EventEmitter {
     closeConnection(errors.BAD_REQUEST);
   }
 
-  private open(
+  /**
+   * Creates the session. An async function, as the reference's handshake is: what a listener
+   * throws here ("connection", "headers"...) rejects the promise (an "unhandledRejection"),
+   * rather than being thrown back through the handling of the request. Nothing is awaited:
+   * the session opens synchronously.
+   */
+  private async open(
     id: string,
     transportName: string,
     req: EngineRequest,
     protocol: ProtocolRevision,
     closeConnection: CloseConnection,
-  ): void {
+  ): Promise<void> {
     debug('handshaking client "%s"', id);
     let transport: Transport;
     try {
