@@ -22,8 +22,11 @@ export interface WriteOptions extends SendOptions {
 
 type EncodedPacket = RawData;
 
-const ATTACHMENT: WriteOptions = Object.freeze({ compress: true });
-const ATTACHMENT_UNCOMPRESSED: WriteOptions = Object.freeze({ compress: false });
+/** The sockets of a client by socket id and by namespace name (`client.sockets`, `client.nsps`). */
+interface SocketMaps<S> {
+  byId: Map<string, S>;
+  byNamespace: Map<string, S>;
+}
 
 function deliver(socket: Socket<any, any, any, any>, packet: Packet): void {
   socket._onpacket(packet);
@@ -48,26 +51,28 @@ export class Client<
   private readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
   /**
    * A custom parser's decoder, made with the client. The default parser's is made on the
-   * first binary packet only: text packets, which hold no state between them, are decoded
-   * by `decodeText` directly, which saves nearly every client a decoder and its listener.
+   * first binary packet (or a read of `decoder`) only: text packets, which hold no state
+   * between them, are decoded by `decodeText` directly, which saves nearly every client a
+   * decoder and its listener.
    */
-  private decoder: PacketDecoder | undefined;
+  private _decoder: PacketDecoder | undefined;
   private ondecodedBound: ((packet: Packet) => void) | undefined;
   // The sockets of this connection, one per namespace. Nearly every client joins a single
-  // namespace: its socket is held in `socket`, and the map (by namespace name, in the order
-  // they joined) is only made for a second one.
+  // namespace: its socket is held in `socket`, and the maps (by socket id, and by namespace
+  // name, in the order they joined) are only made for a second one, or when read.
   private socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | undefined;
-  private nsps: Map<string, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> | undefined;
+  // one field for both: a client without them pays for one
+  private maps: SocketMaps<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> | undefined;
   private connectTimeout: NodeJS.Timeout | undefined;
 
   constructor(server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, conn: EngineSocket) {
     this.server = server;
     this.conn = conn;
     this.id = conn.id;
-    this.decoder = undefined;
+    this._decoder = undefined;
     this.ondecodedBound = undefined;
     this.socket = undefined;
-    this.nsps = undefined;
+    this.maps = undefined;
     this.connectTimeout = undefined;
     if (server._parser.Decoder !== Decoder) {
       this.createDecoder();
@@ -94,8 +99,51 @@ export class Client<
     const decoder: PacketDecoder = new this.server._parser.Decoder();
     this.ondecodedBound = this.ondecoded.bind(this);
     decoder.on("decoded", this.ondecodedBound);
-    this.decoder = decoder;
+    this._decoder = decoder;
     return decoder;
+  }
+
+  /**
+   * The decoder of the incoming packets: once read, every packet goes through it.
+   *
+   * @internal
+   */
+  get decoder(): PacketDecoder {
+    return this._decoder || this.createDecoder();
+  }
+
+  /**
+   * The sockets of this connection by socket id, kept up to date from the first read on.
+   *
+   * @internal
+   */
+  get sockets(): Map<string, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
+    return this.socketMaps().byId;
+  }
+
+  /**
+   * The sockets of this connection by namespace name, kept up to date from the first read on.
+   *
+   * @internal
+   */
+  get nsps(): Map<string, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
+    return this.socketMaps().byNamespace;
+  }
+
+  /** Moves the sockets from `socket` to the two maps, made on first need. */
+  private socketMaps(): SocketMaps<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
+    let maps = this.maps;
+    if (maps === undefined) {
+      maps = { byId: new Map(), byNamespace: new Map() };
+      this.maps = maps;
+      const first = this.socket;
+      if (first !== undefined) {
+        this.socket = undefined;
+        maps.byId.set(first.id, first);
+        maps.byNamespace.set(first.nsp.name, first);
+      }
+    }
+    return maps;
   }
 
   /** The http request of the handshake. */
@@ -111,7 +159,7 @@ export class Client<
     conn.on("close", Client.onConnClose);
 
     this.connectTimeout = setTimeout(() => {
-      if (this.socket === undefined && (this.nsps === undefined || this.nsps.size === 0)) {
+      if (this.socket === undefined && (this.maps === undefined || this.maps.byNamespace.size === 0)) {
         debug("no namespace joined yet, close the client");
         this.close();
       } else {
@@ -168,35 +216,33 @@ export class Client<
   }
 
   private addSocket(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
-    if (this.nsps === undefined) {
-      const first = this.socket;
-      if (first === undefined) {
-        this.socket = socket;
-        return;
-      }
-      this.socket = undefined;
-      this.nsps = new Map([[first.nsp.name, first]]);
+    if (this.maps === undefined && this.socket === undefined) {
+      this.socket = socket;
+      return;
     }
-    this.nsps.set(socket.nsp.name, socket);
+    const maps = this.socketMaps();
+    maps.byId.set(socket.id, socket);
+    maps.byNamespace.set(socket.nsp.name, socket);
   }
 
   private socketOf(
     namespace: string,
   ): Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | undefined {
-    if (this.nsps !== undefined) return this.nsps.get(namespace);
+    if (this.maps !== undefined) return this.maps.byNamespace.get(namespace);
     const socket = this.socket;
     return socket !== undefined && socket.nsp.name === namespace ? socket : undefined;
   }
 
   /** The sockets of this connection, as a list of their own (leaving changes the map). */
   private allSockets(): Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>[] {
-    if (this.nsps !== undefined) return [...this.nsps.values()];
+    if (this.maps !== undefined) return [...this.maps.byId.values()];
     return this.socket !== undefined ? [this.socket] : [];
   }
 
+  // as with the reference, the map by namespace empties as each socket is removed
   private clearSockets(): void {
     this.socket = undefined;
-    if (this.nsps !== undefined) this.nsps.clear();
+    if (this.maps !== undefined) this.maps.byId.clear();
   }
 
   /**
@@ -205,9 +251,11 @@ export class Client<
    * @internal
    */
   _remove(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
-    const nsps = this.nsps;
-    if (nsps !== undefined && nsps.get(socket.nsp.name) === socket) {
-      nsps.delete(socket.nsp.name);
+    const maps = this.maps;
+    const known = maps !== undefined ? maps.byId.get(socket.id) : undefined;
+    if (maps !== undefined && known !== undefined) {
+      maps.byId.delete(socket.id);
+      maps.byNamespace.delete(known.nsp.name);
     } else if (this.socket === socket) {
       this.socket = undefined;
     } else {
@@ -258,7 +306,7 @@ export class Client<
         return;
       }
       // the attachments of a binary packet go with its first chunk: never dropped on their own
-      const rest = opts.volatile ? (opts.compress === false ? ATTACHMENT_UNCOMPRESSED : ATTACHMENT) : opts;
+      const rest = opts.volatile ? { compress: opts.compress !== false } : opts;
       for (let i = 0; i < encodedPackets.length; i++) {
         this.conn.write(encodedPackets[i], i === 0 ? opts : rest);
       }
@@ -273,7 +321,7 @@ export class Client<
     // is caught here; events reach the application's handlers on a later tick, where a
     // throwing handler ends the process as with the reference.
     try {
-      const decoder = this.decoder;
+      const decoder = this._decoder;
       if (decoder === undefined && typeof data === "string" && !isBinaryHeader(data)) {
         this.ondecoded(decodeText(data, undefined, DEFAULT_MAX_ATTACHMENTS));
       } else {
@@ -333,7 +381,7 @@ export class Client<
       clearTimeout(this.connectTimeout);
       this.connectTimeout = undefined;
     }
-    const decoder = this.decoder;
+    const decoder = this._decoder;
     if (decoder !== undefined) {
       decoder.removeListener("decoded", this.ondecodedBound!);
       decoder.destroy();

@@ -95,10 +95,7 @@ interface SocketFlags extends BroadcastFlags {
 
 type AnyListener = (...args: any[]) => void;
 
-// the write options of nearly every packet, shared rather than built per packet
-const NO_FLAGS: SocketFlags = Object.freeze({});
-const WRITE_COMPRESSED: WriteOptions = Object.freeze({ compress: true });
-const WRITE_UNCOMPRESSED: WriteOptions = Object.freeze({ compress: false });
+type SocketMiddleware = (event: Event, next: (err?: Error) => void) => void;
 
 // `handshake.time` is the date as a string, to the second: the sockets that connect within
 // the same second share one string rather than hold a copy each.
@@ -168,9 +165,10 @@ export class Socket<
   private _acks: Map<number, (...args: any[]) => void> | undefined;
 
   private readonly adapter: NamespaceAdapter;
-  private fns: Array<(event: Event, next: (err?: Error) => void) => void> | undefined;
-  // NO_FLAGS until a flag is set for the next emit (see `setFlag`)
-  private flags: SocketFlags = NO_FLAGS;
+  // the middlewares, made on first use (`use()` or a read of `fns`): most sockets have none
+  private _fns: SocketMiddleware[] | undefined;
+  // the flags of the next emit, made on first use (a flag, or a read of `flags`)
+  private _flags: SocketFlags | undefined;
   private _anyListeners?: AnyListener[];
   private _anyOutgoingListeners?: AnyListener[];
   private missedPackets?: unknown[][];
@@ -190,7 +188,8 @@ export class Socket<
     compactTable(this);
     this.nsp = nsp;
     this._acks = undefined;
-    this.fns = undefined;
+    this._fns = undefined;
+    this._flags = undefined;
     this.adapter = nsp.adapter;
     this.client = client;
     if (previousSession) {
@@ -213,6 +212,33 @@ export class Socket<
     }
     this.handshake = this.buildHandshake(auth);
     super.on("error", onOwnError);
+  }
+
+  /**
+   * The middlewares of `use()`, in order: a middleware pushed here runs as one given to `use()`.
+   *
+   * @internal
+   */
+  get fns(): SocketMiddleware[] {
+    return this._fns || (this._fns = []);
+  }
+
+  set fns(fns: SocketMiddleware[]) {
+    this._fns = fns;
+  }
+
+  /**
+   * The flags of the next emit (`volatile`, `compress`, `timeout`...); the emit takes them
+   * and leaves an empty set.
+   *
+   * @internal
+   */
+  get flags(): SocketFlags {
+    return this._flags || (this._flags = emptyObject());
+  }
+
+  set flags(flags: SocketFlags) {
+    this._flags = flags;
   }
 
   // read through the namespace rather than held by every socket
@@ -264,8 +290,10 @@ export class Socket<
       packet.id = id;
     }
 
-    const flags = this.flags;
-    this.flags = NO_FLAGS;
+    // the emit takes the flags: they become the write options of its packets (as with the
+    // reference, "packetCreate" listeners see them, with `compress` set)
+    const flags = this._flags || {};
+    this._flags = undefined;
 
     try {
       if (this.server._opts.connectionStateRecovery) {
@@ -274,7 +302,7 @@ export class Socket<
         this.adapter.broadcast(packet, {
           rooms: new Set([this.id]),
           except: new Set(),
-          flags: flags === NO_FLAGS ? {} : flags,
+          flags,
         });
       } else {
         this.notifyOutgoingListeners(packet);
@@ -301,7 +329,7 @@ export class Socket<
     ev: Ev,
     ...args: AllButLast<EventParams<EmitEvents, Ev>>
   ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>> {
-    const withErr = this.flags.timeout !== undefined;
+    const withErr = this._flags !== undefined && this._flags.timeout !== undefined;
     return new Promise((resolve, reject) => {
       args.push((arg1: any, arg2: any) => {
         if (withErr) {
@@ -339,7 +367,7 @@ export class Socket<
   }
 
   private registerAckCallback(id: number, ack: AnyListener): void {
-    const timeout = this.flags.timeout;
+    const timeout = this._flags !== undefined ? this._flags.timeout : undefined;
     if (timeout === undefined) {
       this.acks.set(id, ack);
       return;
@@ -408,17 +436,11 @@ export class Socket<
     return this.send(...args);
   }
 
-  /** Writes a packet for this namespace to the client. */
-  private packet(packet: Packet, opts: SocketFlags = NO_FLAGS): void {
+  /** Writes a packet for this namespace to the client; `opts` become its write options. */
+  private packet(packet: Packet, opts: SocketFlags & WriteOptions = {}): void {
     packet.nsp = this.nsp.name;
-    this.client._packet(
-      packet,
-      opts.volatile
-        ? { compress: opts.compress !== false, volatile: true }
-        : opts.compress === false
-          ? WRITE_UNCOMPRESSED
-          : WRITE_COMPRESSED,
-    );
+    opts.compress = opts.compress !== false;
+    this.client._packet(packet, opts);
   }
 
   /**
@@ -509,11 +531,11 @@ export class Socket<
         listener.apply(this, args);
       }
     }
-    if (this.fns === undefined) {
+    if (this._fns === undefined) {
       process.nextTick(emitEvent, this, args);
       return;
     }
-    runMiddlewares(this.fns, args as Event, (err) => {
+    runMiddlewares(this._fns, args as Event, (err) => {
       process.nextTick(() => {
         if (err) {
           return this._onerror(err);
@@ -653,7 +675,7 @@ export class Socket<
    * socket.compress(false).emit("hello");
    */
   public compress(compress: boolean): this {
-    this.setFlag().compress = compress;
+    this.flags.compress = compress;
     return this;
   }
 
@@ -664,7 +686,7 @@ export class Socket<
    * socket.volatile.emit("hello");
    */
   public get volatile(): this {
-    this.setFlag().volatile = true;
+    this.flags.volatile = true;
     return this;
   }
 
@@ -701,7 +723,7 @@ export class Socket<
   public timeout(
     timeout: number,
   ): Socket<ListenEvents, DecorateAcknowledgements<EmitEvents>, ServerSideEvents, SocketData> {
-    this.setFlag().timeout = timeout;
+    this.flags.timeout = timeout;
     return this as any;
   }
 
@@ -750,8 +772,8 @@ export class Socket<
    *   next();
    * });
    */
-  public use(fn: (event: Event, next: (err?: Error) => void) => void): this {
-    (this.fns || (this.fns = [])).push(fn);
+  public use(fn: SocketMiddleware): this {
+    this.fns.push(fn);
     return this;
   }
 
@@ -867,15 +889,9 @@ export class Socket<
     }
   }
 
-  /** The flags of the next emit, made writable. */
-  private setFlag(): SocketFlags {
-    if (this.flags === NO_FLAGS) this.flags = {};
-    return this.flags;
-  }
-
   private newBroadcastOperator(): BroadcastOperator<EmitEvents, SocketData> {
-    const flags = Object.assign({}, this.flags);
-    this.flags = NO_FLAGS;
+    const flags = Object.assign({}, this._flags);
+    this._flags = undefined;
     return new BroadcastOperator<EmitEvents, SocketData>(
       this.adapter,
       new Set<Room>(),

@@ -43,21 +43,3 @@ export function listenerTables(): (emitter: EventEmitter) => void {
     }
   };
 }
-
-/**
- * Drops the listener table of an emitter that has no listener: Node's EventEmitter takes an
- * emitter without one (`_events` undefined) as having no listener, and makes a table on the
- * first `on()`. For the emitters that nearly never get a listener (a session's transport),
- * that is no table at all rather than an empty one; the same for one whose last listener
- * was removed (an upgrade's), whose table stays in dictionary mode otherwise.
- *
- * @example
- * transport.removeListener("packet", onPacket);
- * releaseListenerTable(transport);
- */
-export function releaseListenerTable(emitter: EventEmitter): void {
-  const owner = emitter as unknown as ListenerTableOwner;
-  if (owner._eventsCount === 0) {
-    owner._events = undefined;
-  }
-}

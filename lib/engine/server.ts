@@ -16,7 +16,7 @@ import { Socket } from "./socket";
 import { transports } from "./transports";
 import type { Polling, HttpCompressionOptions } from "./transports/polling";
 import type { WebSocket, PerMessageDeflateOptions } from "./transports/websocket";
-import type { Transport, EngineRequest } from "./transport";
+import type { Transport, TransportOwner, EngineRequest } from "./transport";
 import type { RawData } from "./codec/packet";
 import { protocolOf } from "./codec";
 import type { ProtocolRevision } from "./codec";
@@ -257,6 +257,12 @@ function pingDue(entry: HeartbeatEntry): void {
 
 function heartbeatTimeout(entry: HeartbeatEntry): void {
   (entry as Socket)._onHeartbeatTimeout();
+}
+
+// The server's listener of a session's "headers", one function for every transport: the
+// transport knows the session it was made for.
+function onTransportHeaders(this: Transport, headers: OutgoingHttpHeaders, req: EngineRequest): void {
+  (this._owner as TransportOwner)._onTransportHeaders(headers, req);
 }
 
 function onForeignUpgradeError(err: Error): void {
@@ -551,8 +557,10 @@ export class Server extends EventEmitter {
         abortRequest(res, errorCode, errorContext);
       const protocol = this.handshakeProtocol(request, closeConnection);
       if (protocol !== undefined) {
-        this.generateSessionId(request, closeConnection, (id) =>
-          this.open(id, request._query.transport, request, protocol, closeConnection),
+        this.generateSessionId(
+          request,
+          closeConnection,
+          (id) => void this.open(id, request._query.transport, request, protocol, closeConnection),
         );
       }
     };
@@ -595,13 +603,17 @@ export class Server extends EventEmitter {
         );
       }
       // a new session's open packet is written while ws completes the upgrade:
-      // corked, the 101 response and that packet leave in one write
+      // corked, the 101 response and that packet leave in one write (uncorked whatever
+      // is thrown meanwhile, or the client would get neither)
       socket.cork();
-      this.ws.handleUpgrade(request, socket, upgradeHead, (websocket) => {
-        socket.removeListener("error", onSocketError);
-        this.onWebSocket(request, websocket, id);
-      });
-      socket.uncork();
+      try {
+        this.ws.handleUpgrade(request, socket, upgradeHead, (websocket) => {
+          socket.removeListener("error", onSocketError);
+          this.onWebSocket(request, websocket, id);
+        });
+      } finally {
+        socket.uncork();
+      }
     };
     const callback: VerifyCallback = (code, context) => {
       if (code !== undefined) {
@@ -646,7 +658,7 @@ export class Server extends EventEmitter {
     if (id !== undefined) {
       const protocol = protocolOf(req._query);
       const closeConnection: CloseConnection = () => refuseWebSocket(websocket);
-      this.open(id, transportName, req, protocol, closeConnection);
+      void this.open(id, transportName, req, protocol, closeConnection);
       return;
     }
     const client = this.clients[sid];
@@ -708,13 +720,19 @@ export class Server extends EventEmitter {
     closeConnection(errors.BAD_REQUEST);
   }
 
-  private open(
+  /**
+   * Creates the session. An async function, as the reference's handshake is: what a listener
+   * throws here ("connection", "headers"...) rejects the promise (an "unhandledRejection"),
+   * rather than being thrown back through the handling of the request. Nothing is awaited:
+   * the session opens synchronously.
+   */
+  private async open(
     id: string,
     transportName: string,
     req: EngineRequest,
     protocol: ProtocolRevision,
     closeConnection: CloseConnection,
-  ): void {
+  ): Promise<void> {
     debug('handshaking client "%s"', id);
     let transport: Transport;
     try {
@@ -734,6 +752,9 @@ export class Server extends EventEmitter {
       (transport as WebSocket).perMessageDeflate = this.opts.perMessageDeflate;
     }
     const socket = new Socket(id, this, transport, req, protocol);
+    // for the transport's whole life, as the reference's: the responses of a transport
+    // replaced by an upgrade, or of a closing one, still get the server's headers
+    transport.on("headers", onTransportHeaders);
     transport.onRequest(req);
     this.clients[id] = socket;
     this.clientsCount++;

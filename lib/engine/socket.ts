@@ -9,11 +9,12 @@ import { codedError } from "../errors";
 import type { Packet, PacketType, RawData } from "./codec/packet";
 import { codecFor } from "./codec";
 import type { ProtocolRevision } from "./codec";
-import type { Transport, EngineRequest, TransportError } from "./transport";
+import { compactTransportTable } from "./transport";
+import type { Transport, TransportOwner, EngineRequest, TransportError } from "./transport";
 import type { HeartbeatEntry, HeartbeatQueue } from "./heartbeat";
 import type { Server } from "./server";
 import { wsFrameLength } from "./ws-frame";
-import { listenerTables, releaseListenerTable } from "./listener-table";
+import { listenerTables } from "./listener-table";
 import type { WsPreEncodedFrame } from "./ws-frame";
 
 const debug = debugModule("engine:socket");
@@ -24,16 +25,24 @@ const compactTable = listenerTables();
 /** The close reason of a client over `maxBufferedAmount`. */
 const WRITE_BUFFER_FULL = "write buffer full";
 
-/** Bytes a packet takes on the wire, near enough: its data plus the type character. */
+/**
+ * Bytes a packet takes on the wire, near enough: its data plus the type character. Data
+ * that is neither a string nor binary goes as its string form, and none for a falsy one
+ * (`send(null)`, `send(0)`), as the packet leaves without data then.
+ */
 function packetSize(data: RawData | undefined, options: SendOptions | undefined): number {
   const frame = options !== undefined ? options.wsPreEncodedFrame : undefined;
   if (frame !== undefined) {
     return wsFrameLength(frame);
   }
-  if (data === undefined) {
+  if (typeof data === "string") {
+    return 1 + Buffer.byteLength(data);
+  }
+  if (!data) {
     return 1;
   }
-  return 1 + (typeof data === "string" ? Buffer.byteLength(data) : data.byteLength);
+  const length = (data as { byteLength?: unknown }).byteLength;
+  return 1 + (typeof length === "number" ? length : Buffer.byteLength(String(data)));
 }
 
 // Writes made in one synchronous run of code form one burst. The run is told apart by a
@@ -75,22 +84,21 @@ export interface SendOptions {
 /** Called with the transport once the packet has been written to it. */
 export type SendCallback = (transport: Transport) => void;
 
-// An idle session holds no packet nor callback: its buffers are this one shared empty array
-// (frozen, so that nothing can fill it for every session) until something is queued.
+// An idle session holds no packet nor callback: internally, its buffers are this one shared
+// empty array (frozen, so that nothing can fill it for every session) until something is
+// queued. It is never handed out: reading `writeBuffer` or `packetsFn` makes the session a
+// real array of its own.
 const NOTHING_QUEUED: never[] = Object.freeze([]) as never[];
 
-// the options of every packet sent without any, shared rather than built per packet
-const DEFAULT_SEND_OPTIONS: SendOptions = Object.freeze({ compress: true });
-
 /**
- * Every packet carries a boolean `compress`, true unless false was asked for,
- * as with the reference ("packetCreate" listeners see it). Options without it
- * are completed in place, as the reference does: a broadcast's options, shared
- * by all its targets, are completed once.
+ * Every packet carries options of its own with a boolean `compress`, true unless false
+ * was asked for, as with the reference ("packetCreate" listeners see them, and may write to
+ * them). Options without it are completed in place, as the reference does: a broadcast's
+ * options, shared by all its targets, are completed once.
  */
 function withCompress(options: SendOptions | undefined): SendOptions {
   if (options === undefined) {
-    return DEFAULT_SEND_OPTIONS;
+    return { compress: true };
   }
   if (options.compress === true || options.compress === false) {
     return options;
@@ -100,6 +108,38 @@ function withCompress(options: SendOptions | undefined): SendOptions {
     return options;
   }
   return { ...options, compress: true };
+}
+
+// The listeners a session puts on its transport, as the reference's session does: the same
+// functions for every session (EventEmitter calls them with the transport as `this`), which
+// find the session through the transport, rather than functions bound per session.
+function ownerOf(transport: Transport): TransportOwner {
+  return transport._owner as TransportOwner;
+}
+
+function onTransportError(this: Transport, err: TransportError): void {
+  ownerOf(this)._onTransportError(err);
+}
+
+function onTransportReady(this: Transport): void {
+  ownerOf(this)._onTransportReady();
+}
+
+function onTransportPacket(this: Transport, packet: Packet): void {
+  ownerOf(this)._onTransportPacket(packet);
+}
+
+function onTransportDrain(this: Transport): void {
+  ownerOf(this)._onTransportDrain();
+}
+
+function onTransportClose(this: Transport): void {
+  ownerOf(this)._onTransportClose();
+}
+
+// a transport the session let go of may still report an error: silenced, never thrown
+function onReleasedTransportError(): void {
+  debug("error triggered by discarded transport");
 }
 
 export class Socket extends EventEmitter {
@@ -119,7 +159,7 @@ export class Socket extends EventEmitter {
   /** whether the session has been upgraded (to WebSocket) */
   upgraded = false;
 
-  private writeBuffer: Packet[] = NOTHING_QUEUED;
+  private _writeBuffer: Packet[] = NOTHING_QUEUED;
   // running totals, so that the bound costs no scan of the buffer: the bytes in
   // writeBuffer, the bytes ever queued, where the last burst ended among them, and
   // the synchronous run that burst belongs to
@@ -127,10 +167,10 @@ export class Socket extends EventEmitter {
   private queuedTotal = 0;
   private burstEnd = 0;
   private burstRun = -1;
-  // callbacks of the packets in writeBuffer; then, once some flush carried callbacks,
-  // one entry per flush in flight (null without callbacks), until they have all drained
-  private packetsFn: SendCallback[] = NOTHING_QUEUED;
-  private sentCallbackFn: (SendCallback[] | null)[] | null = null;
+  // callbacks of the packets in writeBuffer; then, once some flush carried callbacks (or
+  // `sentCallbackFn` was read), one entry per flush in flight (null without callbacks)
+  private _packetsFn: SendCallback[] = NOTHING_QUEUED;
+  private _sentCallbackFn: (SendCallback[] | null)[] | null = null;
   // flushes handed to the transport and not drained yet
   private flushesInFlight = 0;
 
@@ -172,6 +212,61 @@ export class Socket extends EventEmitter {
     this.remoteAddress = (req.socket && req.socket.remoteAddress) || "";
     this.setTransport(transport);
     this.onOpen();
+  }
+
+  /**
+   * The packets waiting for the transport to be writable: a packet pushed here leaves
+   * with the next flush.
+   *
+   * @internal
+   */
+  get writeBuffer(): Packet[] {
+    if (this._writeBuffer === NOTHING_QUEUED) {
+      this._writeBuffer = [];
+    }
+    return this._writeBuffer;
+  }
+
+  set writeBuffer(buffer: Packet[]) {
+    this._writeBuffer = buffer;
+  }
+
+  /**
+   * The send callbacks of the packets in `writeBuffer`.
+   *
+   * @internal
+   */
+  get packetsFn(): SendCallback[] {
+    if (this._packetsFn === NOTHING_QUEUED) {
+      this._packetsFn = [];
+    }
+    return this._packetsFn;
+  }
+
+  set packetsFn(callbacks: SendCallback[]) {
+    this._packetsFn = callbacks;
+  }
+
+  /**
+   * One entry per flush handed to the transport and not drained yet: its send callbacks,
+   * or null. Made on first use; from then on kept up to date.
+   *
+   * @internal
+   */
+  get sentCallbackFn(): (SendCallback[] | null)[] {
+    let queue = this._sentCallbackFn;
+    if (queue === null) {
+      queue = [];
+      for (let i = 0; i < this.flushesInFlight; i++) {
+        queue.push(null);
+      }
+      this._sentCallbackFn = queue;
+    }
+    return queue;
+  }
+
+  set sentCallbackFn(queue: (SendCallback[] | null)[]) {
+    this._sentCallbackFn = queue;
   }
 
   // the heartbeat direction of the session's revision (v3 clients ping, v4 servers do), read
@@ -314,12 +409,24 @@ export class Socket extends EventEmitter {
   private setTransport(transport: Transport): void {
     this.transport = transport;
     transport._owner = this;
+    // an upgrade's transport whose own listeners are gone gets a compact table again
+    compactTransportTable(transport);
+    transport.on("error", onTransportError);
+    transport.on("ready", onTransportReady);
+    transport.on("packet", onTransportPacket);
+    transport.on("drain", onTransportDrain);
+    transport.on("close", onTransportClose);
   }
 
   /** Detaches from the current transport and closes it (at once, dropping what it buffers, with `abort`). */
   private clearTransport(abort = false): void {
     const transport = this.transport;
-    transport._owner = null;
+    transport.removeListener("error", onTransportError);
+    transport.removeListener("ready", onTransportReady);
+    transport.removeListener("packet", onTransportPacket);
+    transport.removeListener("drain", onTransportDrain);
+    transport.removeListener("close", onTransportClose);
+    transport.on("error", onReleasedTransportError);
     if (abort) {
       transport.abort();
     } else {
@@ -332,14 +439,11 @@ export class Socket extends EventEmitter {
     if (this.flushesInFlight > 0) {
       this.flushesInFlight--;
     }
-    const queue = this.sentCallbackFn;
+    const queue = this._sentCallbackFn;
     if (queue === null) {
       return;
     }
     const callbacks = queue.shift();
-    if (queue.length === 0) {
-      this.sentCallbackFn = null;
-    }
     if (callbacks) {
       debug("executing batch send callback");
       for (let i = 0; i < callbacks.length; i++) {
@@ -373,7 +477,6 @@ export class Socket extends EventEmitter {
       transport.removeListener("packet", onPacket);
       transport.removeListener("close", onTransportClose);
       transport.removeListener("error", onError);
-      releaseListenerTable(transport);
       this.removeListener("close", onClose);
     };
     const onError = (err: unknown): void => {
@@ -437,13 +540,13 @@ export class Socket extends EventEmitter {
       this.hbQueue.remove(this);
     }
     // the callbacks of packets that will never be written are dropped
-    this.packetsFn = NOTHING_QUEUED;
-    this.sentCallbackFn = null;
+    this._packetsFn = NOTHING_QUEUED;
+    this._sentCallbackFn = null;
     this.flushesInFlight = 0;
     this.clearTransport(reason === WRITE_BUFFER_FULL);
     this.server._onSessionClose(this);
     this.emit("close", reason, description);
-    this.writeBuffer = NOTHING_QUEUED;
+    this._writeBuffer = NOTHING_QUEUED;
     this.writeBufferBytes = 0;
   }
 
@@ -550,50 +653,45 @@ export class Socket extends EventEmitter {
       debug('sending packet "%s" (%s)', type, data);
     }
     const packet: Packet = { type, options: withCompress(options) };
-    if (data !== undefined) {
+    // as with the reference, falsy data (null, 0, "", false) leaves no data on the packet
+    if (data) {
       packet.data = data;
     }
     this.emit("packetCreate", packet);
-    if (this.writeBuffer.length === 0) {
+    if (this._writeBuffer === NOTHING_QUEUED) {
       // an array of the exact size: push() on an empty one reserves 17 slots
-      this.writeBuffer = [packet];
+      this._writeBuffer = [packet];
     } else {
-      this.writeBuffer.push(packet);
+      this._writeBuffer.push(packet);
     }
     this.writeBufferBytes += size;
     this.queuedTotal += size;
     if (typeof callback === "function") {
-      if (this.packetsFn.length === 0) {
-        this.packetsFn = [callback];
+      if (this._packetsFn === NOTHING_QUEUED) {
+        this._packetsFn = [callback];
       } else {
-        this.packetsFn.push(callback);
+        this._packetsFn.push(callback);
       }
     }
     this.flush();
   }
 
   private flush(): void {
-    if (this.readyState === "closed" || !this.transport.writable || this.writeBuffer.length === 0) {
+    if (this.readyState === "closed" || !this.transport.writable || this._writeBuffer.length === 0) {
       return;
     }
     debug("flushing buffer to transport");
-    const buffer = this.writeBuffer;
+    const buffer = this._writeBuffer;
     this.emit("flush", buffer);
     this.server.emit("flush", this, buffer);
-    this.writeBuffer = NOTHING_QUEUED;
+    this._writeBuffer = NOTHING_QUEUED;
     this.writeBufferBytes = 0;
-    if (this.packetsFn.length) {
-      if (this.sentCallbackFn === null) {
-        // the flushes in flight so far carried no callback
-        this.sentCallbackFn = [];
-        for (let i = 0; i < this.flushesInFlight; i++) {
-          this.sentCallbackFn.push(null);
-        }
-      }
-      this.sentCallbackFn.push(this.packetsFn);
-      this.packetsFn = NOTHING_QUEUED;
-    } else if (this.sentCallbackFn !== null) {
-      this.sentCallbackFn.push(null);
+    if (this._packetsFn.length) {
+      // the getter makes the queue, with a null for each flush in flight without callbacks
+      this.sentCallbackFn.push(this._packetsFn);
+      this._packetsFn = NOTHING_QUEUED;
+    } else if (this._sentCallbackFn !== null) {
+      this._sentCallbackFn.push(null);
     }
     this.flushesInFlight++;
     this.transport.send(buffer);
@@ -622,8 +720,8 @@ export class Socket extends EventEmitter {
       return;
     }
     this.readyState = "closing";
-    if (this.writeBuffer.length) {
-      debug("%d packets still buffered, closing on 'drain'", this.writeBuffer.length);
+    if (this._writeBuffer.length) {
+      debug("%d packets still buffered, closing on 'drain'", this._writeBuffer.length);
       this.once("drain", () => this.closeTransport(discard));
       return;
     }

@@ -2,10 +2,10 @@
  * Base class of the server-side transports (HTTP long-polling, WebSocket).
  *
  * A transport turns wire data into packets ("packet" events) and packets into
- * wire data (`send`). It reports to its owner (the engine Socket of the session) by a
- * direct call, then emits the same event ("packet", "drain", "ready", "error", "close",
- * "headers") for whoever else listens: a session holds no listener on its transport, so
- * a long-lived transport has no listener table at all.
+ * wire data (`send`), and reports its state with events ("drain", "ready", "error",
+ * "close", "headers"). The session using it listens to them as any listener does (a test
+ * or a wrapper may emit them, or remove the session's listeners); its listeners are the
+ * same functions for every session, which find the session through `_owner`.
  */
 import { EventEmitter } from "events";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "http";
@@ -13,11 +13,19 @@ import type { WebSocket } from "ws";
 import debugModule from "debug";
 import type { CodedError } from "../errors";
 import { codecFor, protocolOf } from "./codec";
-import { releaseListenerTable } from "./listener-table";
+import { listenerTables } from "./listener-table";
 import type { EngineCodec, ProtocolRevision } from "./codec";
 import type { Packet, RawData } from "./codec/packet";
 
 const debug = debugModule("engine:transport");
+
+/**
+ * Gives a transport without listeners a compact listener table (see listener-table.ts):
+ * at its creation, and again when the listeners of an upgrade have all been removed.
+ *
+ * @internal
+ */
+export const compactTransportTable = listenerTables();
 
 /**
  * An HTTP request as seen by the engine: `_query` is the parsed query string,
@@ -42,7 +50,7 @@ export interface TransportError extends CodedError {
 function noop(): void {}
 
 /**
- * What a transport reports to the session using it: the engine Socket.
+ * The session a transport serves, as its listeners see it: the engine Socket.
  *
  * @internal
  */
@@ -68,7 +76,9 @@ export abstract class Transport extends EventEmitter {
   discarded = false;
   readyState: ReadyState = "open";
   /**
-   * The session this transport serves, while it does.
+   * The session this transport serves or served, for the session's listeners (shared by all
+   * sessions) to find it; it stays after the session lets go, as the listener of the
+   * "headers" event does.
    *
    * @internal
    */
@@ -76,7 +86,7 @@ export abstract class Transport extends EventEmitter {
 
   constructor(req: EngineRequest) {
     super();
-    releaseListenerTable(this);
+    compactTransportTable(this);
     this.protocol = protocolOf(req._query);
     this.supportsBinary = !req._query.b64;
   }
@@ -143,47 +153,28 @@ export abstract class Transport extends EventEmitter {
   }
 
   protected onError(error: CodedError, description?: unknown): void {
-    const owner = this._owner;
-    const listened = this.listenerCount("error") > 0;
-    // without an owner nor a listener the session is already gone: report, never throw
-    if (owner === null && !listened) {
+    // without a listener the session is already gone: report, never throw
+    if (this.listenerCount("error") === 0) {
       debug("ignored transport error %s (%s)", error.message, description);
       return;
     }
     const err = error as TransportError;
     err.type = "TransportError";
     err.description = description;
-    if (owner !== null) {
-      owner._onTransportError(err);
-    }
-    if (listened) {
-      this.emit("error", err);
-    }
+    this.emit("error", err);
   }
 
   protected onPacket(packet: Packet): void {
-    const owner = this._owner;
-    if (owner !== null) {
-      owner._onTransportPacket(packet);
-    }
     this.emit("packet", packet);
   }
 
   /** The transport may take packets again (`send`). */
   protected onReady(): void {
-    const owner = this._owner;
-    if (owner !== null) {
-      owner._onTransportReady();
-    }
     this.emit("ready");
   }
 
   /** What was handed to `send` has been written. */
   protected onDrain(): void {
-    const owner = this._owner;
-    if (owner !== null) {
-      owner._onTransportDrain();
-    }
     this.emit("drain");
   }
 
@@ -194,10 +185,6 @@ export abstract class Transport extends EventEmitter {
 
   protected onClose(): void {
     this.readyState = "closed";
-    const owner = this._owner;
-    if (owner !== null) {
-      owner._onTransportClose();
-    }
     this.emit("close");
   }
 }

@@ -240,10 +240,10 @@ describe("engine with engine.io-client", () => {
     it("the upgraded transport keeps none of the upgrade's listeners, and takes new ones", async () => {
       const { client, socket } = await connect();
       const transport = await new Promise((r) => socket.once("upgrade", r));
-      // the reference's session listens to its transport, and its server to the session's
-      // close; ours are called directly
+      // the session listens to its transport, as the reference's does; the reference's
+      // server listens to the session's close, ours is called by the session
+      expect(["packet", "close", "error"].map((e) => transport.listenerCount(e))).to.eql([1, 1, 1]);
       const own = impl.REFERENCE ? 1 : 0;
-      expect(["packet", "close", "error"].map((e) => transport.listenerCount(e))).to.eql([own, own, own]);
       expect(socket.listenerCount("close")).to.be(own);
       await until(() => client.transport.name === "websocket", "the client switched");
       const packet = new Promise((r) => transport.once("packet", r));
@@ -251,7 +251,7 @@ describe("engine with engine.io-client", () => {
       client.send("after");
       expect((await packet).data).to.be("after");
       expect(await message).to.be("after");
-      expect(transport.listenerCount("packet")).to.be(own);
+      expect(transport.listenerCount("packet")).to.be(1);
     });
 
     it("loses and reorders no message across the switch, in either direction", async () => {

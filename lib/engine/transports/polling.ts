@@ -369,10 +369,6 @@ export class Polling extends Transport {
       headers["X-XSS-Protection"] = "0";
     }
     headers["cache-control"] = "no-store";
-    const owner = this._owner;
-    if (owner !== null) {
-      owner._onTransportHeaders(headers, req);
-    }
     this.emit("headers", headers, req);
     return headers;
   }
