@@ -372,6 +372,129 @@ describe("differential: protocol", function () {
         }),
     );
 
+    // A client that breaks the protocol: what it reads, and whether and why the session ends.
+    const misbehaviours = {
+      "a second GET while one is pending": {
+        transport: "polling",
+        act: async ({ w, conn }) => {
+          const { poll } = await pendingGet(w, conn);
+          await w.get();
+          await poll;
+        },
+      },
+      "a payload over maxHttpBufferSize posted": {
+        transport: "polling",
+        opts: { maxHttpBufferSize: 100 },
+        act: async ({ w }) => {
+          await w.post(`4${"x".repeat(200)}`);
+        },
+      },
+      "an undecodable payload posted": {
+        transport: "polling",
+        act: async ({ w }) => {
+          await w.post("x");
+        },
+      },
+      "a message over maxHttpBufferSize on websocket": {
+        transport: "websocket",
+        opts: { maxHttpBufferSize: 100 },
+        act: async ({ w }) => {
+          w.send(`4${"x".repeat(200)}`);
+          await w.wsClosed();
+        },
+      },
+      "an undecodable frame on websocket": {
+        transport: "websocket",
+        act: async ({ w, conn }) => {
+          const closed = waitFor(conn, "close");
+          w.send("x");
+          await closed;
+          await w.wsClosed();
+        },
+      },
+      "an upgrade packet without a probe": {
+        transport: "polling",
+        act: async ({ w, conn }) => {
+          await w.openWebSocket();
+          const upgraded = Promise.race([
+            waitFor(conn, "upgrade").then((t) => `upgrade ${t.name}`),
+            w.wsClosed(),
+          ]);
+          w.send("5");
+          const first = await upgraded;
+          w.note("send after");
+          conn.send("after");
+          if (conn.transport.name === "websocket") await w.frame("ws", "4after");
+          else await w.get();
+          return { first };
+        },
+      },
+      "a second websocket while upgrading": {
+        transport: "polling",
+        act: async ({ w, wire }) => {
+          await w.openWebSocket();
+          w.send("2probe");
+          await w.frame("ws", "3probe");
+          const second = wire();
+          second.sid = w.sid;
+          await second.openWebSocket().catch(() => {});
+          await second.wsClosed();
+          return { second: second.log.map((e) => e.frame) };
+        },
+      },
+      "a websocket for an upgraded session": {
+        transport: "polling",
+        // when the upgrade's GET is released is the concern of the noop tests
+        timing: false,
+        act: async ({ w, conn, wire }) => {
+          await upgrade(w, conn);
+          const second = wire();
+          second.sid = w.sid;
+          await second.openWebSocket().catch(() => {});
+          await second.wsClosed();
+          return { second: second.log.map((e) => e.frame) };
+        },
+      },
+      "a websocket for a session of a polling-only server": {
+        transport: "polling",
+        opts: { transports: ["polling"] },
+        act: async ({ w }) => {
+          await w.openWebSocket().catch(() => {});
+          await w.wsClosed();
+        },
+      },
+    };
+    const describeError = (err) =>
+      err instanceof Error
+        ? {
+            message: err.message,
+            type: err.type,
+            description: err.description instanceof Error ? err.description.message : typeof err.description,
+          }
+        : typeof err;
+    for (const [how, { transport, opts = {}, act, timing = true }] of Object.entries(misbehaviours)) {
+      sameWire(
+        `${how === "a message over maxHttpBufferSize on websocket" ? "[differs: transport error description] " : ""}protocol error: ${how}`,
+        (impl) =>
+          withEngine(impl, opts, async ({ engine, wire }) => {
+            const connection = waitFor(engine, "connection");
+            const w = wire();
+            await w.handshake(transport);
+            const conn = await connection;
+            const closes = [];
+            conn.on("close", (reason, description) => closes.push([reason, describeError(description)]));
+            const extra = await act({ w, conn, engine, wire });
+            return {
+              wire: w.snapshot(),
+              closes: closes.slice(),
+              state: [conn.readyState, conn.transport.name, engine.clientsCount],
+              ...extra,
+            };
+          }),
+        { timing },
+      );
+    }
+
     // Every way an Engine.IO session ends, on each transport: what the client reads, the
     // reason the server gives, and what a late GET gets.
     const closes = {

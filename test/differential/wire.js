@@ -64,6 +64,7 @@ class Wire {
     this.t0 = undefined;
     this.waiters = [];
     this.inflight = new Set();
+    this.refused = false;
   }
 
   /** Milliseconds since the handshake's response (0 before it). */
@@ -261,6 +262,7 @@ class Wire {
         const chunks = [];
         res.on("data", (c) => chunks.push(c));
         res.on("end", () => {
+          this.refused = true;
           this.record("ws", `<HTTP ${res.statusCode}> ${Buffer.concat(chunks).toString("utf8")}`);
           resolve({ status: res.statusCode });
         });
@@ -310,9 +312,9 @@ class Wire {
     else this.ws.close(code);
   }
 
-  /** Resolves once the WebSocket is closed (at once if it is, or if there is none). */
+  /** Resolves once the WebSocket is closed (at once if it is, if it was refused, or if there is none). */
   wsClosed() {
-    if (!this.ws || this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    if (!this.ws || this.refused || this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
     return new Promise((resolve) => this.ws.once("close", resolve));
   }
 
