@@ -3,7 +3,7 @@ import { parse as parseUrl } from "url";
 import debugModule from "debug";
 import type { Server } from "./server";
 import { Packet, PacketType } from "./codec";
-import type { PacketDecoder } from "./codec";
+import type { PacketDecoder, PacketEncoder } from "./codec";
 import { DEFAULT_MAX_ATTACHMENTS, Decoder, decodeText, isBinaryHeader } from "./codec/decoder";
 import type { RawData } from "./engine/codec/packet";
 import type { SendOptions, Socket as EngineSocket } from "./engine/socket";
@@ -56,6 +56,8 @@ export class Client<
    * decoder and its listener.
    */
   private _decoder: PacketDecoder | undefined;
+  // an encoder assigned to this client alone (`client.encoder = ...`), else the server's
+  private _encoder: PacketEncoder | undefined;
   private ondecodedBound: ((packet: Packet) => void) | undefined;
   // The sockets of this connection, one per namespace. Nearly every client joins a single
   // namespace: its socket is held in `socket`, and the maps (by socket id, and by namespace
@@ -110,6 +112,19 @@ export class Client<
    */
   get decoder(): PacketDecoder {
     return this._decoder || this.createDecoder();
+  }
+
+  /**
+   * The packet encoder of this connection: the server's, unless one is assigned here.
+   *
+   * @internal
+   */
+  get encoder(): PacketEncoder {
+    return this._encoder || this.server.encoder;
+  }
+
+  set encoder(encoder: PacketEncoder) {
+    this._encoder = encoder;
   }
 
   /**
@@ -281,9 +296,7 @@ export class Client<
       debug("ignoring packet write %j", packet);
       return;
     }
-    const encoded = opts.preEncoded
-      ? (packet as EncodedPacket[])
-      : this.server.encoder.encode(packet as Packet);
+    const encoded = opts.preEncoded ? (packet as EncodedPacket[]) : this.encoder.encode(packet as Packet);
     this.writeToEngine(encoded, opts);
   }
 

@@ -59,7 +59,7 @@ const CATALOG = {
   EIO_ERR_BODY_TIMEOUT: () => "http request timeout",
   /** a WebSocket write failed */
   EIO_ERR_WRITE: () => "write error",
-  /** the WebSocket failed (ws's own error, with its WS_ERR_* code, is the description) */
+  /** the WebSocket failed: ws's error as a string, its name included */
   EIO_ERR_WEBSOCKET: (message: string) => message,
   /** a ping from a v4 client, or a pong from a v3 client */
   EIO_ERR_HEARTBEAT_DIRECTION: () => "invalid heartbeat direction",

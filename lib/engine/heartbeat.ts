@@ -141,9 +141,9 @@ export class HeartbeatQueue {
     this.timer = null;
     const now = performance.now();
     let head = this.head;
-    // due within the millisecond: Node's timers, read from the event loop's time, may fire
-    // up to that much before performance.now() reaches the deadline
-    while (head !== null && head.hbDue <= now + 1) {
+    // (a timer, counted from the event loop's time, may fire a little before performance.now()
+    // reaches the deadline: arm() then waits for the rest)
+    while (head !== null && head.hbDue <= now) {
       this.remove(head);
       this.onDue(head);
       head = this.head;

@@ -265,6 +265,12 @@ function onTransportHeaders(this: Transport, headers: OutgoingHttpHeaders, req: 
   (this._owner as TransportOwner)._onTransportHeaders(headers, req);
 }
 
+function onSessionClose(this: Socket): void {
+  // once, as engine.io's, without a once() wrapper per session
+  this.removeListener("close", onSessionClose);
+  this.server._onSessionClose(this);
+}
+
 function onForeignUpgradeError(err: Error): void {
   debug("error on an upgrade request for another path: %s", err.message);
 }
@@ -758,6 +764,8 @@ export class Server extends EventEmitter {
     transport.onRequest(req);
     this.clients[id] = socket;
     this.clientsCount++;
+    // a listener, as engine.io's (the session's first "close" listener, seen by listenerCount)
+    socket.on("close", onSessionClose);
     this.emit("connection", socket);
   }
 
@@ -778,7 +786,7 @@ export class Server extends EventEmitter {
   }
 
   /**
-   * A session closed: it leaves `clients` before its "close" event is emitted.
+   * A session closed: it leaves `clients` before the other "close" listeners run.
    *
    * @internal
    */

@@ -69,6 +69,10 @@ function closeSlowClient(socket: Socket): void {
   socket._closeSlowClient();
 }
 
+function dropWriteBuffer(socket: Socket): void {
+  socket._dropWriteBuffer();
+}
+
 export type SocketReadyState = "opening" | "open" | "closing" | "closed";
 
 /** Options of `socket.write()` / `socket.send()`. */
@@ -491,7 +495,8 @@ export class Socket extends EventEmitter {
         debug("got probe ping packet, sending pong");
         transport.send([{ type: "pong", data: "probe" }]);
         this.emit("upgrading", transport);
-        check();
+        // the pending GET is released by the first check, 100 ms on: until then what the
+        // session sends still leaves on it, as with engine.io
         clearInterval(checkIntervalTimer);
         checkIntervalTimer = setInterval(check, 100);
       } else if (packet.type === "upgrade" && this.readyState !== "closed") {
@@ -544,8 +549,13 @@ export class Socket extends EventEmitter {
     this._sentCallbackFn = null;
     this.flushesInFlight = 0;
     this.clearTransport(reason === WRITE_BUFFER_FULL);
-    this.server._onSessionClose(this);
     this.emit("close", reason, description);
+    // what was left unsent stays readable for a tick, to the "close" listeners and after them
+    process.nextTick(dropWriteBuffer, this);
+  }
+
+  /** @internal */
+  _dropWriteBuffer(): void {
     this._writeBuffer = NOTHING_QUEUED;
     this.writeBufferBytes = 0;
   }

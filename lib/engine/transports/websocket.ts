@@ -125,7 +125,9 @@ export class WebSocket extends Transport {
 
   /** @internal */
   _onSocketError(err: Error): void {
-    this.onError(codedError("EIO_ERR_WEBSOCKET", err.message), err);
+    // as engine.io: the message is the error's string ("RangeError: Max payload size
+    // exceeded"), with no description
+    this.onError(codedError("EIO_ERR_WEBSOCKET", String(err)));
   }
 
   /** @internal */
