@@ -23,7 +23,7 @@
 //
 //   node bench/scale.js [--sessions=19000] [--workers=0] [--procs=N] [--settle=30] [--idle=125]
 //                       [--broadcasts=5] [--interval=5] [--size=64] [--concurrency=100]
-//                       [--targets=ours,reference,ws] [--json]
+//                       [--targets=ours,reference,ws] [--ping-batch-window=MS] [--json]
 //
 //   node bench/scale.js                                  # (a) 19,000 sessions, one process
 //   node bench/scale.js --sessions=100000 --workers=6    # (b) 100,000 over 6 workers
@@ -53,6 +53,10 @@ const settings = {
 };
 settings.procs = args.int("procs", Math.ceil(settings.sessions / 18000));
 const targets = args.list("targets", ["ours", "reference", "ws"]);
+// the engine option pingBatchWindow for the Socket.IO targets (0, the default: every ping on
+// time); the server processes read it from the environment they inherit
+const pingBatchWindow = args.str("ping-batch-window");
+if (pingBatchWindow !== undefined) process.env.BENCH_PING_BATCH_WINDOW = pingBatchWindow;
 const json = args.flag("json");
 
 const SERVER_PROC = path.join(__dirname, "lib", "scale-server-proc.js");

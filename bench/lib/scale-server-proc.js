@@ -17,6 +17,7 @@
 const cluster = require("cluster");
 const http = require("http");
 const { TARGETS } = require("./targets");
+const args = require("./args");
 const { stampedPayload } = require("./timing");
 
 const WS_PING_INTERVAL = 25000;
@@ -68,6 +69,9 @@ async function startServer(target, clustered) {
     };
   } else if (kind === "sio") {
     const options = { serveClient: false };
+    // --ping-batch-window (set by scale.js for its children): the opt-in batched heartbeat
+    const window = args.str("ping-batch-window");
+    if (window !== undefined) options.pingBatchWindow = Number(window);
     if (clustered) options.adapter = require("@socket.io/cluster-adapter").createAdapter();
     const io = new (load())(httpServer, options);
     io.on("connection", (socket) => socket.on("disconnect", onDisconnect));

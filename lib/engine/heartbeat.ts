@@ -13,6 +13,10 @@
  * pingInterval + pingTimeout for it, and with a short pingTimeout a late ping disconnects
  * every client; a session that stops answering must be closed at pingTimeout, as with the
  * reference. `bench/scale.js` gives what the heartbeat of many idle sessions costs.
+ *
+ * Batching is opt-in (the engine option `pingBatchWindow`): the timer then fires up to that
+ * long after the head's deadline and serves every deadline passed by then, which wakes an
+ * idle server once per window instead of about once per session per heartbeat.
  */
 import { performance } from "perf_hooks";
 
@@ -45,10 +49,13 @@ export class HeartbeatQueue {
   /**
    * @param length the deadline's length in ms, read at each `push` (a server's options may change)
    * @param onDue called with each session whose deadline passed, once removed from the queue
+   * @param slack how late a deadline may fire, so that those close to each other share a
+   *   callback: 0 (each on time) unless the server's `pingBatchWindow` asks for more
    */
   constructor(
     private readonly length: () => number,
     private readonly onDue: (entry: HeartbeatEntry) => void,
+    private readonly slack: () => number = () => 0,
   ) {}
 
   /**
@@ -132,7 +139,7 @@ export class HeartbeatQueue {
     if (head === null) {
       return;
     }
-    const at = head.hbDue;
+    const at = head.hbDue + this.slack();
     this.timerAt = at;
     this.timer = setTimeout(this.run, Math.max(1, at - performance.now()));
   }

@@ -144,4 +144,51 @@ describe("engine heartbeat", () => {
       client.close();
     }
   });
+  describe("pingBatchWindow (ours, opt-in)", () => {
+    // the time each ping leaves, on the server
+    const pingTimes = (socket) => {
+      const times = [];
+      socket.on("packetCreate", (packet) => packet.type === "ping" && times.push(performance.now()));
+      return times;
+    };
+
+    it("pings due within the window leave together, none early, none later than the window", async function () {
+      if (REFERENCE) this.skip();
+      await h.start({ pingInterval: 300, pingTimeout: 400, pingBatchWindow: 80 });
+      const clients = [];
+      const opened = [];
+      const times = [];
+      for (let i = 0; i < 4; i++) {
+        const client = await open();
+        opened.push(performance.now());
+        times.push(pingTimes(client.socket));
+        clients.push(client);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await until(() => times.every((t) => t.length >= 1), "a first ping to each session");
+      const first = times.map((t) => t[0]);
+      for (let i = 0; i < 4; i++) {
+        const delay = first[i] - opened[i];
+        expect(delay).to.be.greaterThan(300 - 2);
+        expect(delay).to.be.lessThan(300 + 80 + 30);
+      }
+      // opened over 15 ms or more (and less than the window), pinged in one batch
+      expect(opened[3] - opened[0]).to.be.within(15, 79);
+      expect(Math.max(...first) - Math.min(...first)).to.be.lessThan(5);
+    });
+
+    it("is capped at a quarter of pingTimeout, so that no client waits past its patience", async function () {
+      if (REFERENCE) this.skip();
+      await h.start({ pingInterval: 100, pingTimeout: 20, pingBatchWindow: 10000 });
+      const client = await open();
+      await until(() => client.pings.length >= 4, "four pings", 3000);
+      for (let i = 1; i < 4; i++) {
+        const gap = client.pings[i] - client.pongs[i - 1];
+        expect(gap).to.be.greaterThan(100 - 2);
+        // within 100 + 20 / 4, plus the loopback and a busy machine
+        expect(gap).to.be.lessThan(100 + 5 + 15);
+      }
+      expect(client.socket.readyState).to.be("open");
+    });
+  });
 });
