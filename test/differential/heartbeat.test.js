@@ -121,13 +121,17 @@ function sameHeartbeat({ pingInterval }, slack, early = 3) {
 const realTime = {
   now: () => performance.now(),
   advance: (ms) => realSleep(ms),
-  settle: (predicate) => until(predicate, "every client connected", 20000),
+  settle: (predicate) => until(predicate, "every client connected", 40000),
 };
 
 describe("differential: heartbeat", function () {
   this.timeout(60000);
 
-  describe("real timers, one client", () => {
+  describe("real timers, one client", function () {
+    // Real timers on a machine that may be busy with other work: a run whose timings the
+    // load pushed out (on either server) runs again. A late heartbeat fails every run.
+    this.retries(2);
+
     const pairs = [
       [300, 200],
       [300, 20],
@@ -147,7 +151,9 @@ describe("differential: heartbeat", function () {
     }
   });
 
-  it("1000/50 with 1,000 websocket clients: all stay connected, pings on time", async () => {
+  it("1000/50 with 1,000 websocket clients: all stay connected, pings on time", async function () {
+    this.timeout(120000);
+    this.retries(1);
     const settings = { pingInterval: 1000, pingTimeout: 50, transport: "websocket", count: 1000 };
     const { ours } = await differential(
       (impl) => holdClients(impl, { ...settings, cycles: 3, ...realTime }),
