@@ -12,6 +12,11 @@ const path = require("path");
 
 const ROOT = path.join(__dirname, "..", "..");
 
+function baselineRoot() {
+  if (!process.env.BENCH_BASELINE) throw new Error("BENCH_BASELINE names no checkout");
+  return path.resolve(process.env.BENCH_BASELINE);
+}
+
 const TARGETS = {
   ours: { kind: "sio", load: () => require(ROOT).Server, label: "socket.io (ours)" },
   reference: {
@@ -38,6 +43,20 @@ const TARGETS = {
     dropRequest: true,
     load: () => require(ROOT).Server,
     label: "socket.io (ours), request=null",
+  },
+  // Another build of this package (BENCH_BASELINE=/path/to/checkout, built): the same
+  // bench before and after a change, in one run. Run only when named.
+  baseline: {
+    kind: "sio",
+    variant: true,
+    load: () => require(baselineRoot()).Server,
+    label: "socket.io (ours, baseline)",
+  },
+  "engine-baseline": {
+    kind: "engine",
+    variant: true,
+    load: () => require(path.join(baselineRoot(), "dist", "engine")),
+    label: "socket.io/engine (ours, baseline)",
   },
   "reference-no-request": {
     kind: "sio",

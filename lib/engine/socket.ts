@@ -502,12 +502,13 @@ export class Socket extends EventEmitter {
       } else if (packet.type === "upgrade" && this.readyState !== "closed") {
         debug("got upgrade packet - upgrading");
         cleanup();
+        const previous = this.transport;
+        // Discarding completes a close the old transport was waiting to deliver: a closing
+        // session upgrades first and closes over the new transport, as the reference does,
+        // and its old transport is let go of once the session is closed.
         const closing = this.readyState === "closing";
-        // discarding completes a close the old transport was waiting to deliver
-        this.transport.discard();
-        if ((this.readyState as SocketReadyState) === "closed") {
-          transport.close();
-          return;
+        if (!closing) {
+          previous.discard();
         }
         this.upgraded = true;
         this.clearTransport();
@@ -516,6 +517,7 @@ export class Socket extends EventEmitter {
         this.flush();
         if (closing) {
           transport.close(() => this.onClose("forced close"));
+          previous.discard();
         }
       } else {
         cleanup();

@@ -239,7 +239,7 @@ describe("differential: protocol", function () {
     );
 
     sameWire(
-      "[differs: noop timing] upgrade: 3probe answers 2probe, the pending GET is released with a noop, then 5 and the websocket carries the packets",
+      "upgrade: 3probe answers 2probe, the pending GET is released with a noop, then 5 and the websocket carries the packets",
       (impl) =>
         withEngine(impl, {}, async ({ engine, wire }) => {
           const connection = waitFor(engine, "connection");
@@ -258,29 +258,27 @@ describe("differential: protocol", function () {
         }),
     );
 
-    sameWire(
-      "[differs: noop timing] upgrade: a packet sent right after the probe leaves on the pending GET",
-      (impl) =>
-        withEngine(impl, {}, async ({ engine, wire }) => {
-          const connection = waitFor(engine, "connection");
-          const w = wire();
-          await w.handshake("polling");
-          const conn = await connection;
-          const { poll } = await pendingGet(w, conn);
-          await w.openWebSocket();
-          w.send("2probe");
-          await w.frame("ws", "3probe");
-          w.note("send during");
-          conn.send("during");
-          await poll;
-          const upgraded = waitFor(conn, "upgrade");
-          w.send("5");
-          await upgraded;
-          w.note("send after");
-          conn.send("after");
-          await w.frame("ws", "4after");
-          return { wire: w.snapshot() };
-        }),
+    sameWire("upgrade: a packet sent right after the probe leaves on the pending GET", (impl) =>
+      withEngine(impl, {}, async ({ engine, wire }) => {
+        const connection = waitFor(engine, "connection");
+        const w = wire();
+        await w.handshake("polling");
+        const conn = await connection;
+        const { poll } = await pendingGet(w, conn);
+        await w.openWebSocket();
+        w.send("2probe");
+        await w.frame("ws", "3probe");
+        w.note("send during");
+        conn.send("during");
+        await poll;
+        const upgraded = waitFor(conn, "upgrade");
+        w.send("5");
+        await upgraded;
+        w.note("send after");
+        conn.send("after");
+        await w.frame("ws", "4after");
+        return { wire: w.snapshot() };
+      }),
     );
 
     sameWire(
@@ -346,7 +344,7 @@ describe("differential: protocol", function () {
     );
 
     sameWire(
-      "[differs: upgrade while closing] upgrade of a closing session: socket.close() between the probe and the upgrade packet",
+      "upgrade of a closing session: socket.close() between the probe and the upgrade packet",
       (impl) =>
         withEngine(impl, {}, async ({ engine, wire }) => {
           const connection = waitFor(engine, "connection");
@@ -474,7 +472,7 @@ describe("differential: protocol", function () {
         : typeof err;
     for (const [how, { transport, opts = {}, act, timing = true }] of Object.entries(misbehaviours)) {
       sameWire(
-        `${how === "a message over maxHttpBufferSize on websocket" ? "[differs: transport error description] " : ""}protocol error: ${how}`,
+        `${how === "a message over maxHttpBufferSize on websocket" ? "" : ""}protocol error: ${how}`,
         (impl) =>
           withEngine(impl, opts, async ({ engine, wire }) => {
             const connection = waitFor(engine, "connection");
@@ -886,8 +884,8 @@ describe("differential: protocol", function () {
       "adapter",
       "socket",
       "socket.client (an EventEmitter?)",
-      "[differs: conn close listeners] socket.conn",
-      "[other helper: transport listener wiring] socket.conn.transport",
+      "socket.conn",
+      "socket.conn.transport",
     ];
     for (const title of objects) {
       const name = title.replace(/^\[[^\]]*\] /, "");
@@ -930,11 +928,7 @@ describe("differential: protocol", function () {
       }
       return engineRuns.get(impl.name);
     };
-    for (const title of [
-      "engine",
-      "[differs: conn close listeners] engine socket",
-      "[other helper: transport listener wiring] engine socket.transport",
-    ]) {
+    for (const title of ["engine", "engine socket", "engine socket.transport"]) {
       const name = title.replace(/^\[[^\]]*\] (engine )?/, "").replace(/^engine socket/, "socket");
       same(`bare engine: ${title}`, async (impl) => (await engineSurfaces(impl))[name]);
     }
@@ -1070,7 +1064,7 @@ describe("differential: protocol", function () {
     for (const [how, acts] of Object.entries(ends)) {
       const act = typeof acts === "function" ? acts : acts.polling;
       sameWire(
-        `[differs: engine headers around a close] polling session ended ${how}: io.engine "headers" in order`,
+        `polling session ended ${how}: io.engine "headers" in order`,
         ended("polling", act, { headers: true }),
       );
     }

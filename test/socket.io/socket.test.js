@@ -673,9 +673,8 @@ describe("socket", () => {
   describe("the client's listeners on its connection", () => {
     const h = useHarness({ transports: ["websocket"] });
     const counts = (conn) => ["data", "error", "close"].map((event) => conn.listenerCount(event));
-    // the reference's engine server adds a "close" listener of its own to every session (to
-    // forget it); ours is told by a direct call
-    const open = [1, 1, REFERENCE ? 2 : 1];
+    // the engine server adds a "close" listener of its own to every session (to forget it)
+    const open = [1, 1, 2];
 
     it("one data, error and close listener per connection, each reaching its own client", async () => {
       const [io, first, firstClient] = await pair(h);

@@ -103,10 +103,10 @@ export class Polling extends Transport {
   private bodyTimer: NodeJS.Timeout | null = null;
   private shouldClose: (() => void) | null = null;
 
-  // created once per session and reused by every poll
+  // Created once per session and reused by every poll. The GET stays the pending one, as with
+  // the reference: the close that follows answers it (writing into a dead response costs
+  // nothing) and its "headers" are emitted before the session's "close".
   private readonly onPollClose = (): void => {
-    this.writable = false;
-    this.releasePoll();
     this.onError(codedError("EIO_ERR_POLL_CLOSED"));
   };
 
@@ -277,17 +277,16 @@ export class Polling extends Transport {
 
   override send(packets: Packet[]): void {
     this.writable = false;
-    let closeFn: (() => void) | null = null;
-    if (this.shouldClose) {
+    const closeFn = this.shouldClose;
+    if (closeFn) {
       debug("appending close packet to payload");
       packets.push(CLOSE_PACKET);
-      closeFn = this.shouldClose;
       this.shouldClose = null;
-    }
-    this.write(this.codec.encodePayload(packets, this.supportsBinary), shouldCompress(packets));
-    if (closeFn) {
+      // the close completes before the response is written, as with the reference: the
+      // session's "close" comes before the response's "headers"
       closeFn();
     }
+    this.write(this.codec.encodePayload(packets, this.supportsBinary), shouldCompress(packets));
   }
 
   private releasePoll(): void {
