@@ -9,6 +9,13 @@ export type { ExtendedError, NamespaceReservedEventsMap, ServerReservedEventsMap
 export type { DisconnectReason, Event, Handshake, SocketReservedEventsMap } from "./socket";
 export type { SocketDetails } from "./broadcast-operator";
 export type { Client } from "./client";
+export type {
+  Metrics,
+  EngineMetrics,
+  NamespaceMetrics,
+  PromClientLike,
+  RegisterMetricsOptions,
+} from "./metrics";
 export type { Room, SocketId, BroadcastOptions, BroadcastFlags } from "./adapter";
 export type {
   DefaultEventsMap,

@@ -99,6 +99,15 @@ export class Namespace<
   /** The adapter of this namespace: rooms, broadcasts, and the other nodes of a cluster. */
   public adapter!: NamespaceAdapter;
   public readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  // Counters, plain fields read on demand (`io.metrics()`), as the engine's
+  /** Events received from the clients (before any rate limit). */
+  eventsReceivedCount = 0;
+  /** Events sent to the clients, one per socket reached (a broadcast counts its recipients). */
+  eventsSentCount = 0;
+  /** Sessions restored by connection state recovery. */
+  recoveriesCount = 0;
+  /** Sessions a client asked to recover that could not be restored (unknown, expired, already live). */
+  recoveryFailuresCount = 0;
 
   /**
    * The sockets still running the middlewares, by id: not connected yet, so
@@ -114,6 +123,10 @@ export class Namespace<
   _fns: Array<Middleware<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = [];
   /** The ack id counter, shared with the adapter for broadcasts with acks. */
   _ids: number = 0;
+  /** Events dropped by the `rateLimit` option (`onLimit: "drop"`). */
+  rateLimitDroppedCount = 0;
+  /** Sockets disconnected by the `rateLimit` option (`onLimit: "disconnect"`). */
+  rateLimitDisconnectsCount = 0;
 
   constructor(server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, name: string) {
     super();
@@ -274,8 +287,10 @@ export class Namespace<
     }
     if (session) {
       debug("connection state recovered for sid %s", session.sid);
+      this.recoveriesCount++;
       return new Socket(this, client, auth, session);
     }
+    this.recoveryFailuresCount++;
     return new Socket(this, client, auth);
   }
 

@@ -16,6 +16,8 @@ import * as parser from "./codec";
 import type { PacketEncoder } from "./codec";
 import type { Socket as EngineSocket } from "./engine/socket";
 import { clientPathRegex, serveClientFile } from "./serve-client";
+import { metricsOf, registerMetrics } from "./metrics";
+import type { Metrics, PromClientLike, RegisterMetricsOptions } from "./metrics";
 import type { Socket } from "./socket";
 import {
   AllButLast,
@@ -693,6 +695,40 @@ export class Server<
    */
   public disconnectSockets(close: boolean = false): void {
     return this.sockets.disconnectSockets(close);
+  }
+
+  /**
+   * The metrics of this server now, as plain objects: counters kept since it started (the
+   * engine's, and each namespace's) and gauges counted when called. Always kept: each
+   * counter is an integer field incremented where the event happens.
+   *
+   * @example
+   * const { engine, namespaces } = io.metrics();
+   * console.log(engine.sessions); // { polling: 2, websocket: 40 }
+   * console.log(engine.handshakes, engine.heartbeatTimeouts, engine.bytesSent);
+   * console.log(namespaces["/"].sockets, namespaces["/"].eventsReceived);
+   */
+  public metrics(): Metrics {
+    return metricsOf(this);
+  }
+
+  /**
+   * Registers the metrics of `metrics()` into a prom-client registry (the default one, or
+   * `options.register`), read each time it is scraped. prom-client is the application's:
+   * it hands the module over, and this package never loads it.
+   *
+   * @example
+   * const client = require("prom-client");
+   * io.registerMetrics(client); // socketio_engine_sessions{transport="websocket"}, ...
+   *
+   * app.get("/metrics", async (req, res) => {
+   *   res.set("Content-Type", client.register.contentType);
+   *   res.end(await client.register.metrics());
+   * });
+   */
+  public registerMetrics(client: PromClientLike, options?: RegisterMetricsOptions): this {
+    registerMetrics(this, client, options);
+    return this;
   }
 
   // Listening on the server is listening on the main namespace, as in the reference:

@@ -366,6 +366,15 @@ export class Socket<
     if (acks !== undefined && acks.get(id) === ack) acks.delete(id);
   }
 
+  /**
+   * Acknowledgements awaited from the client, counted without making the map.
+   *
+   * @internal
+   */
+  get _acksPending(): number {
+    return this._acks === undefined ? 0 : this._acks.size;
+  }
+
   private registerAckCallback(id: number, ack: AnyListener): void {
     const timeout = this._flags !== undefined ? this._flags.timeout : undefined;
     if (timeout === undefined) {
@@ -508,6 +517,7 @@ export class Socket<
     switch (packet.type) {
       case PacketType.EVENT:
       case PacketType.BINARY_EVENT:
+        this.nsp.eventsReceivedCount++;
         this.onevent(packet);
         break;
       case PacketType.ACK:
@@ -882,6 +892,8 @@ export class Socket<
 
   /** Runs the outgoing catch-all listeners; the adapter calls it on broadcasts. */
   notifyOutgoingListeners(packet: Packet): void {
+    // every event leaving for this socket passes here, whatever the adapter
+    this.nsp.eventsSentCount++;
     if (this._anyOutgoingListeners && this._anyOutgoingListeners.length) {
       for (const listener of this._anyOutgoingListeners.slice()) {
         listener.apply(this, packet.data);

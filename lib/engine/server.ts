@@ -309,6 +309,24 @@ export class Server extends EventEmitter {
   /** open sessions by id */
   clients: Record<string, Socket> = {};
   clientsCount = 0;
+  // The counters, down to rateLimitedHandshakesCount: plain fields incremented where the
+  // event happens, read on demand (`io.metrics()`), so that they cost the traffic nothing more
+  /** Sessions opened. */
+  handshakesCount = 0;
+  /** Requests refused ("connection_error" events), by error code (`Server.errors`). */
+  connectionErrorCounts: number[] = [0, 0, 0, 0, 0, 0];
+  /** Sessions upgraded from polling to WebSocket. */
+  upgradesCount = 0;
+  /** Sessions closed with "ping timeout": no pong (v4) or no ping (v3) in time. */
+  heartbeatTimeoutsCount = 0;
+  /** Engine.IO packets received from the clients over their session's transport. */
+  packetsReceivedCount = 0;
+  /** Engine.IO packets written to the clients by their session's transport. */
+  packetsSentCount = 0;
+  /** Bytes of the packets received: WebSocket messages and polling POST bodies. */
+  bytesReceivedCount = 0;
+  /** Bytes of the packets sent: WebSocket messages and polling responses, before compression. */
+  bytesSentCount = 0;
   /**
    * Volatile packets not sent: Socket.IO volatile emits skipped because the
    * client's transport was busy, and packets sent with `{ volatile: true }` to a
@@ -317,6 +335,8 @@ export class Server extends EventEmitter {
   droppedPacketsCount = 0;
   /** Clients closed with "write buffer full" (over `maxBufferedAmount`). */
   slowClientsClosedCount = 0;
+  /** Handshakes refused with 429 by the per-address caps. */
+  rateLimitedHandshakesCount = 0;
   /** the WebSocket server (undefined when websocket is not an allowed transport) */
   ws: WsServerLike | undefined;
   /** the http server created by `listen()` */
@@ -532,6 +552,8 @@ export class Server extends EventEmitter {
   }
 
   private connectionError(req: IncomingMessage, code: ErrorCode, context?: ErrorContext): void {
+    const counts = this.connectionErrorCounts;
+    counts[code] = (counts[code] || 0) + 1;
     const event: ConnectionError = { req, code, message: errorMessages[code], context };
     this.emit("connection_error", event);
   }
@@ -779,6 +801,7 @@ export class Server extends EventEmitter {
     transport.onRequest(req);
     this.clients[id] = socket;
     this.clientsCount++;
+    this.handshakesCount++;
     // a listener, as engine.io's (the session's first "close" listener, seen by listenerCount)
     socket.on("close", onSessionClose);
     this.emit("connection", socket);

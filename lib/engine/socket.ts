@@ -329,6 +329,7 @@ export class Socket extends EventEmitter {
    */
   _onHeartbeatTimeout(): void {
     if (this.readyState !== "closed") {
+      this.server.heartbeatTimeoutsCount++;
       this.onClose("ping timeout");
     }
   }
@@ -511,6 +512,7 @@ export class Socket extends EventEmitter {
           previous.discard();
         }
         this.upgraded = true;
+        this.server.upgradesCount++;
         this.clearTransport();
         this.setTransport(transport);
         this.emit("upgrade", transport);

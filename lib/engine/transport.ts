@@ -50,11 +50,24 @@ export interface TransportError extends CodedError {
 function noop(): void {}
 
 /**
+ * The traffic counters of the engine Server, which the transports of its sessions add to.
+ *
+ * @internal
+ */
+export interface TrafficCounters {
+  packetsReceivedCount: number;
+  packetsSentCount: number;
+  bytesReceivedCount: number;
+  bytesSentCount: number;
+}
+
+/**
  * The session a transport serves, as its listeners see it: the engine Socket.
  *
  * @internal
  */
 export interface TransportOwner {
+  readonly server: TrafficCounters;
   _onTransportPacket(packet: Packet): void;
   _onTransportReady(): void;
   _onTransportDrain(): void;
@@ -165,7 +178,32 @@ export abstract class Transport extends EventEmitter {
   }
 
   protected onPacket(packet: Packet): void {
+    const owner = this._owner;
+    if (owner !== null) {
+      owner.server.packetsReceivedCount++;
+    }
     this.emit("packet", packet);
+  }
+
+  /**
+   * Counts `bytes` of wire data received for the session. A WebSocket being probed for an
+   * upgrade serves no session yet: its traffic counts from the upgrade on.
+   */
+  protected countReceived(bytes: number): void {
+    const owner = this._owner;
+    if (owner !== null) {
+      owner.server.bytesReceivedCount += bytes;
+    }
+  }
+
+  /** Counts `packets` written to the client, `bytes` long (before any compression). */
+  protected countSent(packets: number, bytes: number): void {
+    const owner = this._owner;
+    if (owner !== null) {
+      const counters = owner.server;
+      counters.packetsSentCount += packets;
+      counters.bytesSentCount += bytes;
+    }
   }
 
   /** The transport may take packets again (`send`). */

@@ -88,3 +88,22 @@ export function wsFrameLength(frame: WsPreEncodedFrame): number {
   }
   return length;
 }
+
+/**
+ * Bytes of the message a frame carries, as its header says (the frame's own bytes, less
+ * the header).
+ *
+ * @example
+ * wsPayloadLength(wsMessageFrame("hi")); // 3
+ */
+export function wsPayloadLength(frame: WsPreEncodedFrame): number {
+  const header = frame[0];
+  const length = header[1] & 0x7f;
+  if (length < 126) {
+    return length;
+  }
+  if (length === 126) {
+    return header.readUInt16BE(2);
+  }
+  return header.readUInt32BE(2) * 0x100000000 + header.readUInt32BE(6);
+}

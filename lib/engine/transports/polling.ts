@@ -206,6 +206,7 @@ export class Polling extends Transport {
     const onEnd = (): void => {
       cleanup();
       const bytes = body.bytes();
+      this.countReceived(bytes.length);
       this.onData(isBinary ? bytes : bytes.toString("utf8"));
       res.writeHead(200, this.headers(req, { "Content-Type": "text/html", "Content-Length": 2 }));
       res.end("ok");
@@ -286,7 +287,11 @@ export class Polling extends Transport {
       // session's "close" comes before the response's "headers"
       closeFn();
     }
-    this.write(this.codec.encodePayload(packets, this.supportsBinary), shouldCompress(packets));
+    this.write(
+      this.codec.encodePayload(packets, this.supportsBinary),
+      packets.length,
+      shouldCompress(packets),
+    );
   }
 
   private releasePoll(): void {
@@ -297,12 +302,13 @@ export class Polling extends Transport {
     this.pollRes = null;
   }
 
-  private write(data: string | Buffer, compress: boolean): void {
+  /** Answers the pending GET with the payload of `packets` packets. */
+  private write(data: string | Buffer, packets: number, compress: boolean): void {
     debug('writing "%s"', data);
     const req = this.pollReq as EngineRequest;
     const res = this.pollRes as ServerResponse;
     this.releasePoll();
-    this.doWrite(req, res, data, compress, this.onWritten);
+    this.doWrite(req, res, data, packets, compress, this.onWritten);
   }
 
   // bound once: runs after each response carrying packets
@@ -322,13 +328,16 @@ export class Polling extends Transport {
     req: EngineRequest,
     res: ServerResponse,
     payload: string | Buffer,
+    packets: number,
     compress: boolean,
     callback: () => void,
   ): void {
     const data = this.wrap(payload);
+    const length = typeof data === "string" ? Buffer.byteLength(data) : data.length;
+    this.countSent(packets, length);
     const headers: OutgoingHttpHeaders = { "Content-Type": this.contentType(data) };
     const respond = (body: string | Buffer): void => {
-      headers["Content-Length"] = typeof body === "string" ? Buffer.byteLength(body) : body.length;
+      headers["Content-Length"] = body === data ? length : (body as Buffer).length;
       res.writeHead(200, this.headers(req, headers));
       res.end(body);
       callback();
@@ -338,7 +347,6 @@ export class Polling extends Transport {
       respond(data);
       return;
     }
-    const length = typeof data === "string" ? Buffer.byteLength(data) : data.length;
     if (length < (options.threshold === undefined ? DEFAULT_THRESHOLD : options.threshold)) {
       respond(data);
       return;

@@ -10,7 +10,7 @@ import debugModule from "debug";
 import { codedError } from "../../errors";
 import { Transport, EngineRequest } from "../transport";
 import type { Packet } from "../codec/packet";
-import { wsTextFrame } from "../ws-frame";
+import { wsTextFrame, wsPayloadLength } from "../ws-frame";
 import { listenerTables } from "../listener-table";
 import type { WsPreEncodedFrame } from "../ws-frame";
 
@@ -116,6 +116,7 @@ export class WebSocket extends Transport {
 
   /** @internal */
   _onSocketMessage(data: WsRawData, isBinary: boolean): void {
+    this.countReceived((data as Buffer).length);
     const message = isBinary ? (data as Buffer) : data.toString();
     if (debug.enabled) {
       debug('received "%s"', message);
@@ -181,11 +182,14 @@ export class WebSocket extends Transport {
     // nothing the loop does changes whether frames may go as they are: decided once per flush
     const sender = this.frameSender();
     const last = packets.length - 1;
+    // the bytes of the messages, counted once per flush
+    let bytes = 0;
     for (let i = 0; i <= last; i++) {
       const packet = packets[i];
       const callback = i === last ? this.onSentLast : undefined;
       const options = packet.options;
       if (sender !== null && options !== undefined && options.wsPreEncodedFrame !== undefined) {
+        bytes += wsPayloadLength(options.wsPreEncodedFrame);
         sender.sendFrame(options.wsPreEncodedFrame, callback);
         continue;
       }
@@ -195,21 +199,29 @@ export class WebSocket extends Transport {
           debug('writing "%s"', encoded);
         }
         // one buffer per text frame (header and payload), one stream write
-        sender.sendFrame(encoded.length === 1 ? shortFrame(encoded) : wsTextFrame(encoded), callback);
+        const frame = encoded.length === 1 ? shortFrame(encoded) : wsTextFrame(encoded);
+        bytes += wsPayloadLength(frame);
+        sender.sendFrame(frame, callback);
         continue;
       }
-      this.sendData(encoded, options === undefined || options.compress !== false, callback);
+      const length = typeof encoded === "string" ? Buffer.byteLength(encoded) : encoded.length;
+      bytes += length;
+      this.sendData(encoded, length, options === undefined || options.compress !== false, callback);
+    }
+    // a socket that is closing refuses every send: nothing left
+    if (this.socket.readyState === WsSocket.OPEN) {
+      this.countSent(packets.length, bytes);
     }
   }
 
   private sendData(
     data: string | Buffer,
+    length: number,
     compress: boolean,
     callback: ((err?: Error) => void) | undefined,
   ): void {
     const deflate = this.perMessageDeflate;
     if (compress && deflate) {
-      const length = typeof data === "string" ? Buffer.byteLength(data) : data.length;
       compress = length >= (deflate.threshold === undefined ? 1024 : deflate.threshold);
     }
     if (debug.enabled) {
