@@ -10,6 +10,7 @@ export type { DisconnectReason, Event, Handshake, SocketReservedEventsMap } from
 export type { SocketDetails } from "./broadcast-operator";
 export type { Client } from "./client";
 export type { Room, SocketId, BroadcastOptions, BroadcastFlags } from "./adapter";
+export type { DrainOptions, DrainResult } from "./drain";
 export type {
   DefaultEventsMap,
   EventNames,
