@@ -28,14 +28,16 @@ function missingNginx() {
 
 /**
  * The `upstream` and `server` blocks for one front port: `balance` is the upstream's
- * load-balancing directive ("" for round-robin, e.g. "ip_hash;" for sticky sessions).
+ * load-balancing directive ("" for round-robin, e.g. "ip_hash;" for sticky sessions),
+ * `serverParams` follow each upstream server (e.g. "max_fails=0"), `location` adds
+ * directives to the proxied location (e.g. "proxy_next_upstream error timeout http_503;").
  * @example proxyBlocks({ name: "sticky", port: 8080, nodes: [3001, 3002], balance: "ip_hash;" })
  */
-function proxyBlocks({ name, port, nodes, balance }) {
+function proxyBlocks({ name, port, nodes, balance = "", serverParams = "", location = "" }) {
   return `
   upstream ${name} {
     ${balance}
-${nodes.map((p) => `    server 127.0.0.1:${p};`).join("\n")}
+${nodes.map((p) => `    server 127.0.0.1:${p} ${serverParams};`).join("\n")}
   }
 
   server {
@@ -48,6 +50,7 @@ ${nodes.map((p) => `    server 127.0.0.1:${p};`).join("\n")}
       proxy_set_header Connection $connection_upgrade;
       proxy_set_header Host $host;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      ${location}
     }
   }
 `;
