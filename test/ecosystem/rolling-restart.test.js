@@ -88,7 +88,8 @@ describe(`rolling restart behind nginx, redis-streams adapter (${MODE}${impl.REF
     for (const client of clients) client.disconnect();
     for (const name of NODES) if (nodes[name] && nodes[name].proc) await nodes[name].proc.stop();
     if (nginx) await nginx.stop();
-    if (broadcaster) await new Promise((resolve) => broadcaster.close(() => resolve()));
+    // the reference's close() rejects on a server without an engine: its adapter is closed first
+    if (broadcaster) await Promise.resolve(broadcaster.close()).catch(() => {});
     if (broadcasterRedis) await broadcasterRedis.quit().catch(() => {});
     if (redis) await redis.stop();
   });
