@@ -126,17 +126,26 @@ export async function drain(server: Drainable, options: DrainOptions = {}): Prom
       // "transport close" and reconnects, the server sees "forced close" and keeps the session
       const closing = new Set<string>();
       const closed: Promise<void>[] = [];
-      for (;;) {
-        const open = Object.keys(engine.clients).filter((id) => !closing.has(id));
-        if (open.length === 0 || result.timedOut) break;
-        for (const id of open.slice(0, batchSize)) {
+      // the sessions open now, oldest first (popped from the end), then the few whose
+      // handshake was under way when the drain began
+      let queue = Object.keys(engine.clients).reverse();
+      while (queue.length > 0 && !result.timedOut) {
+        let batch = 0;
+        while (batch < batchSize && queue.length > 0) {
+          const id = queue.pop() as string;
           const session = engine.clients[id];
+          if (session === undefined || closing.has(id)) continue;
           closing.add(id);
           result.closed++;
+          batch++;
           closed.push(new Promise((resolve) => session.once("close", () => resolve())));
           session.close();
         }
-        if (open.length > batchSize) await sleep(interval);
+        if (queue.length === 0)
+          queue = Object.keys(engine.clients)
+            .filter((id) => !closing.has(id))
+            .reverse();
+        if (queue.length > 0) await sleep(interval);
       }
       if (result.timedOut) {
         for (const id of Object.keys(engine.clients)) {
