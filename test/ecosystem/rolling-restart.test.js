@@ -71,17 +71,20 @@ describe(`rolling restart behind nginx, redis-streams adapter (${MODE}${impl.REF
         nodes[name].proc = await startNode(name);
       }),
     );
-    nginx = await startNginx([
-      {
-        name: "rolling",
-        nodes: NODES.map((name) => nodes[name].port),
-        // never marked down: a node refusing a handshake (503) or down passes it to the next;
-        // a peer nginx marks down comes back only once a request to it *completes*, and a
-        // WebSocket request completes when its connection ends (one handshake per fail_timeout)
-        serverParams: "max_fails=0",
-        location: "proxy_next_upstream error timeout http_503;",
-      },
-    ]);
+    nginx = await startNginx(
+      [
+        {
+          name: "rolling",
+          nodes: NODES.map((name) => nodes[name].port),
+          // never marked down: a node refusing a handshake (503) or down passes it to the next;
+          // a peer nginx marks down comes back only once a request to it *completes*, and a
+          // WebSocket request completes when its connection ends (one handshake per fail_timeout)
+          serverParams: "max_fails=0",
+          location: "proxy_next_upstream error timeout http_503;",
+        },
+      ],
+      { workerConnections: 2 * CLIENTS + 256 },
+    );
   });
 
   after(async () => {
@@ -119,7 +122,7 @@ describe(`rolling restart behind nginx, redis-streams adapter (${MODE}${impl.REF
       clients.push(client);
       stats.push(s);
     }
-    await until(() => clients.every((c) => c.connected), "every client connected", 20000);
+    await until(() => clients.every((c) => c.connected), "every client connected", 20000 + CLIENTS * 60);
 
     // the load: a broadcast to one room per tick, one to all every ROOMS ticks
     const sent = { room: {}, all: 0 };

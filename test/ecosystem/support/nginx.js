@@ -58,13 +58,14 @@ ${nodes.map((p) => `    server 127.0.0.1:${p} ${serverParams};`).join("\n")}
 
 /**
  * Starts nginx with one front port per entry of `fronts` ({ name, nodes, balance }),
- * and resolves once its worker runs. `ports[name]` is each front's port.
+ * and resolves once its worker runs. `ports[name]` is each front's port. A proxied
+ * connection takes two of the `workerConnections` (client and upstream).
  * @example
  *   const lb = await startNginx([{ name: "sticky", nodes: [3001, 3002], balance: "hash $arg_sticky consistent;" }]);
  *   ioc("http://127.0.0.1:" + lb.ports.sticky);
  *   await lb.stop();
  */
-async function startNginx(fronts, { timeoutMs = 5000 } = {}) {
+async function startNginx(fronts, { timeoutMs = 5000, workerConnections = 1024 } = {}) {
   const bin = nginxBinary();
   if (!bin) throw missingNginx();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sio-nginx-"));
@@ -78,7 +79,7 @@ pid ${path.join(dir, "nginx.pid")};
 error_log stderr notice;
 
 events {
-  worker_connections 1024;
+  worker_connections ${workerConnections};
 }
 
 http {
