@@ -120,6 +120,18 @@ describeOurs("io.drain()", () => {
     expect(io.engine.clientsCount).to.be(0);
   });
 
+  it("closes HTTP long-polling sessions the same way", async () => {
+    const io = await h.server({ connectionStateRecovery: {} });
+    const serverReasons = [];
+    io.on("connection", (socket) => socket.on("disconnect", (reason) => serverReasons.push(reason)));
+    const clients = await connectMany(h, 3, { ...RECONNECT, transports: ["polling"] });
+    const clientReasons = Promise.all(clients.map((c) => disconnectReason(c, 5000)));
+    const result = await io.drain({ rate: 100, deadline: 5000 });
+    expect(result).to.eql({ ...result, closed: 3, timedOut: false });
+    expect(await clientReasons).to.eql(new Array(3).fill("transport close"));
+    expect(serverReasons).to.eql(new Array(3).fill("forced close"));
+  });
+
   it("hands the sessions over: the client recovers on another node with what it missed", async () => {
     // two nodes sharing one session store, as a redis-streams adapter does across processes
     const { SessionAwareAdapter } = require(path.join(__dirname, "..", "..", "dist", "adapter"));
