@@ -17,7 +17,7 @@ export const errors = {
   BAD_REQUEST: 3,
   FORBIDDEN: 4,
   UNSUPPORTED_PROTOCOL_VERSION: 5,
-  // 6 is taken by the per-address caps ("Too many requests")
+  // 6 is reserved for the per-address caps of issue 17 ("Too many requests", 429)
   SERVICE_UNAVAILABLE: 7,
 } as const;
 
