@@ -7,7 +7,8 @@
 // (io.drain(), then exit) and is started again. Counts lost, duplicated and out-of-order
 // packets per client, recovered reconnections, the nodes' exit codes and times, and the
 // handshake rate the other nodes took. The CI size is small; ROLLING_CLIENTS,
-// ROLLING_ROOMS, ROLLING_RATE (broadcasts a second), ROLLING_DRAIN_RATE scale it.
+// ROLLING_ROOMS, ROLLING_RATE (broadcasts a second), ROLLING_DRAIN_RATE, ROLLING_ROUNDS
+// (restarts of every node) scale it.
 // ROLLING_MODE=close (and REFERENCE=1, which has no drain) runs the nodes with io.close() on
 // SIGTERM instead: the baseline, whose figures are printed, not asserted.
 const path = require("path");
@@ -24,6 +25,8 @@ const CLIENTS = Number(process.env.ROLLING_CLIENTS || 50);
 const ROOMS = Number(process.env.ROLLING_ROOMS || 10);
 const BROADCASTS_PER_SECOND = Number(process.env.ROLLING_RATE || 50);
 const DRAIN_RATE = Number(process.env.ROLLING_DRAIN_RATE || 25);
+// how many times every node is restarted in turn
+const ROUNDS = Number(process.env.ROLLING_ROUNDS || 1);
 const DRAIN_DEADLINE = 10000;
 const NODES = ["A", "B", "C"];
 // between two restarts, the load runs on all three nodes for a while
@@ -139,7 +142,7 @@ describe(`rolling restart behind nginx, redis-streams adapter (${MODE}${impl.REF
     try {
       // the load runs for a while before the first restart
       await sleep(SETTLE_MS);
-      for (const name of NODES) {
+      for (const name of [].concat(...new Array(ROUNDS).fill(NODES))) {
         const node = nodes[name];
         const signalled = Date.now();
         node.proc.child.kill("SIGTERM");
