@@ -165,7 +165,13 @@ describe(`rolling restart behind nginx, redis-streams adapter (${MODE}${impl.REF
       15000,
     ).catch(() => {});
 
-    const counts = { lost: 0, duplicatedAcrossReconnection: 0, duplicatedAfterRestore: 0, outOfOrder: 0 };
+    const counts = {
+      lost: 0,
+      lostAtReconnection: 0,
+      duplicatedAcrossReconnection: 0,
+      duplicatedAfterRestore: 0,
+      outOfOrder: 0,
+    };
     for (const s of stats) {
       count(s.seqs.room, sent.room[s.room], counts);
       count(s.seqs.all, sent.all, counts);
@@ -227,8 +233,9 @@ describe(`rolling restart behind nginx, redis-streams adapter (${MODE}${impl.REF
 
 const RECONNECTED = "reconnected";
 
-// counts, for one channel of one client, what is missing from 1..last, seen twice (both
-// copies after the same reconnection, or not), or seen after a larger one
+// counts, for one channel of one client, what is missing from 1..last (and whether at a
+// reconnection), seen twice (both copies after the same reconnection, or not), or seen
+// after a larger one
 function count(seqs, last, counts) {
   const seen = new Map(); // seq => the reconnection it came after
   let connection = 0;
@@ -245,5 +252,13 @@ function count(seqs, last, counts) {
     seen.set(seq, connection);
     max = Math.max(max, seq);
   }
-  for (let seq = 1; seq <= last; seq++) if (!seen.has(seq)) counts.lost++;
+  for (let seq = 1; seq <= last; seq++) {
+    if (seen.has(seq)) continue;
+    counts.lost++;
+    // the next packet received came after a reconnection the previous one came before
+    const before = seen.get(seq - 1);
+    let next = seq + 1;
+    while (next <= last && !seen.has(next)) next++;
+    if (before !== undefined && seen.has(next) && seen.get(next) !== before) counts.lostAtReconnection++;
+  }
 }
