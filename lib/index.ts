@@ -17,6 +17,7 @@ export type {
   RegisterMetricsOptions,
 } from "./metrics";
 export type { Room, SocketId, BroadcastOptions, BroadcastFlags } from "./adapter";
+export type { DrainOptions, DrainResult } from "./drain";
 export type {
   DefaultEventsMap,
   EventNames,

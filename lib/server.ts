@@ -18,6 +18,8 @@ import type { Socket as EngineSocket } from "./engine/socket";
 import { clientPathRegex, serveClientFile } from "./serve-client";
 import { metricsOf, registerMetrics } from "./metrics";
 import type { Metrics, PromClientLike, RegisterMetricsOptions } from "./metrics";
+import { drain } from "./drain";
+import type { DrainOptions, DrainResult } from "./drain";
 import type { Socket } from "./socket";
 import {
   AllButLast,
@@ -466,6 +468,32 @@ export class Server<
     }
     if (fn) nsp.on("connect", fn);
     return nsp;
+  }
+
+  /**
+   * Takes this node out of service without ending its clients' sessions: new handshakes
+   * are refused with 503 (a load balancer retries them on another node), the open
+   * Engine.IO connections are closed `batchSize` at a time at `rate` per second (the clients
+   * see "transport close" and reconnect, elsewhere; with `connectionStateRecovery` the server
+   * keeps their sessions: "forced close"), the drain waits until the adapter has stored every
+   * session (a promise from `persistSession`), then closes the adapters and the engine. The
+   * http server stays open unless `closeHttpServer`. `deadline` bounds it all.
+   *
+   * @example
+   * process.once("SIGTERM", async () => {
+   *   const { timedOut } = await io.drain({ rate: 200, deadline: 25000, closeHttpServer: true });
+   *   process.exit(timedOut ? 1 : 0);
+   * });
+   */
+  public drain(options: DrainOptions = {}): Promise<DrainResult> {
+    return drain(
+      {
+        engine: this.engine,
+        httpServer: this.httpServer,
+        adapters: () => [...this._nsps.values()].map((nsp) => nsp.adapter),
+      },
+      options,
+    );
   }
 
   /**

@@ -17,6 +17,8 @@ export const errors = {
   BAD_REQUEST: 3,
   FORBIDDEN: 4,
   UNSUPPORTED_PROTOCOL_VERSION: 5,
+  // 6 is reserved for the per-address caps of issue 17 ("Too many requests", 429)
+  SERVICE_UNAVAILABLE: 7,
 } as const;
 
 export type ErrorCode = (typeof errors)[keyof typeof errors];
@@ -28,6 +30,7 @@ export const errorMessages: Record<ErrorCode, string> = {
   3: "Bad request",
   4: "Forbidden",
   5: "Unsupported protocol version",
+  7: "Service unavailable",
 };
 
 /** Extra information about a refused request, as given to "connection_error". */
@@ -41,14 +44,16 @@ function messageFor(code: ErrorCode, context?: ErrorContext): string {
 
 /**
  * Answers a refused HTTP request with `{"code":N,"message":"..."}`
- * (403 for "Forbidden", 400 otherwise).
+ * (403 for "Forbidden", 503 for "Service unavailable", 400 otherwise).
  */
 export function abortRequest(res: ServerResponse, code: ErrorCode, context?: ErrorContext): void {
   if (res.headersSent || res.writableEnded) {
     return;
   }
   const body = JSON.stringify({ code, message: messageFor(code, context) });
-  res.writeHead(code === errors.FORBIDDEN ? 403 : 400, {
+  // 503: a load balancer retries the handshake on another node (nginx: proxy_next_upstream http_503)
+  const status = code === errors.FORBIDDEN ? 403 : code === errors.SERVICE_UNAVAILABLE ? 503 : 400;
+  res.writeHead(status, {
     "Content-Type": "application/json",
     "Content-Length": Buffer.byteLength(body),
   });
@@ -64,7 +69,9 @@ export function abortUpgrade(socket: Duplex, code: ErrorCode, context?: ErrorCon
   if (socket.writable) {
     const message = messageFor(code, context);
     socket.write(
-      "HTTP/1.1 400 Bad Request\r\n" +
+      (code === errors.SERVICE_UNAVAILABLE
+        ? "HTTP/1.1 503 Service Unavailable\r\n"
+        : "HTTP/1.1 400 Bad Request\r\n") +
         "Connection: close\r\n" +
         "Content-type: text/html\r\n" +
         "Content-Length: " +

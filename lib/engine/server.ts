@@ -342,6 +342,14 @@ export class Server extends EventEmitter {
   /** the http server created by `listen()` */
   httpServer?: HttpServer;
 
+  /**
+   * Set by `io.drain()`: new sessions are refused with 503, so that a load balancer
+   * opens them on another node; the open ones go on.
+   *
+   * @internal
+   */
+  _draining = false;
+
   private readonly middlewares: Middleware[] = [];
   private wsClosed = false;
   /** @internal */
@@ -531,6 +539,9 @@ export class Server extends EventEmitter {
         return fn(errors.BAD_REQUEST, { name: "PROTOCOL_MISMATCH", protocol, previousProtocol });
       }
       return fn();
+    }
+    if (this._draining) {
+      return fn(errors.SERVICE_UNAVAILABLE, { name: "SERVER_DRAINING" });
     }
     if (req.method !== "GET") {
       return fn(errors.BAD_HANDSHAKE_METHOD, { method: req.method });

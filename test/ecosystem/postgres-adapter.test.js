@@ -119,5 +119,45 @@ describe(
       const answers = await B.io.timeout(3000).emitWithAck("question");
       expect(answers.sort()).to.eql(["a1", "a2", "b1", "b2"]);
     });
+
+    // The adapter's limit, the same with the reference: 0.5.x has no session store
+    // (persistSession and restoreSession are the in-memory base's no-ops), so with
+    // connection state recovery on, a client whose node goes away starts afresh on another
+    // node and misses what was broadcast meanwhile (README, "Deploying without losing messages").
+    it("does not recover a session on another node (0.5.x stores none)", async () => {
+      const recovery = { serverOptions: { connectionStateRecovery: {} } };
+      const C = await startNode("C", postgresBackend(pg.config), recovery);
+      const D = await startNode("D", postgresBackend(pg.config), recovery);
+      try {
+        await waitForCluster([A, B, C, D]);
+        const client = await C.connect("c1", "/", {
+          transports: ["websocket"],
+          reconnection: true,
+          reconnectionDelay: 50,
+          randomizationFactor: 0,
+        });
+        const got = record(client);
+        C.io.emit("before", 1);
+        await waitFor(() => got.events().includes("before"));
+        // the client's next handshake goes to D, as a load balancer would send it
+        client.io.on("reconnect_attempt", () => {
+          client.io.uri = D.url;
+          client.io.opts.port = String(D.port);
+        });
+        const firstId = client.id;
+        const dropped = once(client, "disconnect");
+        client.io.engine.close();
+        await dropped;
+        D.io.emit("missed", 2);
+        await once(client, "connect");
+        expect(client.recovered).to.be(false);
+        expect(client.id).not.to.be(firstId);
+        D.io.emit("after", 3);
+        await waitFor(() => got.events().includes("after"));
+        expect(got.events().filter((e) => e !== "before")).to.eql(["after"]);
+      } finally {
+        await Promise.all([C.close(), D.close()]);
+      }
+    });
   },
 );

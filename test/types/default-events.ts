@@ -2,6 +2,7 @@
 // reference, and the constructor accepts a port.
 import { createServer } from "http";
 import { Server } from "../../dist";
+import type { DrainResult } from "../../dist";
 
 const io = new Server(createServer(), { pingInterval: 1000, cors: { origin: "*" } });
 io.on("connection", (socket) => {
@@ -16,3 +17,20 @@ io.listen(0);
 
 const io2 = new Server(3000, { path: "/custom" });
 io2.close();
+
+// io.drain(): typed options and result
+const drained: Promise<DrainResult> = io.drain({
+  rate: 100,
+  batchSize: 10,
+  deadline: 20000,
+  closeHttpServer: true,
+});
+void drained.then(({ closed, persisted, notPersisted, timedOut, duration }) => [
+  closed,
+  persisted,
+  notPersisted,
+  timedOut,
+  duration,
+]);
+// @ts-expect-error: rate is a number of sessions a second
+void io.drain({ rate: "fast" });

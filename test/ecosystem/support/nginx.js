@@ -28,14 +28,16 @@ function missingNginx() {
 
 /**
  * The `upstream` and `server` blocks for one front port: `balance` is the upstream's
- * load-balancing directive ("" for round-robin, e.g. "ip_hash;" for sticky sessions).
+ * load-balancing directive ("" for round-robin, e.g. "ip_hash;" for sticky sessions),
+ * `serverParams` follow each upstream server (e.g. "max_fails=0"), `location` adds
+ * directives to the proxied location (e.g. "proxy_next_upstream error timeout http_503;").
  * @example proxyBlocks({ name: "sticky", port: 8080, nodes: [3001, 3002], balance: "ip_hash;" })
  */
-function proxyBlocks({ name, port, nodes, balance }) {
+function proxyBlocks({ name, port, nodes, balance = "", serverParams = "", location = "" }) {
   return `
   upstream ${name} {
     ${balance}
-${nodes.map((p) => `    server 127.0.0.1:${p};`).join("\n")}
+${nodes.map((p) => `    server 127.0.0.1:${p} ${serverParams};`).join("\n")}
   }
 
   server {
@@ -48,6 +50,7 @@ ${nodes.map((p) => `    server 127.0.0.1:${p};`).join("\n")}
       proxy_set_header Connection $connection_upgrade;
       proxy_set_header Host $host;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      ${location}
     }
   }
 `;
@@ -55,13 +58,14 @@ ${nodes.map((p) => `    server 127.0.0.1:${p};`).join("\n")}
 
 /**
  * Starts nginx with one front port per entry of `fronts` ({ name, nodes, balance }),
- * and resolves once its worker runs. `ports[name]` is each front's port.
+ * and resolves once its worker runs. `ports[name]` is each front's port. A proxied
+ * connection takes two of the `workerConnections` (client and upstream).
  * @example
  *   const lb = await startNginx([{ name: "sticky", nodes: [3001, 3002], balance: "hash $arg_sticky consistent;" }]);
  *   ioc("http://127.0.0.1:" + lb.ports.sticky);
  *   await lb.stop();
  */
-async function startNginx(fronts, { timeoutMs = 5000 } = {}) {
+async function startNginx(fronts, { timeoutMs = 5000, workerConnections = 1024 } = {}) {
   const bin = nginxBinary();
   if (!bin) throw missingNginx();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sio-nginx-"));
@@ -75,7 +79,7 @@ pid ${path.join(dir, "nginx.pid")};
 error_log stderr notice;
 
 events {
-  worker_connections 1024;
+  worker_connections ${workerConnections};
 }
 
 http {
