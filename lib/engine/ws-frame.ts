@@ -74,17 +74,3 @@ export function wsTextFrame(text: string): WsPreEncodedFrame {
   frame.write(text, header);
   return [frame];
 }
-
-/**
- * Bytes the frame takes on the wire.
- *
- * @example
- * wsFrameLength(wsMessageFrame("hi")); // 5
- */
-export function wsFrameLength(frame: WsPreEncodedFrame): number {
-  let length = 0;
-  for (let i = 0; i < frame.length; i++) {
-    length += frame[i].length;
-  }
-  return length;
-}

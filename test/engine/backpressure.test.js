@@ -1,6 +1,6 @@
 "use strict";
 
-// The bound on what one client may have queued (maxBufferedAmount): the bytes it
+// The bound on what one client may have queued (maxBufferedAmount): the memory it
 // counts (socket.bufferedAmount), volatile packets dropped first, then the close with
 // "write buffer full", the counters on the server, and one big message to a healthy
 // client going through as with the reference. The reference has no bound: where we
@@ -41,14 +41,18 @@ describe("engine: bounded write buffer (maxBufferedAmount)", () => {
     expect(engine.slowClientsClosedCount).to.be(impl.REFERENCE ? undefined : 0);
   });
 
-  it("counts the bytes queued for a client (socket.bufferedAmount) until they are flushed", async () => {
+  // what holding a queued packet costs besides its bytes (README, "Slow clients")
+  const PACKET = 160;
+  const VIEW = 100;
+
+  it("counts the memory queued for a client (socket.bufferedAmount) until it is flushed", async () => {
     await start({ transports: ["polling"] });
     const [socket, sid] = await idlePollingClient();
     socket.send("hello");
     socket.send("héllo"); // 6 bytes of UTF-8
     socket.send(Buffer.alloc(10));
-    // each packet counts its data plus the packet type
-    expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 6 + 7 + 11);
+    // each packet counts its data plus the packet type, and the objects that hold it
+    expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 6 + 7 + 11 + 3 * PACKET + VIEW);
     const res = await poll(sid);
     expect(res.body).to.contain("4hello");
     expect(res.body).to.contain("4héllo");
@@ -57,25 +61,28 @@ describe("engine: bounded write buffer (maxBufferedAmount)", () => {
 
   const nextRun = () => new Promise((resolve) => setImmediate(resolve));
 
+  // 100 bytes with the packet type, and the objects that hold it
+  const small = "x".repeat(99);
+  const SMALL = 100 + PACKET;
+
   it("drops volatile packets first, then closes the client with 'write buffer full'", async () => {
-    await start({ transports: ["polling"], maxBufferedAmount: 1000 });
+    await start({ transports: ["polling"], maxBufferedAmount: 10 * SMALL });
     const [socket, sid] = await idlePollingClient();
     const reasons = [];
     socket.on("close", (reason) => reasons.push(reason));
-    const chunk = "x".repeat(99); // 100 bytes with the packet type
     // one run of writes to a client that keeps up is a burst: not counted
-    for (let i = 0; i < 15; i++) socket.send(chunk);
+    for (let i = 0; i < 15; i++) socket.send(small);
     await nextRun();
     // from here on, with more than half the bound queued, every byte counts
-    for (let i = 0; i < 10; i++) socket.send(chunk, { volatile: i % 2 === 0 });
-    expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 2500);
-    socket.send(chunk, { volatile: true }); // 1100 bytes after the burst: dropped
-    socket.send(chunk, { volatile: true });
-    expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 2500);
+    for (let i = 0; i < 10; i++) socket.send(small, { volatile: i % 2 === 0 });
+    expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 25 * SMALL);
+    socket.send(small, { volatile: true }); // 11 after the burst: dropped
+    socket.send(small, { volatile: true });
+    expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 25 * SMALL);
     expect(engine.droppedPacketsCount).to.be(impl.REFERENCE ? undefined : 2);
     expect(socket.readyState).to.be("open");
 
-    socket.send(chunk); // not volatile: the client is closed
+    socket.send(small); // not volatile: the client is closed
     if (impl.REFERENCE) {
       // the close would come on the next tick: the poll, later, finds the session open
       const res = await poll(sid);
@@ -95,7 +102,7 @@ describe("engine: bounded write buffer (maxBufferedAmount)", () => {
   });
 
   it("does not count a burst written in one go to a client that keeps up", async () => {
-    await start({ transports: ["polling"], maxBufferedAmount: 1000 });
+    await start({ transports: ["polling"], maxBufferedAmount: 2000 });
     const [socket, sid] = await idlePollingClient();
     const reasons = [];
     socket.on("close", (reason) => reasons.push(reason));
@@ -103,8 +110,8 @@ describe("engine: bounded write buffer (maxBufferedAmount)", () => {
       // far more than the bound, in one run: one big message and small ones around it
       socket.send("before");
       socket.send("y".repeat(5000));
-      for (let i = 0; i < 9; i++) socket.send("x".repeat(99));
-      expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 7 + 5001 + 900);
+      for (let i = 0; i < 9; i++) socket.send(small);
+      expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 7 + 5001 + 900 + 11 * PACKET);
       await nextRun();
       // behind by more than half the bound: small writes count, and stay within it
       for (let i = 0; i < 5; i++) socket.send("z".repeat(99));
@@ -115,6 +122,30 @@ describe("engine: bounded write buffer (maxBufferedAmount)", () => {
       expect(res.body.split("\x1e")).to.have.length(16);
       expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 0);
     }
+  });
+
+  it("counts what was queued before the last burst, until it is flushed", async () => {
+    await start({ transports: ["polling"], maxBufferedAmount: 10 * SMALL });
+    const [socket, sid] = await idlePollingClient();
+    // half the bound, then a burst: the client kept up at each run's start
+    for (let i = 0; i < 5; i++) socket.send(small);
+    await nextRun();
+    for (let i = 0; i < 10; i++) socket.send(small);
+    await nextRun();
+    // the burst is not counted, what came before it is: room for 5 more chunks, not 10
+    for (let i = 0; i < 6; i++) socket.send(small, { volatile: true });
+    expect(engine.droppedPacketsCount).to.be(impl.REFERENCE ? undefined : 1);
+    expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 20 * SMALL);
+    let res = await poll(sid);
+    expect(res.body.split("\x1e")).to.have.length(impl.REFERENCE ? 21 : 20);
+    expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 0);
+    // flushed: nothing is left before the next burst, and the whole bound is free again
+    for (let i = 0; i < 20; i++) socket.send(small);
+    await nextRun();
+    for (let i = 0; i < 11; i++) socket.send(small, { volatile: true });
+    expect(engine.droppedPacketsCount).to.be(impl.REFERENCE ? undefined : 2);
+    res = await poll(sid);
+    expect(res.body.split("\x1e")).to.have.length(impl.REFERENCE ? 31 : 30);
   });
 
   for (const disabled of [0, Infinity]) {
@@ -128,7 +159,7 @@ describe("engine: bounded write buffer (maxBufferedAmount)", () => {
       socket.send("z", { volatile: true });
       await nextRun();
       expect(reasons).to.eql([]);
-      expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 2 * 1024 * 1024 + 2);
+      expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 2048 * (1024 + PACKET) + 2 + PACKET);
       const res = await poll(sid);
       expect(res.body.split("\x1e")).to.have.length(2049);
     });
@@ -164,9 +195,10 @@ describe("engine: bounded write buffer (maxBufferedAmount)", () => {
     }
     expect(closed).to.be("write buffer full");
     expect(engine.slowClientsClosedCount).to.be(1);
-    // what stayed in the server: half the bound before the last burst, that burst, then the bound
+    // what stayed in the server: the bound and the last burst (16 chunks, and one more
+    // refused), each packet with the objects that hold it
     expect(maxQueued).to.be.greaterThan(1e6);
-    expect(maxQueued).to.be.lessThan(1.5e6 + 17 * chunk.length + 100);
+    expect(maxQueued).to.be.lessThan(1e6 + 17 * (chunk.length + 400));
   });
 
   const big = "b".repeat(50 * 1024 * 1024);
