@@ -24,7 +24,7 @@ const args = require("./lib/args");
 const { runBench } = require("./lib/harness");
 
 const DEFAULT_BOUND = 1e7;
-const MB = 1024 * 1024;
+const MB = 1e6;
 
 const settings = {
   transports: args.list("transports", ["websocket", "polling"]),
@@ -119,7 +119,7 @@ async function main() {
       title:
         `slow client: one ${transport} client that stops reading, broadcasts of ${settings.size} chars ` +
         `every ${settings.interval} ms for at most ${settings.duration} s, ${bound} ` +
-        `(server heap + external growth after gc, MB)`,
+        `(server heap + external growth after gc, MB = 10^6 bytes)`,
       measure: measureWith(transport),
       columns: [
         { key: "closedAfter", title: "closed after s", digits: 1 },

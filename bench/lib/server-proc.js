@@ -87,6 +87,9 @@ serve({
     server.engine.on("connection", (socket) =>
       socket.on("close", (reason) => {
         if (reason !== "write buffer full") return;
+        // twice: the second gc waits for the first one's sweep, which updates the external
+        // memory of the Buffers it freed
+        global.gc();
         global.gc();
         const { heapUsed, external } = process.memoryUsage();
         slowCloses.push({ at: Date.now(), heapUsed, external });
