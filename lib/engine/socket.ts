@@ -62,19 +62,21 @@ function packetCost(data: RawData | undefined, options: SendOptions | undefined)
   return 1 + PACKET_OVERHEAD + dataCost(data);
 }
 
-// Node's Buffer pool (8 KiB) hands out the allocations under 4 KiB one after the other,
-// 8-byte aligned, and a pooled buffer keeps its whole pool in memory. A broadcast's frame is
-// packed with the frames of the broadcasts made after it, which a stuck client holds as well:
-// it counts its share of its pool, the slack at the pool's end included (up to half of it,
-// for a frame of just over 2 KiB).
+// Node's Buffer pool hands out the allocations under half its size (4 KiB of 8) one after the
+// other, 8-byte aligned, and a pooled buffer keeps its whole slab in memory. A broadcast's
+// frame is packed with the frames of the broadcasts made after it, which a stuck client holds
+// as well: it counts its share of its slab, the slack at the slab's end included (up to half,
+// for a frame of just over 2 KiB). A frame that small is taken to be pooled (Buffer.allocUnsafe
+// builds ours and ws's): reading each buffer's ArrayBuffer would cost more than the rest.
 function frameCost(frame: WsPreEncodedFrame): number {
+  const pool = Buffer.poolSize;
   let cost = 0;
   for (let i = 0; i < frame.length; i++) {
     const length = frame[i].length;
-    const whole = frame[i].buffer.byteLength;
-    if (whole > length) {
-      const shares = Math.floor(whole / (Math.ceil(length / 8) * 8));
-      cost += shares > 1 ? whole / shares : whole;
+    if (length < pool >>> 1) {
+      // in whole bytes: the running totals stay small integers, which V8 stores unboxed
+      const shares = (pool / ((length + 7) & ~7)) | 0;
+      cost += shares > 0 ? ((pool + shares - 1) / shares) | 0 : 0;
     } else {
       cost += length;
     }
