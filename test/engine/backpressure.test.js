@@ -5,6 +5,7 @@
 // "write buffer full", the counters on the server, and one big message to a healthy
 // client going through as with the reference. The reference has no bound: where we
 // differ, each implementation's behaviour is asserted through impl.REFERENCE.
+const net = require("net");
 const expect = require("expect.js");
 const WebSocket = require("ws");
 const { Socket: ClientSocket } = require("engine.io-client");
@@ -199,6 +200,41 @@ describe("engine: bounded write buffer (maxBufferedAmount)", () => {
     // refused), each packet with the objects that hold it
     expect(maxQueued).to.be.greaterThan(1e6);
     expect(maxQueued).to.be.lessThan(1e6 + 17 * (chunk.length + 400));
+  });
+
+  it("counts a poll response the client does not read, and drops its connection on the close", async function () {
+    this.timeout(20000);
+    await start({ transports: ["polling"], maxBufferedAmount: 1e6 });
+    const [socket, sid] = await idlePollingClient();
+    const reasons = [];
+    socket.on("close", (reason) => reasons.push(reason));
+    // a poll whose response the client does not read: its TCP stream is paused
+    const raw = net.connect(port, "127.0.0.1");
+    raw.on("error", () => {});
+    raw.pause();
+    raw.write(`GET /engine.io/?EIO=4&transport=polling&sid=${sid} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
+    await until(() => socket.transport.writable, "the poll is pending");
+    const size = 20e6; // far more than the kernel's buffers take
+    socket.send("b".repeat(size));
+    // a burst: not counted; what the client has not read of it is
+    if (!impl.REFERENCE) expect(socket.bufferedAmount).to.be.greaterThan(1e7);
+    for (let i = 0; i < 3000 && reasons.length === 0; i++) {
+      socket.send("s".repeat(1000));
+      if (i % 20 === 19) await new Promise((resolve) => setImmediate(resolve));
+    }
+    // the client reads again: the whole response, or up to the connection's end
+    let received = 0;
+    raw.on("data", (chunk) => (received += chunk.length));
+    raw.resume();
+    if (impl.REFERENCE) {
+      await until(() => received > size, "the whole response", 10000);
+      expect(reasons).to.eql([]);
+      raw.destroy();
+      return;
+    }
+    expect(reasons).to.eql(["write buffer full"]);
+    await waitFor(raw, "close", 10000);
+    expect(received).to.be.lessThan(size);
   });
 
   const big = "b".repeat(50 * 1024 * 1024);
