@@ -39,6 +39,10 @@ const FRAME_OVERHEAD = 240;
 // What a Buffer (or any view) costs besides its bytes: its object (96 B); rounded up.
 const VIEW_OVERHEAD = 100;
 
+// What a buffer too large for Node's pool costs besides its bytes: its own ArrayBuffer's
+// object (88 B) and the native record of its memory; rounded up.
+const ARRAY_BUFFER_OVERHEAD = 120;
+
 // What a packet handed to the WebSocket transport costs while the TCP stream has not taken
 // it, besides the bytes that ws counts: its frame's Buffer object (96 B), the stream's entry
 // for the write (48 B), their slots, its share of its pool's slack; rounded up.
@@ -67,7 +71,8 @@ function packetCost(data: RawData | undefined, options: SendOptions | undefined)
 // frame is packed with the frames of the broadcasts made after it, which a stuck client holds
 // as well: it counts its share of its slab, the slack at the slab's end included (up to half,
 // for a frame of just over 2 KiB). A frame that small is taken to be pooled (Buffer.allocUnsafe
-// builds ours and ws's): reading each buffer's ArrayBuffer would cost more than the rest.
+// builds ours and ws's): reading each buffer's ArrayBuffer would cost more than the rest. A
+// larger one has an ArrayBuffer of its own.
 function frameCost(frame: WsPreEncodedFrame): number {
   const pool = Buffer.poolSize;
   let cost = 0;
@@ -78,7 +83,7 @@ function frameCost(frame: WsPreEncodedFrame): number {
       const shares = (pool / ((length + 7) & ~7)) | 0;
       cost += shares > 0 ? ((pool + shares - 1) / shares) | 0 : 0;
     } else {
-      cost += length;
+      cost += length + ARRAY_BUFFER_OVERHEAD;
     }
   }
   return cost;
@@ -668,7 +673,7 @@ export class Socket extends EventEmitter {
       this.server.droppedPacketsCount++;
       return;
     }
-    debug("client over maxBufferedAmount (%d bytes queued) - closing", this.bufferedAmount);
+    debug("client over maxBufferedAmount (%d bytes held) - closing", this.bufferedAmount);
     // nothing more is queued from here on; the close itself follows on the next tick
     this.readyState = "closing";
     this.server.slowClientsClosedCount++;
