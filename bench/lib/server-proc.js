@@ -12,6 +12,7 @@ let server = null;
 let cpuStart = null;
 let trickle = null;
 let trickleSent = 0;
+const slowCloses = [];
 
 const nextTick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -76,6 +77,28 @@ serve({
     await collectGarbage();
     return { file: v8.writeHeapSnapshot(file) };
   },
+
+  /**
+   * From now on, every client the engine closes as too slow ("write buffer full") is
+   * recorded with the server's memory at that moment, after a full gc: what was queued for
+   * it is still held then (released on the next tick). Read them with slowCloses.
+   */
+  probeSlowCloses() {
+    server.engine.on("connection", (socket) =>
+      socket.on("close", (reason) => {
+        if (reason !== "write buffer full") return;
+        // twice: the second gc waits for the first one's sweep, which updates the external
+        // memory of the Buffers it freed
+        global.gc();
+        global.gc();
+        const { heapUsed, external } = process.memoryUsage();
+        slowCloses.push({ at: Date.now(), heapUsed, external });
+      }),
+    );
+    return null;
+  },
+
+  slowCloses: () => slowCloses,
 
   async memory() {
     await collectGarbage();

@@ -5,6 +5,7 @@
 //   broadcast(payload)  one message to every connected client
 //   count()             connected clients
 //   close()
+//   engine              the Engine.IO server (the socket.io and engine targets)
 // and answers "echo" requests (an event with an ack, or a raw echoed message).
 
 const http = require("http");
@@ -112,6 +113,7 @@ const SERVERS = {
       port,
       broadcast: (payload) => io.emit("m", payload),
       count: () => io.engine.clientsCount,
+      engine: io.engine,
       close: () => new Promise((resolve) => io.close(() => resolve())),
     };
   },
@@ -128,6 +130,7 @@ const SERVERS = {
         for (const id in server.clients) server.clients[id].send(frame);
       },
       count: () => server.clientsCount,
+      engine: server,
       async close() {
         server.close();
         await closeHttp(httpServer);

@@ -124,10 +124,11 @@ export interface ServerOptions {
    */
   httpRequestBodyTimeout?: number;
   /**
-   * max bytes queued for one client (its write buffer plus what the transport has
-   * not flushed), not counting a burst written in one go while it kept up; over it,
-   * volatile packets are dropped and the client is closed with "write buffer full".
-   * Default 1e7; 0 or Infinity disables the bound.
+   * max bytes of memory held for what is queued for one client (its write buffer plus what
+   * the transport has not flushed: each packet's bytes and the objects that hold it), not
+   * counting a burst written in one go while it kept up; over it, volatile packets are
+   * dropped and the client is closed with "write buffer full". Default 1e7; 0 or Infinity
+   * disables the bound.
    */
   maxBufferedAmount?: number;
   allowRequest?: AllowRequest;

@@ -13,7 +13,6 @@ import { compactTransportTable } from "./transport";
 import type { Transport, TransportOwner, EngineRequest, TransportError } from "./transport";
 import type { HeartbeatEntry, HeartbeatQueue } from "./heartbeat";
 import type { Server } from "./server";
-import { wsFrameLength } from "./ws-frame";
 import { listenerTables } from "./listener-table";
 import type { WsPreEncodedFrame } from "./ws-frame";
 
@@ -25,24 +24,85 @@ const compactTable = listenerTables();
 /** The close reason of a client over `maxBufferedAmount`. */
 const WRITE_BUFFER_FULL = "write buffer full";
 
+// What holding one queued packet costs the server besides its data, measured with heap
+// snapshots (bench/README.md, "Slow clients"): the packet object (48 B), its options (32 to
+// 56 B: one per emit, one per broadcast), its slot in the write buffer (8 to 12 B), the
+// header of its data string (16 to 24 B); rounded up.
+const PACKET_OVERHEAD = 160;
+
+// What a broadcast's pre-encoded frame costs besides its bytes: its Buffer object (96 B),
+// the array holding it (56 B), the property array the frame adds to the options (40 B), its
+// pool's objects (about 16 B a frame), and the header of the data string held next to it
+// (16 to 24 B, 32 more where the encoder's concatenation left a cons string); rounded up.
+const FRAME_OVERHEAD = 240;
+
+// What a Buffer (or any view) costs besides its bytes: its object (96 B); rounded up.
+const VIEW_OVERHEAD = 100;
+
+// What a buffer too large for Node's pool costs besides its bytes: its own ArrayBuffer's
+// object (88 B) and the native record of its memory; rounded up.
+const ARRAY_BUFFER_OVERHEAD = 120;
+
+// What a packet handed to the WebSocket transport costs while the TCP stream has not taken
+// it, besides the bytes that ws counts: its frame's Buffer object (96 B), the stream's entry
+// for the write (48 B), their slots, its share of its pool's slack; rounded up.
+const IN_FLIGHT_OVERHEAD = 200;
+
 /**
- * Bytes a packet takes on the wire, near enough: its data plus the type character. Data
- * that is neither a string nor binary goes as its string form, and none for a falsy one
- * (`send(null)`, `send(0)`), as the packet leaves without data then.
+ * What a queued packet costs the server's memory, near enough: its data (a string counts its
+ * UTF-8 bytes, the bytes of its frame), plus the objects that hold it. A packet with a
+ * pre-encoded frame holds both the frame and its data (for polling clients and for the
+ * "packetCreate" / "flush" listeners): both count, the data string by its length (most JSON
+ * is ASCII, one byte a character), and the frame's objects. The frame and the data of a
+ * broadcast are shared by all its targets, yet every target counts them in full: a client
+ * stuck on them, while the others have sent theirs, is what keeps them in memory.
  */
-function packetSize(data: RawData | undefined, options: SendOptions | undefined): number {
+function packetCost(data: RawData | undefined, options: SendOptions | undefined): number {
   const frame = options !== undefined ? options.wsPreEncodedFrame : undefined;
   if (frame !== undefined) {
-    return wsFrameLength(frame);
+    const held = typeof data === "string" ? data.length : dataCost(data);
+    return frameCost(frame) + FRAME_OVERHEAD + PACKET_OVERHEAD + held;
   }
+  return 1 + PACKET_OVERHEAD + dataCost(data);
+}
+
+// Node's Buffer pool hands out the allocations under half its size (4 KiB of 8) one after the
+// other, 8-byte aligned, and a pooled buffer keeps its whole slab in memory. A broadcast's
+// frame is packed with the frames of the broadcasts made after it, which a stuck client holds
+// as well: it counts its share of its slab, the slack at the slab's end included (up to half,
+// for a frame of just over 2 KiB). A frame that small is taken to be pooled (Buffer.allocUnsafe
+// builds ours and ws's): reading each buffer's ArrayBuffer would cost more than the rest. A
+// larger one has an ArrayBuffer of its own.
+function frameCost(frame: WsPreEncodedFrame): number {
+  const pool = Buffer.poolSize;
+  let cost = 0;
+  for (let i = 0; i < frame.length; i++) {
+    const length = frame[i].length;
+    if (length < pool >>> 1) {
+      // in whole bytes: the running totals stay small integers, which V8 stores unboxed
+      const shares = (pool / ((length + 7) & ~7)) | 0;
+      cost += shares > 0 ? ((pool + shares - 1) / shares) | 0 : 0;
+    } else {
+      cost += length + ARRAY_BUFFER_OVERHEAD;
+    }
+  }
+  return cost;
+}
+
+/**
+ * Bytes of a packet's data: a string's UTF-8 bytes (what the wire carries), a view's bytes and
+ * its object, and none for a falsy one (`send(null)`, `send(0)`: the packet leaves without
+ * data). Other data goes as its string form.
+ */
+function dataCost(data: RawData | undefined): number {
   if (typeof data === "string") {
-    return 1 + Buffer.byteLength(data);
+    return Buffer.byteLength(data);
   }
   if (!data) {
-    return 1;
+    return 0;
   }
   const length = (data as { byteLength?: unknown }).byteLength;
-  return 1 + (typeof length === "number" ? length : Buffer.byteLength(String(data)));
+  return typeof length === "number" ? length + VIEW_OVERHEAD : Buffer.byteLength(String(data));
 }
 
 // Writes made in one synchronous run of code form one burst. The run is told apart by a
@@ -164,19 +224,22 @@ export class Socket extends EventEmitter {
   upgraded = false;
 
   private _writeBuffer: Packet[] = NOTHING_QUEUED;
-  // running totals, so that the bound costs no scan of the buffer: the bytes in
-  // writeBuffer, the bytes ever queued, where the last burst ended among them, and
-  // the synchronous run that burst belongs to
-  private writeBufferBytes = 0;
+  // running totals, so that the bound costs no scan of the buffer: the cost of the packets
+  // in writeBuffer (see packetCost), the cost of all those ever queued, where the last
+  // burst began and ended among them, and the synchronous run that burst belongs to
+  private writeBufferCost = 0;
   private queuedTotal = 0;
+  private burstStart = 0;
   private burstEnd = 0;
   private burstRun = -1;
   // callbacks of the packets in writeBuffer; then, once some flush carried callbacks (or
   // `sentCallbackFn` was read), one entry per flush in flight (null without callbacks)
   private _packetsFn: SendCallback[] = NOTHING_QUEUED;
   private _sentCallbackFn: (SendCallback[] | null)[] | null = null;
-  // flushes handed to the transport and not drained yet
+  // flushes handed to the transport and not drained yet, and what their packets cost besides
+  // the bytes the transport counts (see IN_FLIGHT_OVERHEAD)
   private flushesInFlight = 0;
+  private inFlightOverhead = 0;
 
   // The heartbeat: the server's queues hold the deadlines (see heartbeat.ts); these fields
   // link the session into the one it is waiting in.
@@ -441,8 +504,8 @@ export class Socket extends EventEmitter {
 
   /** @internal */
   _onTransportDrain(): void {
-    if (this.flushesInFlight > 0) {
-      this.flushesInFlight--;
+    if (this.flushesInFlight > 0 && --this.flushesInFlight === 0) {
+      this.inFlightOverhead = 0;
     }
     const queue = this._sentCallbackFn;
     if (queue === null) {
@@ -552,6 +615,7 @@ export class Socket extends EventEmitter {
     this._packetsFn = NOTHING_QUEUED;
     this._sentCallbackFn = null;
     this.flushesInFlight = 0;
+    this.inFlightOverhead = 0;
     this.clearTransport(reason === WRITE_BUFFER_FULL);
     this.emit("close", reason, description);
     // what was left unsent stays readable for a tick, to the "close" listeners and after them
@@ -561,41 +625,47 @@ export class Socket extends EventEmitter {
   /** @internal */
   _dropWriteBuffer(): void {
     this._writeBuffer = NOTHING_QUEUED;
-    this.writeBufferBytes = 0;
+    this.writeBufferCost = 0;
   }
 
   /**
-   * Bytes queued for this client: the packets waiting in the write buffer plus
-   * what the transport has not flushed to the network yet.
+   * Bytes of memory the server holds for what is queued for this client: the packets waiting
+   * in the write buffer (each its data plus the objects that hold it, see packetCost) and
+   * what the transport has not flushed to the network yet (for WebSocket, the bytes `ws` and
+   * the TCP stream hold plus their objects).
    *
    * @example
    * if (socket.bufferedAmount > 1e6) console.log(`${socket.id} is reading slowly`);
    */
   get bufferedAmount(): number {
-    return this.writeBufferBytes + this.transport.bufferedAmount;
+    return this.writeBufferCost + this.transport.bufferedAmount + this.inFlightOverhead;
   }
 
   /**
-   * Whether a packet of `size` bytes keeps the client within `max` queued bytes.
+   * Whether a packet that costs `cost` (see packetCost) keeps the client within `max`.
    *
    * The bound is about a backlog that does not drain, not about what is written in
    * one go: the writes of one synchronous run to a client that keeps up (at most half
    * the bound queued) form a burst that is not counted, e.g. one big message, the
    * state sent on connection, or the missed packets replayed on recovery. What is
-   * queued after the last burst counts, for as long as it is not flushed.
+   * queued before the last burst and after it counts, for as long as it is not flushed:
+   * a client that stops reading holds at most the bound and its last burst.
    */
-  private withinBound(size: number, max: number): boolean {
+  private withinBound(cost: number, max: number): boolean {
     const run = currentRun();
     if (this.burstRun !== run) {
       const buffered = this.bufferedAmount;
       if (buffered > max / 2) {
-        // bursts drain first (the queue is in order): what is left of the rest is the backlog
-        const sinceBurst = this.queuedTotal - this.burstEnd;
-        return (sinceBurst < buffered ? sinceBurst : buffered) + size <= max;
+        // the queue drains in order: what is queued beyond the burst and what came after it
+        // is left of what came before it
+        const before = buffered - (this.queuedTotal - this.burstStart);
+        const backlog = this.queuedTotal - this.burstEnd + (before > 0 ? before : 0);
+        return (backlog < buffered ? backlog : buffered) + cost <= max;
       }
       this.burstRun = run;
+      this.burstStart = this.queuedTotal;
     }
-    this.burstEnd = this.queuedTotal + size;
+    this.burstEnd = this.queuedTotal + cost;
     return true;
   }
 
@@ -605,7 +675,7 @@ export class Socket extends EventEmitter {
       this.server.droppedPacketsCount++;
       return;
     }
-    debug("client over maxBufferedAmount (%d bytes queued) - closing", this.bufferedAmount);
+    debug("client over maxBufferedAmount (%d bytes held) - closing", this.bufferedAmount);
     // nothing more is queued from here on; the close itself follows on the next tick
     this.readyState = "closing";
     this.server.slowClientsClosedCount++;
@@ -657,20 +727,20 @@ export class Socket extends EventEmitter {
     if (this.readyState === "closing" || this.readyState === "closed") {
       return;
     }
-    const size = packetSize(data, options);
+    const cost = packetCost(data, options);
     const max = this.server.opts.maxBufferedAmount;
-    if (max > 0 && max < Infinity && !this.withinBound(size, max)) {
+    if (max > 0 && max < Infinity && !this.withinBound(cost, max)) {
       this.onOverBound(options);
       return;
     }
     if (debug.enabled) {
       debug('sending packet "%s" (%s)', type, data);
     }
-    const packet: Packet = { type, options: withCompress(options) };
-    // as with the reference, falsy data (null, 0, "", false) leaves no data on the packet
-    if (data) {
-      packet.data = data;
-    }
+    // as with the reference, falsy data (null, 0, "", false) leaves no data on the packet; the
+    // data is in the literal, not added after: that would cost the packet a property array
+    const packet: Packet = data
+      ? { type, options: withCompress(options), data }
+      : { type, options: withCompress(options) };
     this.emit("packetCreate", packet);
     if (this._writeBuffer === NOTHING_QUEUED) {
       // an array of the exact size: push() on an empty one reserves 17 slots
@@ -678,8 +748,8 @@ export class Socket extends EventEmitter {
     } else {
       this._writeBuffer.push(packet);
     }
-    this.writeBufferBytes += size;
-    this.queuedTotal += size;
+    this.writeBufferCost += cost;
+    this.queuedTotal += cost;
     if (typeof callback === "function") {
       if (this._packetsFn === NOTHING_QUEUED) {
         this._packetsFn = [callback];
@@ -699,7 +769,8 @@ export class Socket extends EventEmitter {
     this.emit("flush", buffer);
     this.server.emit("flush", this, buffer);
     this._writeBuffer = NOTHING_QUEUED;
-    this.writeBufferBytes = 0;
+    this.writeBufferCost = 0;
+    this.inFlightOverhead += buffer.length * IN_FLIGHT_OVERHEAD;
     if (this._packetsFn.length) {
       // the getter makes the queue, with a null for each flush in flight without callbacks
       this.sentCallbackFn.push(this._packetsFn);

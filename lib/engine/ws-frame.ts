@@ -76,20 +76,6 @@ export function wsTextFrame(text: string): WsPreEncodedFrame {
 }
 
 /**
- * Bytes the frame takes on the wire.
- *
- * @example
- * wsFrameLength(wsMessageFrame("hi")); // 5
- */
-export function wsFrameLength(frame: WsPreEncodedFrame): number {
-  let length = 0;
-  for (let i = 0; i < frame.length; i++) {
-    length += frame[i].length;
-  }
-  return length;
-}
-
-/**
  * Bytes of the message a frame carries, as its header says (the frame's own bytes, less
  * the header).
  *

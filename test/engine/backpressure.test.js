@@ -1,10 +1,11 @@
 "use strict";
 
-// The bound on what one client may have queued (maxBufferedAmount): the bytes it
+// The bound on what one client may have queued (maxBufferedAmount): the memory it
 // counts (socket.bufferedAmount), volatile packets dropped first, then the close with
 // "write buffer full", the counters on the server, and one big message to a healthy
 // client going through as with the reference. The reference has no bound: where we
 // differ, each implementation's behaviour is asserted through impl.REFERENCE.
+const net = require("net");
 const expect = require("expect.js");
 const WebSocket = require("ws");
 const { Socket: ClientSocket } = require("engine.io-client");
@@ -41,14 +42,18 @@ describe("engine: bounded write buffer (maxBufferedAmount)", () => {
     expect(engine.slowClientsClosedCount).to.be(impl.REFERENCE ? undefined : 0);
   });
 
-  it("counts the bytes queued for a client (socket.bufferedAmount) until they are flushed", async () => {
+  // what holding a queued packet costs besides its bytes (README, "Slow clients")
+  const PACKET = 160;
+  const VIEW = 100;
+
+  it("counts the memory queued for a client (socket.bufferedAmount) until it is flushed", async () => {
     await start({ transports: ["polling"] });
     const [socket, sid] = await idlePollingClient();
     socket.send("hello");
     socket.send("héllo"); // 6 bytes of UTF-8
     socket.send(Buffer.alloc(10));
-    // each packet counts its data plus the packet type
-    expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 6 + 7 + 11);
+    // each packet counts its data plus the packet type, and the objects that hold it
+    expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 6 + 7 + 11 + 3 * PACKET + VIEW);
     const res = await poll(sid);
     expect(res.body).to.contain("4hello");
     expect(res.body).to.contain("4héllo");
@@ -57,25 +62,28 @@ describe("engine: bounded write buffer (maxBufferedAmount)", () => {
 
   const nextRun = () => new Promise((resolve) => setImmediate(resolve));
 
+  // 100 bytes with the packet type, and the objects that hold it
+  const small = "x".repeat(99);
+  const SMALL = 100 + PACKET;
+
   it("drops volatile packets first, then closes the client with 'write buffer full'", async () => {
-    await start({ transports: ["polling"], maxBufferedAmount: 1000 });
+    await start({ transports: ["polling"], maxBufferedAmount: 10 * SMALL });
     const [socket, sid] = await idlePollingClient();
     const reasons = [];
     socket.on("close", (reason) => reasons.push(reason));
-    const chunk = "x".repeat(99); // 100 bytes with the packet type
     // one run of writes to a client that keeps up is a burst: not counted
-    for (let i = 0; i < 15; i++) socket.send(chunk);
+    for (let i = 0; i < 15; i++) socket.send(small);
     await nextRun();
     // from here on, with more than half the bound queued, every byte counts
-    for (let i = 0; i < 10; i++) socket.send(chunk, { volatile: i % 2 === 0 });
-    expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 2500);
-    socket.send(chunk, { volatile: true }); // 1100 bytes after the burst: dropped
-    socket.send(chunk, { volatile: true });
-    expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 2500);
+    for (let i = 0; i < 10; i++) socket.send(small, { volatile: i % 2 === 0 });
+    expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 25 * SMALL);
+    socket.send(small, { volatile: true }); // 11 after the burst: dropped
+    socket.send(small, { volatile: true });
+    expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 25 * SMALL);
     expect(engine.droppedPacketsCount).to.be(impl.REFERENCE ? undefined : 2);
     expect(socket.readyState).to.be("open");
 
-    socket.send(chunk); // not volatile: the client is closed
+    socket.send(small); // not volatile: the client is closed
     if (impl.REFERENCE) {
       // the close would come on the next tick: the poll, later, finds the session open
       const res = await poll(sid);
@@ -95,7 +103,7 @@ describe("engine: bounded write buffer (maxBufferedAmount)", () => {
   });
 
   it("does not count a burst written in one go to a client that keeps up", async () => {
-    await start({ transports: ["polling"], maxBufferedAmount: 1000 });
+    await start({ transports: ["polling"], maxBufferedAmount: 2000 });
     const [socket, sid] = await idlePollingClient();
     const reasons = [];
     socket.on("close", (reason) => reasons.push(reason));
@@ -103,8 +111,8 @@ describe("engine: bounded write buffer (maxBufferedAmount)", () => {
       // far more than the bound, in one run: one big message and small ones around it
       socket.send("before");
       socket.send("y".repeat(5000));
-      for (let i = 0; i < 9; i++) socket.send("x".repeat(99));
-      expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 7 + 5001 + 900);
+      for (let i = 0; i < 9; i++) socket.send(small);
+      expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 7 + 5001 + 900 + 11 * PACKET);
       await nextRun();
       // behind by more than half the bound: small writes count, and stay within it
       for (let i = 0; i < 5; i++) socket.send("z".repeat(99));
@@ -115,6 +123,30 @@ describe("engine: bounded write buffer (maxBufferedAmount)", () => {
       expect(res.body.split("\x1e")).to.have.length(16);
       expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 0);
     }
+  });
+
+  it("counts what was queued before the last burst, until it is flushed", async () => {
+    await start({ transports: ["polling"], maxBufferedAmount: 10 * SMALL });
+    const [socket, sid] = await idlePollingClient();
+    // half the bound, then a burst: the client kept up at each run's start
+    for (let i = 0; i < 5; i++) socket.send(small);
+    await nextRun();
+    for (let i = 0; i < 10; i++) socket.send(small);
+    await nextRun();
+    // the burst is not counted, what came before it is: room for 5 more chunks, not 10
+    for (let i = 0; i < 6; i++) socket.send(small, { volatile: true });
+    expect(engine.droppedPacketsCount).to.be(impl.REFERENCE ? undefined : 1);
+    expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 20 * SMALL);
+    let res = await poll(sid);
+    expect(res.body.split("\x1e")).to.have.length(impl.REFERENCE ? 21 : 20);
+    expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 0);
+    // flushed: nothing is left before the next burst, and the whole bound is free again
+    for (let i = 0; i < 20; i++) socket.send(small);
+    await nextRun();
+    for (let i = 0; i < 11; i++) socket.send(small, { volatile: true });
+    expect(engine.droppedPacketsCount).to.be(impl.REFERENCE ? undefined : 2);
+    res = await poll(sid);
+    expect(res.body.split("\x1e")).to.have.length(impl.REFERENCE ? 31 : 30);
   });
 
   for (const disabled of [0, Infinity]) {
@@ -128,7 +160,7 @@ describe("engine: bounded write buffer (maxBufferedAmount)", () => {
       socket.send("z", { volatile: true });
       await nextRun();
       expect(reasons).to.eql([]);
-      expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 2 * 1024 * 1024 + 2);
+      expect(socket.bufferedAmount).to.be(impl.REFERENCE ? undefined : 2048 * (1024 + PACKET) + 2 + PACKET);
       const res = await poll(sid);
       expect(res.body.split("\x1e")).to.have.length(2049);
     });
@@ -164,9 +196,45 @@ describe("engine: bounded write buffer (maxBufferedAmount)", () => {
     }
     expect(closed).to.be("write buffer full");
     expect(engine.slowClientsClosedCount).to.be(1);
-    // what stayed in the server: half the bound before the last burst, that burst, then the bound
+    // what stayed in the server: the bound and the last burst (16 chunks, and one more
+    // refused), each packet with the objects that hold it
     expect(maxQueued).to.be.greaterThan(1e6);
-    expect(maxQueued).to.be.lessThan(1.5e6 + 17 * chunk.length + 100);
+    expect(maxQueued).to.be.lessThan(1e6 + 17 * (chunk.length + 400));
+  });
+
+  it("counts a poll response the client does not read, and drops its connection on the close", async function () {
+    this.timeout(20000);
+    await start({ transports: ["polling"], maxBufferedAmount: 1e6 });
+    const [socket, sid] = await idlePollingClient();
+    const reasons = [];
+    socket.on("close", (reason) => reasons.push(reason));
+    // a poll whose response the client does not read: its TCP stream is paused
+    const raw = net.connect(port, "127.0.0.1");
+    raw.on("error", () => {});
+    raw.pause();
+    raw.write(`GET /engine.io/?EIO=4&transport=polling&sid=${sid} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
+    await until(() => socket.transport.writable, "the poll is pending");
+    const size = 20e6; // far more than the kernel's buffers take
+    socket.send("b".repeat(size));
+    // a burst: not counted; what the client has not read of it is
+    if (!impl.REFERENCE) expect(socket.bufferedAmount).to.be.greaterThan(1e7);
+    for (let i = 0; i < 3000 && reasons.length === 0; i++) {
+      socket.send("s".repeat(1000));
+      if (i % 20 === 19) await new Promise((resolve) => setImmediate(resolve));
+    }
+    // the client reads again: the whole response, or up to the connection's end
+    let received = 0;
+    raw.on("data", (chunk) => (received += chunk.length));
+    raw.resume();
+    if (impl.REFERENCE) {
+      await until(() => received > size, "the whole response", 10000);
+      expect(reasons).to.eql([]);
+      raw.destroy();
+      return;
+    }
+    expect(reasons).to.eql(["write buffer full"]);
+    await waitFor(raw, "close", 10000);
+    expect(received).to.be.lessThan(size);
   });
 
   const big = "b".repeat(50 * 1024 * 1024);

@@ -102,6 +102,9 @@ export class Polling extends Transport {
   private dataCleanup: (() => void) | null = null;
   private bodyTimer: NodeJS.Timeout | null = null;
   private shouldClose: (() => void) | null = null;
+  // the last response that carried packets, until the client's next poll: what the client
+  // has not read of it stays in the server (see bufferedAmount)
+  private lastResponse: ServerResponse | null = null;
 
   // Created once per session and reused by every poll. The GET stays the pending one, as with
   // the reference: the close that follows answers it (writing into a dead response costs
@@ -112,6 +115,25 @@ export class Polling extends Transport {
 
   get name(): string {
     return "polling";
+  }
+
+  /**
+   * What the last response still holds in the server: the part of its body the client has
+   * not read yet (the kernel's buffers are full), none once it has been written.
+   */
+  override get bufferedAmount(): number {
+    const res = this.lastResponse;
+    return res !== null && !res.writableFinished ? res.writableLength : 0;
+  }
+
+  /** Closes at once, and drops the connection of a response the client is not reading. */
+  override abort(): void {
+    const res = this.lastResponse;
+    if (res !== null && !res.writableFinished) {
+      res.destroy();
+    }
+    this.lastResponse = null;
+    super.abort();
   }
 
   // Error paths of the HTTP objects: an IncomingMessage emits "error" only when it has
@@ -139,6 +161,10 @@ export class Polling extends Transport {
       return;
     }
     debug("setting request");
+    // the client polls again: it has read the last response (or pipelines: then it is kept)
+    if (this.lastResponse !== null && this.lastResponse.writableFinished) {
+      this.lastResponse = null;
+    }
     this.pollReq = req;
     this.pollRes = res;
     req.on("close", this.onPollClose);
@@ -340,6 +366,7 @@ export class Polling extends Transport {
       headers["Content-Length"] = body === data ? length : (body as Buffer).length;
       res.writeHead(200, this.headers(req, headers));
       res.end(body);
+      this.lastResponse = res;
       callback();
     };
     const options = this.httpCompression;

@@ -4,11 +4,16 @@
 // memory is measured without the test's clients and mocha in the same heap. Driven
 // by the parent over IPC: { cmd, ... } answered by { reply: cmd, ... }.
 //   start { options }          listens on a free port; replies { port }
-//   stream { count, size, perTick, intervalMs }
+//   stream { count, size, perTick, intervalMs, untilClosed }
 //                              io.emit("m", seq, payload) count times, perTick every
-//                              intervalMs; replies when the last one is emitted
+//                              intervalMs; replies when the last one is emitted, or once
+//                              `untilClosed` clients in all were closed as too slow, with
+//                              { startedAt, sent }
 //   memory                     after a full gc: { heapUsed, external } in bytes
-//   stats                      disconnect reasons seen and the engine's counters
+//   stats                      disconnect reasons seen and the engine's counters; `closes`:
+//                              for each client closed with "write buffer full", the time
+//                              and the memory (after a full gc) at its close, when what
+//                              was queued for it is still held (released on the next tick)
 const http = require("http");
 const impl = require("../../support/impl");
 
@@ -16,6 +21,7 @@ const { Server } = impl.sio();
 
 let io;
 const reasons = [];
+const closes = [];
 
 async function memory() {
   global.gc();
@@ -25,15 +31,16 @@ async function memory() {
   return { heapUsed, external };
 }
 
-function stream({ count, size, perTick, intervalMs }) {
+function stream({ count, size, perTick, intervalMs, untilClosed = Infinity }) {
   const payload = "x".repeat(size);
+  const startedAt = Date.now();
   let seq = 0;
   return new Promise((resolve) => {
     const timer = setInterval(() => {
       for (let i = 0; i < perTick && seq < count; i++) io.emit("m", seq++, payload);
-      if (seq === count) {
+      if (seq === count || closes.length >= untilClosed) {
         clearInterval(timer);
-        resolve();
+        resolve({ startedAt, sent: seq });
       }
     }, intervalMs);
   });
@@ -44,18 +51,27 @@ const handlers = {
     const httpServer = http.createServer();
     io = new Server(httpServer, { serveClient: false, ...options });
     io.on("connection", (socket) => socket.on("disconnect", (reason) => reasons.push(reason)));
+    io.engine.on("connection", (conn) =>
+      conn.on("close", (reason) => {
+        if (reason !== "write buffer full") return;
+        // twice: the second gc waits for the first one's sweep, which updates the external
+        // memory of the Buffers it freed
+        global.gc();
+        global.gc();
+        const { heapUsed, external } = process.memoryUsage();
+        closes.push({ at: Date.now(), heapUsed, external });
+      }),
+    );
     await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
     return { port: httpServer.address().port };
   },
-  async stream(args) {
-    await stream(args);
-    return {};
-  },
+  stream,
   memory,
   stats() {
     const engine = io.engine;
     return {
       reasons,
+      closes,
       clientsCount: engine.clientsCount,
       droppedPacketsCount: engine.droppedPacketsCount,
       slowClientsClosedCount: engine.slowClientsClosedCount,
