@@ -1,0 +1,154 @@
+/**
+ * The `rateLimit` option: token buckets on the events each socket receives from its
+ * client. A bucket holds up to `burst` tokens and gains `perSecond` of them every
+ * second; an event takes one token from the socket's bucket (and one from the bucket
+ * of its name, when that name has a limit of its own), or is over the limit.
+ *
+ * Nothing runs unless the option is set. When it is, a socket gets its buckets with its
+ * first event (one array of numbers), and they refill from a timestamp as events arrive:
+ * no timer.
+ */
+import type { Packet } from "./codec";
+import type { Socket } from "./socket";
+
+/** The rate of one bucket. */
+export interface EventRate {
+  /** tokens gained per second: the sustained rate of events */
+  perSecond: number;
+  /** the most tokens held: the events that may arrive at once; default `perSecond` */
+  burst?: number;
+}
+
+/**
+ * The `rateLimit` option of the Server.
+ *
+ * @example
+ * const io = new Server(httpServer, {
+ *   rateLimit: {
+ *     perSecond: 100, // every event of a socket, together
+ *     burst: 200,
+ *     events: { "chat message": { perSecond: 2, burst: 5 } },
+ *     onLimit: "drop",
+ *   },
+ * });
+ * io.on("rate_limited", (socket, event) => console.log(`${socket.id} sent "${event}" too fast`));
+ */
+export interface RateLimitOptions {
+  /** events per second a socket may send, all names together; default: no overall limit */
+  perSecond?: number;
+  /** events a socket may send at once; default `perSecond` */
+  burst?: number;
+  /** limits of their own for some event names, checked on top of the overall one */
+  events?: Record<string, EventRate>;
+  /**
+   * what happens to an event over the limit: `"drop"` (the default) skips it;
+   * `"disconnect"` skips it and disconnects the socket with the reason
+   * `"rate limit exceeded"`
+   */
+  onLimit?: "drop" | "disconnect";
+}
+
+/**
+ * The option, checked and ready for the packet path. Bucket `i` of a socket is kept at
+ * `2i` (tokens) and `2i + 1` (time of the last refill, in ms) of its state array:
+ * bucket 0 is the overall one, the others follow `eventIndex`.
+ *
+ * @internal
+ */
+export interface RateLimit {
+  /** per bucket: tokens gained per ms (0 for an overall bucket that does not limit) */
+  readonly perMs: number[];
+  /** per bucket: the most tokens held */
+  readonly burst: number[];
+  /** the bucket of each event name that has one */
+  readonly eventIndex: Map<string, number>;
+  readonly disconnect: boolean;
+}
+
+function checkRate(perSecond: unknown, burst: unknown, what: string): number {
+  if (typeof perSecond !== "number" || !(perSecond > 0) || perSecond === Infinity) {
+    throw new TypeError(`${what}.perSecond must be a positive number`);
+  }
+  if (burst === undefined) {
+    return Math.max(1, perSecond);
+  }
+  if (typeof burst !== "number" || !(burst >= 1) || burst === Infinity) {
+    throw new TypeError(`${what}.burst must be a number, 1 or more`);
+  }
+  return burst;
+}
+
+/**
+ * Checks the option; undefined when it is not set.
+ *
+ * @internal
+ */
+export function resolveRateLimit(options: RateLimitOptions | undefined): RateLimit | undefined {
+  if (options === undefined || options === null) {
+    return undefined;
+  }
+  const perMs = [0];
+  const burst = [Infinity];
+  if (options.perSecond !== undefined) {
+    burst[0] = checkRate(options.perSecond, options.burst, "rateLimit");
+    perMs[0] = options.perSecond / 1000;
+  }
+  const eventIndex = new Map<string, number>();
+  const events = options.events || {};
+  for (const name of Object.keys(events)) {
+    const rate = events[name];
+    burst.push(checkRate(rate && rate.perSecond, rate && rate.burst, `rateLimit.events["${name}"]`));
+    perMs.push(rate.perSecond / 1000);
+    eventIndex.set(name, perMs.length - 1);
+  }
+  const onLimit = options.onLimit === undefined ? "drop" : options.onLimit;
+  if (onLimit !== "drop" && onLimit !== "disconnect") {
+    throw new TypeError('rateLimit.onLimit must be "drop" or "disconnect"');
+  }
+  return { perMs, burst, eventIndex, disconnect: onLimit === "disconnect" };
+}
+
+/** Refills bucket `i` up to `now` and tells whether it holds a token. */
+function hasToken(state: number[], limits: RateLimit, i: number, now: number): boolean {
+  const elapsed = now - state[2 * i + 1];
+  // a clock set back gives nothing, and the bucket waits from the new time
+  if (elapsed > 0) {
+    state[2 * i] = Math.min(limits.burst[i], state[2 * i] + elapsed * limits.perMs[i]);
+  }
+  state[2 * i + 1] = now;
+  return state[2 * i] >= 1;
+}
+
+function freshState(limits: RateLimit, now: number): number[] {
+  const state: number[] = [];
+  for (let i = 0; i < limits.burst.length; i++) {
+    state.push(limits.burst[i], now);
+  }
+  return state;
+}
+
+/**
+ * Takes the tokens of an event packet from the socket's buckets; false when the packet
+ * is over the limit (no token taken then).
+ *
+ * @internal
+ */
+export function admitEvent(socket: Socket<any, any, any, any>, packet: Packet, limits: RateLimit): boolean {
+  const now = Date.now();
+  let state = socket._rateState;
+  if (state === undefined) {
+    state = socket._rateState = freshState(limits, now);
+  }
+  // the decoder lets only an array with a name (a string or a number) through
+  const own = limits.eventIndex.size > 0 ? limits.eventIndex.get(String(packet.data[0])) : undefined;
+  const overall = limits.perMs[0] > 0;
+  if (
+    (overall && !hasToken(state, limits, 0, now)) ||
+    (own !== undefined && !hasToken(state, limits, own, now))
+  ) {
+    return false;
+  }
+  if (overall) state[0] -= 1;
+  if (own !== undefined) state[2 * own] -= 1;
+  return true;
+}

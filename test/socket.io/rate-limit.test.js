@@ -1,0 +1,433 @@
+"use strict";
+
+// The `rateLimit` option: token buckets on the events a socket receives from its client.
+// Flooding clients (socket.io-client, and raw peers sending as fast as the server reads:
+// WebSocket frames, polling POSTs of many packets) against a limit of 100 events/s: the
+// handler runs at the limit and no more, every packet over it is accounted for (dropped
+// and reported, or the socket disconnected with "rate limit exceeded"), and the other
+// clients are not affected. Ours only: socket.io 4.8 has no such option.
+const expect = require("expect.js");
+const {
+  useHarness,
+  waitFor,
+  until,
+  sleep,
+  connected,
+  disconnectReason,
+  expectNoEvent,
+  REFERENCE,
+} = require("./support/util");
+
+const FLOOD_MS = 3000;
+
+/** Sends `frame` over a raw WebSocket peer as fast as the server reads, for `ms`; resolves the count. */
+function floodWs(peer, frame, ms) {
+  let sent = 0;
+  const end = Date.now() + ms;
+  return new Promise((resolve) => {
+    const tick = () => {
+      if (Date.now() >= end || peer.closed) return resolve(sent);
+      // never more than 1 MB queued in the peer: the pace is the server's reading
+      if (peer.ws.bufferedAmount < 1e6) {
+        for (let i = 0; i < 500; i++) peer.ws.send(frame);
+        sent += 500;
+      }
+      setImmediate(tick);
+    };
+    tick();
+  });
+}
+
+/** POSTs payloads of `perPost` packets over a raw polling peer, back to back, for `ms`. */
+async function floodPolling(peer, packet, perPost, ms) {
+  const body = new Array(perPost).fill(packet).join("\x1e");
+  const end = Date.now() + ms;
+  let sent = 0;
+  while (Date.now() < end) {
+    const res = await peer.post(body);
+    if (res.status !== 200) break;
+    sent += perPost;
+  }
+  return sent;
+}
+
+/** Emits `event` from a socket.io-client as fast as its transport takes it, for `ms`. */
+function floodClient(client, event, ms) {
+  let sent = 0;
+  const end = Date.now() + ms;
+  return new Promise((resolve) => {
+    const tick = () => {
+      if (Date.now() >= end || !client.connected) return resolve(sent);
+      // what waits in the client's engine stays small (a polling POST stays far below
+      // maxHttpBufferSize)
+      if (client.io.engine.writeBuffer.length < 2000) {
+        for (let i = 0; i < 200; i++) client.emit(event, sent++);
+      }
+      setImmediate(tick);
+    };
+    tick();
+  });
+}
+
+/** The most timestamps of `times` (sorted) in any window [t, t + ms). */
+function maxInWindow(times, ms) {
+  let max = 0;
+  let start = 0;
+  for (let end = 0; end < times.length; end++) {
+    while (times[end] - times[start] >= ms) start++;
+    max = Math.max(max, end - start + 1);
+  }
+  return max;
+}
+
+/** A server counting the calls of the "flood" handler (with their times) and the "rate_limited" events. */
+async function floodServer(h, rateLimit, extra = {}) {
+  const io = await h.server({ rateLimit, ...extra });
+  const seen = { times: [], limited: 0, limitedEvents: new Set(), sockets: [], reasons: [] };
+  io.on("rate_limited", (socket, event) => {
+    seen.limited++;
+    seen.limitedEvents.add(event);
+  });
+  io.on("connection", (socket) => {
+    seen.sockets.push(socket);
+    socket.on("flood", () => seen.times.push(Date.now()));
+    socket.on("disconnect", (reason) => seen.reasons.push({ reason, at: Date.now() }));
+  });
+  return { io, nsp: io.of("/"), seen };
+}
+
+/** A raw WebSocket peer connected to "/". */
+async function rawSocket(h) {
+  const peer = await h.rawWs();
+  peer.send("40");
+  expect(await peer.next()).to.match(/^40\{"sid":/);
+  return peer;
+}
+
+/** A raw polling peer connected to "/". */
+async function rawPolling(h) {
+  const peer = await h.rawPolling();
+  expect((await peer.post("40")).status).to.be(200);
+  expect((await peer.get()).body.toString()).to.match(/^40\{"sid":/);
+  return peer;
+}
+
+(REFERENCE ? describe.skip : describe)("rate limits (rateLimit)", function () {
+  this.timeout(20000);
+  const h = useHarness();
+
+  describe("off (the default)", () => {
+    it("delivers every event and gives the sockets no bucket", async () => {
+      const io = await h.server();
+      let handled = 0;
+      let serverSocket;
+      io.on("connection", (socket) => {
+        serverSocket = socket;
+        socket.on("flood", () => handled++);
+      });
+      const client = await h.connect("/", { transports: ["websocket"] });
+      for (let i = 0; i < 2000; i++) client.emit("flood", i);
+      await until(() => handled === 2000, "every event handled");
+      expect("_rateState" in serverSocket).to.be(false);
+      expect(io.of("/").rateLimitDroppedCount).to.be(0);
+      expect(io.of("/").rateLimitDisconnectsCount).to.be(0);
+    });
+  });
+
+  describe("drop (the default onLimit)", () => {
+    it("holds a WebSocket flood to 100 events/s, and reports every dropped one", async () => {
+      const { nsp, seen } = await floodServer(h, { perSecond: 100 });
+      const peer = await rawSocket(h);
+      const sent = await floodWs(peer, '42["flood"]', FLOOD_MS);
+      await until(
+        () => seen.times.length + nsp.rateLimitDroppedCount === sent,
+        "every packet accounted for",
+        10000,
+      );
+      const handled = seen.times.length;
+      // the bucket starts full (burst 100), then gains 100 tokens a second
+      expect(handled).to.be.within(100 + 100 * (FLOOD_MS / 1000) * 0.9, 100 + 100 * (FLOOD_MS / 1000) + 5);
+      // past the first second (the burst), at most 105 in any second
+      const steady = seen.times.filter((t) => t >= seen.times[0] + 1000);
+      expect(maxInWindow(steady, 1000)).to.be.within(90, 105);
+      expect(sent).to.be.greaterThan(10 * handled);
+      await until(() => seen.limited === nsp.rateLimitDroppedCount, "a rate_limited event per drop");
+      expect([...seen.limitedEvents]).to.eql(["flood"]);
+      expect(nsp.rateLimitDisconnectsCount).to.be(0);
+      expect(seen.reasons).to.eql([]);
+      expect(peer.closed).to.be(false);
+    });
+
+    it("with a burst of 5, at most 105 events in any second, the first one included", async () => {
+      const { nsp, seen } = await floodServer(h, { perSecond: 100, burst: 5 });
+      const peer = await rawSocket(h);
+      const sent = await floodWs(peer, '42["flood"]', FLOOD_MS);
+      await until(
+        () => seen.times.length + nsp.rateLimitDroppedCount === sent,
+        "every packet accounted for",
+        10000,
+      );
+      expect(maxInWindow(seen.times, 1000)).to.be.within(90, 105);
+      expect(seen.times.length).to.be.within(
+        5 + 100 * (FLOOD_MS / 1000) * 0.9,
+        5 + 100 * (FLOOD_MS / 1000) + 5,
+      );
+    });
+
+    it("counts each packet of a polling POST: one POST of 1000 packets gets 100 through", async () => {
+      const { nsp, seen } = await floodServer(h, { perSecond: 100 });
+      const peer = await rawPolling(h);
+      const body = new Array(1000).fill('42["flood"]').join("\x1e");
+      expect((await peer.post(body)).status).to.be(200);
+      await until(() => seen.times.length + nsp.rateLimitDroppedCount === 1000, "every packet accounted for");
+      // the full bucket, and what it regained while the body was decoded (a few ms)
+      expect(seen.times.length).to.be.within(100, 105);
+      expect(nsp.rateLimitDroppedCount).to.be(1000 - seen.times.length);
+    });
+
+    it("holds a polling flood (POSTs of 500 packets back to back) to 100 events/s", async () => {
+      const { nsp, seen } = await floodServer(h, { perSecond: 100 });
+      const peer = await rawPolling(h);
+      const sent = await floodPolling(peer, '42["flood"]', 500, FLOOD_MS);
+      await until(
+        () => seen.times.length + nsp.rateLimitDroppedCount === sent,
+        "every packet accounted for",
+        10000,
+      );
+      const steady = seen.times.filter((t) => t >= seen.times[0] + 1000);
+      expect(maxInWindow(steady, 1000)).to.be.within(80, 105);
+      expect(seen.times.length).to.be.below(100 + 100 * (FLOOD_MS / 1000) + 5);
+      expect(sent).to.be.greaterThan(5 * seen.times.length);
+      await until(() => seen.limited === nsp.rateLimitDroppedCount, "a rate_limited event per drop");
+    });
+
+    for (const transports of [["websocket"], ["polling"]]) {
+      it(`holds a socket.io-client flood over ${transports[0]} to the limit`, async () => {
+        const { nsp, seen } = await floodServer(h, { perSecond: 100 });
+        const client = await h.connect("/", { transports });
+        const sent = await floodClient(client, "flood", 2000);
+        await until(
+          () => seen.times.length + nsp.rateLimitDroppedCount === sent,
+          "every packet accounted for",
+          10000,
+        );
+        expect(seen.times.length).to.be.within(150, 100 + 100 * 2 + 5);
+        expect(nsp.rateLimitDroppedCount).to.be.greaterThan(0);
+        expect(client.connected).to.be(true);
+      });
+    }
+
+    it("leaves the other clients alone: their events and acknowledgements all go through", async () => {
+      const { io, nsp, seen } = await floodServer(h, { perSecond: 100 });
+      io.on("connection", (socket) => socket.on("echo", (n, ack) => ack(n)));
+      const peer = await rawSocket(h);
+      const others = await Promise.all([
+        h.connect("/", { transports: ["websocket"] }),
+        h.connect("/", { transports: ["polling"] }),
+      ]);
+      const flooding = floodWs(peer, '42["flood"]', FLOOD_MS);
+      // each of the others sends 50 events (20 per second: under their own limit)
+      const answers = await Promise.all(
+        others.map(async (client) => {
+          const got = [];
+          for (let i = 0; i < 50; i++) {
+            got.push(await client.timeout(2000).emitWithAck("echo", i));
+            await sleep(50);
+          }
+          return got;
+        }),
+      );
+      const sent = await flooding;
+      for (const got of answers) expect(got).to.eql([...Array(50).keys()]);
+      await until(
+        () => seen.times.length + nsp.rateLimitDroppedCount === sent,
+        "every packet accounted for",
+        10000,
+      );
+      expect([...seen.limitedEvents]).to.eql(["flood"]);
+    });
+
+    it("does not count the acknowledgements a client sends", async () => {
+      const io = await h.server({ rateLimit: { perSecond: 10 } });
+      const socketPromise = waitFor(io, "connection");
+      const client = await h.connect("/", { transports: ["websocket"] });
+      client.on("ask", (n, ack) => ack(n));
+      const socket = await socketPromise;
+      const answers = await Promise.all(
+        [...Array(200).keys()].map((n) => socket.timeout(3000).emitWithAck("ask", n)),
+      );
+      expect(answers).to.eql([...Array(200).keys()]);
+      expect(io.of("/").rateLimitDroppedCount).to.be(0);
+    });
+
+    it("limits events by name on top of the overall limit", async () => {
+      const io = await h.server({
+        rateLimit: { perSecond: 10, burst: 30, events: { chat: { perSecond: 1, burst: 5 } } },
+      });
+      const counts = { chat: 0, other: 0 };
+      const limited = [];
+      io.on("rate_limited", (socket, event) => limited.push(event));
+      io.on("connection", (socket) => {
+        socket.on("chat", () => counts.chat++);
+        socket.on("other", () => counts.other++);
+      });
+      const peer = await rawSocket(h);
+      // 20 "chat" then 21 "other" in one go: 5 "chat" get through (their own burst), and
+      // every "other" fits in what is left of the overall 30, as a dropped "chat" takes
+      // no overall token
+      for (let i = 0; i < 20; i++) peer.send('42["chat"]');
+      for (let i = 0; i < 20; i++) peer.send('42["other"]');
+      await until(() => io.of("/").rateLimitDroppedCount === 15, "the dropped chats");
+      peer.send('42["other"]');
+      await until(() => counts.other === 21, "every other");
+      expect(counts.chat).to.be(5);
+      await until(() => limited.length === 15, "the rate_limited events");
+      expect(new Set(limited)).to.eql(new Set(["chat"]));
+    });
+
+    it("limits only the named events when no overall rate is set", async () => {
+      const io = await h.server({ rateLimit: { events: { chat: { perSecond: 1, burst: 2 } } } });
+      const counts = { chat: 0, other: 0 };
+      io.on("connection", (socket) => {
+        socket.on("chat", () => counts.chat++);
+        socket.on("other", () => counts.other++);
+      });
+      const client = await h.connect("/", { transports: ["websocket"] });
+      for (let i = 0; i < 10; i++) client.emit("chat");
+      for (let i = 0; i < 3000; i++) client.emit("other");
+      await until(() => counts.other === 3000, "every other event");
+      expect(counts.chat).to.be(2);
+      expect(io.of("/").rateLimitDroppedCount).to.be(8);
+    });
+
+    it("refills: a socket over the limit gets through again once tokens came back", async () => {
+      const io = await h.server({ rateLimit: { perSecond: 20, burst: 2 } });
+      let handled = 0;
+      io.on("connection", (socket) => socket.on("flood", () => handled++));
+      const client = await h.connect("/", { transports: ["websocket"] });
+      for (let i = 0; i < 10; i++) client.emit("flood");
+      await until(() => io.of("/").rateLimitDroppedCount === 8, "the drops");
+      expect(handled).to.be(2);
+      // pacing the client: 20/s gives a token every 50 ms
+      await sleep(120);
+      client.emit("flood");
+      await until(() => handled === 3, "the event after the refill");
+    });
+
+    it("applies to each namespace's socket on its own, and reports to the namespace's listeners", async () => {
+      const io = await h.server({ rateLimit: { perSecond: 10, burst: 3 } });
+      const chat = io.of("/chat");
+      const limited = { main: 0, chat: 0 };
+      io.on("rate_limited", () => limited.main++);
+      chat.on("rate_limited", () => limited.chat++);
+      let chatHandled = 0;
+      chat.on("connection", (socket) => socket.on("flood", () => chatHandled++));
+      const main = await h.connect("/", { transports: ["websocket"] });
+      const onChat = await h.connect("/chat", { transports: ["websocket"] });
+      for (let i = 0; i < 10; i++) onChat.emit("flood");
+      await until(() => chat.rateLimitDroppedCount === 7 && limited.chat === 7, "the drops on /chat");
+      expect(chatHandled).to.be(3);
+      expect(io.of("/").rateLimitDroppedCount).to.be(0);
+      expect(limited.main).to.be(0);
+      expect(main.connected).to.be(true);
+    });
+
+    it("reports the drops of a dynamic namespace to the parent's listeners", async () => {
+      const io = await h.server({ rateLimit: { perSecond: 10, burst: 1 } });
+      const parent = io.of(/^\/room-\d+$/);
+      const limited = [];
+      parent.on("rate_limited", (socket, event) => limited.push([socket.nsp.name, event]));
+      const client = await h.connect("/room-1", { transports: ["websocket"] });
+      client.emit("a");
+      client.emit("b");
+      await until(() => limited.length === 1, "the rate_limited event");
+      expect(limited).to.eql([["/room-1", "b"]]);
+    });
+  });
+
+  describe('disconnect (onLimit: "disconnect")', () => {
+    it('disconnects a WebSocket flooder within 2 s with the reason "rate limit exceeded"', async () => {
+      const { nsp, seen } = await floodServer(h, { perSecond: 100, onLimit: "disconnect" });
+      const peer = await rawSocket(h);
+      const start = Date.now();
+      floodWs(peer, '42["flood"]', FLOOD_MS);
+      await until(() => seen.reasons.length === 1, "the disconnection", 2000);
+      expect(seen.reasons[0].reason).to.be("rate limit exceeded");
+      expect(seen.reasons[0].at - start).to.be.below(2000);
+      expect(nsp.rateLimitDisconnectsCount).to.be(1);
+      expect(nsp.rateLimitDroppedCount).to.be(0);
+      // the events admitted before are dropped too if not handled yet, as after disconnect()
+      expect(seen.times.length).to.be.below(106);
+      // what it sends after that is for a namespace it left: the connection is closed
+      await peer.closedWithin(3000);
+      await until(() => seen.limited === 1, "one rate_limited event");
+    });
+
+    it("disconnects a polling flooder within 2 s, the client getting a DISCONNECT packet", async () => {
+      const { nsp, seen } = await floodServer(h, { perSecond: 100, onLimit: "disconnect" });
+      const peer = await rawPolling(h);
+      const start = Date.now();
+      const body = new Array(500).fill('42["flood"]').join("\x1e");
+      expect((await peer.post(body)).status).to.be(200);
+      await until(() => seen.reasons.length === 1, "the disconnection", 2000);
+      expect(seen.reasons[0].reason).to.be("rate limit exceeded");
+      expect(seen.reasons[0].at - start).to.be.below(2000);
+      expect(nsp.rateLimitDisconnectsCount).to.be(1);
+      // the body's first 100 packets were admitted, but not handled before the disconnection
+      expect(seen.times.length).to.be(0);
+      expect((await peer.get()).body.toString()).to.contain("41");
+    });
+
+    for (const transports of [["websocket"], ["polling"]]) {
+      it(`disconnects a socket.io-client flooding over ${transports[0]}: "io server disconnect", no reconnection`, async () => {
+        const { nsp, seen } = await floodServer(h, { perSecond: 100, onLimit: "disconnect" });
+        const client = await h.connect("/", { transports, reconnection: true });
+        const clientReason = disconnectReason(client, 2000);
+        const start = Date.now();
+        floodClient(client, "flood", FLOOD_MS);
+        expect(await clientReason).to.be("io server disconnect");
+        expect(Date.now() - start).to.be.below(2000);
+        expect(seen.reasons.map((r) => r.reason)).to.eql(["rate limit exceeded"]);
+        expect(nsp.rateLimitDisconnectsCount).to.be(1);
+        // a server-side disconnection: the client does not come back by itself
+        await expectNoEvent(client, "connect", 300);
+        expect(nsp.sockets.size).to.be(0);
+        client.connect();
+        await connected(client);
+      });
+    }
+
+    it("leaves the other clients connected", async () => {
+      const { io, seen } = await floodServer(h, { perSecond: 100, onLimit: "disconnect" });
+      io.on("connection", (socket) => socket.on("echo", (n, ack) => ack(n)));
+      const other = await h.connect("/", { transports: ["websocket"] });
+      const peer = await rawSocket(h);
+      floodWs(peer, '42["flood"]', FLOOD_MS);
+      await until(() => seen.reasons.length === 1, "the flooder's disconnection", 2000);
+      expect(await other.timeout(2000).emitWithAck("echo", 1)).to.be(1);
+      expect(other.connected).to.be(true);
+    });
+  });
+
+  describe("the option", () => {
+    it("is checked when the server is created", () => {
+      const { Server } = require("./support/util");
+      const bad = [
+        { perSecond: 0 },
+        { perSecond: -1 },
+        { perSecond: "100" },
+        { perSecond: Infinity },
+        { perSecond: 10, burst: 0.5 },
+        { onLimit: "close" },
+        { events: { chat: {} } },
+        { events: { chat: { perSecond: 1, burst: 0 } } },
+      ];
+      for (const rateLimit of bad) {
+        expect(() => new Server({ rateLimit })).to.throwError((err) => {
+          expect(err).to.be.a(TypeError);
+          expect(err.message).to.match(/^rateLimit/);
+        });
+      }
+    });
+  });
+});
