@@ -17,6 +17,7 @@ export const errors = {
   BAD_REQUEST: 3,
   FORBIDDEN: 4,
   UNSUPPORTED_PROTOCOL_VERSION: 5,
+  TOO_MANY_REQUESTS: 6,
 } as const;
 
 export type ErrorCode = (typeof errors)[keyof typeof errors];
@@ -28,6 +29,7 @@ export const errorMessages: Record<ErrorCode, string> = {
   3: "Bad request",
   4: "Forbidden",
   5: "Unsupported protocol version",
+  6: "Too many requests",
 };
 
 /** Extra information about a refused request, as given to "connection_error". */
@@ -39,19 +41,33 @@ function messageFor(code: ErrorCode, context?: ErrorContext): string {
     : errorMessages[code];
 }
 
+function statusOf(code: ErrorCode): number {
+  return code === errors.FORBIDDEN ? 403 : code === errors.TOO_MANY_REQUESTS ? 429 : 400;
+}
+
+/** The Retry-After header of a refusal whose context says when to come back. */
+function retryAfterOf(context: ErrorContext | undefined): number | undefined {
+  return context && typeof context.retryAfter === "number" ? context.retryAfter : undefined;
+}
+
 /**
  * Answers a refused HTTP request with `{"code":N,"message":"..."}`
- * (403 for "Forbidden", 400 otherwise).
+ * (403 for "Forbidden", 429 for "Too many requests", 400 otherwise).
  */
 export function abortRequest(res: ServerResponse, code: ErrorCode, context?: ErrorContext): void {
   if (res.headersSent || res.writableEnded) {
     return;
   }
   const body = JSON.stringify({ code, message: messageFor(code, context) });
-  res.writeHead(code === errors.FORBIDDEN ? 403 : 400, {
+  const headers: Record<string, string | number> = {
     "Content-Type": "application/json",
     "Content-Length": Buffer.byteLength(body),
-  });
+  };
+  const retryAfter = retryAfterOf(context);
+  if (retryAfter !== undefined) {
+    headers["Retry-After"] = retryAfter;
+  }
+  res.writeHead(statusOf(code), headers);
   res.end(body);
 }
 
@@ -61,7 +77,22 @@ export function abortRequest(res: ServerResponse, code: ErrorCode, context?: Err
 export function abortUpgrade(socket: Duplex, code: ErrorCode, context?: ErrorContext): void {
   // the peer may already be gone; a late write error must not crash the process
   socket.on("error", (err) => debug("socket error after refused upgrade: %s", err.message));
-  if (socket.writable) {
+  if (socket.writable && code === errors.TOO_MANY_REQUESTS) {
+    // new with the per-address limits, so answered as a polling request is rather than
+    // with the plain text of the other upgrade refusals
+    const body = JSON.stringify({ code, message: messageFor(code, context) });
+    const retryAfter = retryAfterOf(context);
+    socket.write(
+      "HTTP/1.1 429 Too Many Requests\r\n" +
+        "Connection: close\r\n" +
+        "Content-Type: application/json\r\n" +
+        (retryAfter !== undefined ? "Retry-After: " + retryAfter + "\r\n" : "") +
+        "Content-Length: " +
+        Buffer.byteLength(body) +
+        "\r\n\r\n" +
+        body,
+    );
+  } else if (socket.writable) {
     const message = messageFor(code, context);
     socket.write(
       "HTTP/1.1 400 Bad Request\r\n" +
