@@ -6,6 +6,8 @@
 // handler runs at the limit and no more, every packet over it is accounted for (dropped
 // and reported, or the socket disconnected with "rate limit exceeded"), and the other
 // clients are not affected. Ours only: socket.io 4.8 has no such option.
+const path = require("path");
+const { fork } = require("child_process");
 const expect = require("expect.js");
 const {
   useHarness,
@@ -407,6 +409,56 @@ async function rawPolling(h) {
       expect(await other.timeout(2000).emitWithAck("echo", 1)).to.be(1);
       expect(other.connected).to.be(true);
     });
+  });
+
+  describe("memory", () => {
+    const MB = 1024 * 1024;
+
+    function startChild() {
+      const child = fork(path.join(__dirname, "support", "flood-server.js"), [], {
+        execArgv: ["--expose-gc"],
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+      });
+      h.onCleanup(() => child.kill());
+      const request = (cmd, args = {}) =>
+        new Promise((resolve, reject) => {
+          const onMessage = (msg) => {
+            if (msg.reply !== cmd) return;
+            child.off("message", onMessage);
+            child.off("exit", onExit);
+            resolve(msg);
+          };
+          const onExit = (code) => reject(new Error(`server process exited (${code})`));
+          child.on("message", onMessage);
+          child.once("exit", onExit);
+          child.send({ cmd, ...args });
+        });
+      return request;
+    }
+
+    for (const transport of ["websocket", "polling"]) {
+      it(`a ${transport} flooder costs the server under 10 MB`, async () => {
+        const server = startChild();
+        const { port } = await server("start", { options: { rateLimit: { perSecond: 100 } } });
+        h.usePort(port);
+        const peer = transport === "websocket" ? await rawSocket(h) : await rawPolling(h);
+        await server("sample", { ms: 250 });
+        const sent =
+          transport === "websocket"
+            ? await floodWs(peer, '42["flood",{"payload":"abcdefghijklmnopqrstuvwxyz"}]', 5000)
+            : await floodPolling(peer, '42["flood",{"payload":"abcdefghijklmnopqrstuvwxyz"}]', 2000, 5000);
+        const deadline = Date.now() + 10000;
+        let stats = await server("stats");
+        while (stats.handled + stats.dropped !== sent) {
+          if (Date.now() > deadline) throw new Error("not every packet accounted for");
+          stats = await server("stats");
+        }
+        expect(stats.clients).to.be(1);
+        expect(stats.handled).to.be.below(100 + 5 * 100 + 5);
+        expect(sent).to.be.greaterThan(20 * stats.handled);
+        expect(stats.peak - stats.base).to.be.below(10 * MB);
+      });
+    }
   });
 
   describe("the option", () => {
