@@ -6,7 +6,8 @@
  *
  * Nothing runs unless the option is set. When it is, a socket gets its buckets with its
  * first event (one array of numbers), and they refill from a timestamp as events arrive:
- * no timer.
+ * no timer per socket. A connection whose overall bucket is empty is not read until the
+ * bucket is full again (see `pauseReading`), which one timer per server ends.
  */
 import type { Packet } from "./codec";
 import type { Socket } from "./socket";
@@ -63,7 +64,46 @@ export interface RateLimit {
   /** the bucket of each event name that has one */
   readonly eventIndex: Map<string, number>;
   readonly disconnect: boolean;
+  /** the transports not read from, with the time they are read again */
+  readonly paused: Map<Readable, number>;
+  /** the one timer that reads them again, when some are paused */
+  timer: NodeJS.Timeout | undefined;
 }
+
+/** What stops and starts reading in the engine's transports. */
+interface Readable {
+  readonly name: string;
+  /** websocket: the `ws` socket */
+  readonly socket?: { readonly readyState: number; pause(): void; resume(): void };
+  /** polling */
+  _pauseData?(): void;
+  _resumeData?(): void;
+}
+
+function stopReading(transport: Readable): boolean {
+  if (transport.name === "websocket" && transport.socket !== undefined) {
+    transport.socket.pause();
+    return true;
+  }
+  if (transport.name === "polling" && transport._pauseData !== undefined) {
+    transport._pauseData();
+    return true;
+  }
+  return false;
+}
+
+function startReading(transport: Readable): void {
+  if (transport.name === "websocket") {
+    // a closed socket is only forgotten
+    if (transport.socket!.readyState === 1) transport.socket!.resume();
+  } else {
+    transport._resumeData!();
+  }
+}
+
+// The longest a connection over the overall limit is not read from: far below any
+// pingTimeout, so that a client a little over the limit keeps its session.
+const MAX_PAUSE_MS = 1000;
 
 function checkRate(perSecond: unknown, burst: unknown, what: string): number {
   if (typeof perSecond !== "number" || !(perSecond > 0) || perSecond === Infinity) {
@@ -105,7 +145,14 @@ export function resolveRateLimit(options: RateLimitOptions | undefined): RateLim
   if (onLimit !== "drop" && onLimit !== "disconnect") {
     throw new TypeError('rateLimit.onLimit must be "drop" or "disconnect"');
   }
-  return { perMs, burst, eventIndex, disconnect: onLimit === "disconnect" };
+  return {
+    perMs,
+    burst,
+    eventIndex,
+    disconnect: onLimit === "disconnect",
+    paused: new Map(),
+    timer: undefined,
+  };
 }
 
 /** Refills bucket `i` up to `now` and tells whether it holds a token. */
@@ -142,13 +189,60 @@ export function admitEvent(socket: Socket<any, any, any, any>, packet: Packet, l
   // the decoder lets only an array with a name (a string or a number) through
   const own = limits.eventIndex.size > 0 ? limits.eventIndex.get(String(packet.data[0])) : undefined;
   const overall = limits.perMs[0] > 0;
-  if (
-    (overall && !hasToken(state, limits, 0, now)) ||
-    (own !== undefined && !hasToken(state, limits, own, now))
-  ) {
+  if (overall && !hasToken(state, limits, 0, now)) {
+    if (!limits.disconnect) {
+      pauseReading(socket, limits, now, (limits.burst[0] - state[0]) / limits.perMs[0]);
+    }
+    return false;
+  }
+  if (own !== undefined && !hasToken(state, limits, own, now)) {
     return false;
   }
   if (overall) state[0] -= 1;
   if (own !== undefined) state[2 * own] -= 1;
   return true;
+}
+
+/**
+ * Stops reading the connection of a socket whose overall bucket is empty, until it is full
+ * again (at most a second): what the client sends meanwhile waits in the network (over
+ * WebSocket, TCP holds it; over polling, the client waits for the answer to its POST
+ * before it sends the next), which slows the client down, rather than being read and
+ * dropped at the server's expense.
+ */
+function pauseReading(
+  socket: Socket<any, any, any, any>,
+  limits: RateLimit,
+  now: number,
+  refillMs: number,
+): void {
+  const transport = socket.conn.transport as unknown as Readable;
+  if (limits.paused.has(transport) || !stopReading(transport)) {
+    return;
+  }
+  const due = now + Math.min(MAX_PAUSE_MS, Math.max(1, refillMs));
+  limits.paused.set(transport, due);
+  if (limits.timer === undefined) {
+    limits.timer = setTimeout(resumeDue, due - now, limits);
+    // the paused connections do not keep the process alive
+    limits.timer.unref();
+  }
+}
+
+function resumeDue(limits: RateLimit): void {
+  limits.timer = undefined;
+  const now = Date.now();
+  let next = Infinity;
+  for (const [transport, due] of limits.paused) {
+    if (due <= now) {
+      limits.paused.delete(transport);
+      startReading(transport);
+    } else if (due < next) {
+      next = due;
+    }
+  }
+  if (next !== Infinity) {
+    limits.timer = setTimeout(resumeDue, next - now, limits);
+    limits.timer.unref();
+  }
 }

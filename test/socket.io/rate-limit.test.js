@@ -21,20 +21,29 @@ const {
 } = require("./support/util");
 
 const FLOOD_MS = 3000;
+// the limits of a flood of 100 events/s over FLOOD_MS: the full bucket, then 100 a second
+const MOST = 100 + 100 * (FLOOD_MS / 1000) + 5;
+// a connection over its limit is read again once its bucket is full: a second later
+const LEAST = 100 + 100 * (FLOOD_MS / 1000 - 1) - 5;
 
-/** Sends `frame` over a raw WebSocket peer as fast as the server reads, for `ms`; resolves the count. */
+/**
+ * Sends `frame` over a raw WebSocket peer for `ms`, as fast as the server reads (never more
+ * than 1 MB queued in the peer); resolves the count handed to the peer.
+ */
 function floodWs(peer, frame, ms) {
   let sent = 0;
   const end = Date.now() + ms;
   return new Promise((resolve) => {
     const tick = () => {
       if (Date.now() >= end || peer.closed) return resolve(sent);
-      // never more than 1 MB queued in the peer: the pace is the server's reading
       if (peer.ws.bufferedAmount < 1e6) {
         for (let i = 0; i < 500; i++) peer.ws.send(frame);
         sent += 500;
+        setImmediate(tick);
+      } else {
+        // the server is not reading: no need to spin
+        setTimeout(tick, 5);
       }
-      setImmediate(tick);
     };
     tick();
   });
@@ -45,12 +54,14 @@ async function floodPolling(peer, packet, perPost, ms) {
   const body = new Array(perPost).fill(packet).join("\x1e");
   const end = Date.now() + ms;
   let sent = 0;
+  let posts = 0;
   while (Date.now() < end) {
     const res = await peer.post(body);
     if (res.status !== 200) break;
     sent += perPost;
+    posts++;
   }
-  return sent;
+  return { sent, posts };
 }
 
 /** Emits `event` from a socket.io-client as fast as its transport takes it, for `ms`. */
@@ -137,82 +148,72 @@ async function rawPolling(h) {
   });
 
   describe("drop (the default onLimit)", () => {
-    it("holds a WebSocket flood to 100 events/s, and reports every dropped one", async () => {
+    it("holds a WebSocket flood to 100 events/s, reports every drop, and stops reading the flooder", async () => {
       const { nsp, seen } = await floodServer(h, { perSecond: 100 });
       const peer = await rawSocket(h);
       const sent = await floodWs(peer, '42["flood"]', FLOOD_MS);
-      await until(
-        () => seen.times.length + nsp.rateLimitDroppedCount === sent,
-        "every packet accounted for",
-        10000,
-      );
+      // what the server did while the flood lasted (it goes on reading what is queued)
       const handled = seen.times.length;
-      // the bucket starts full (burst 100), then gains 100 tokens a second
-      expect(handled).to.be.within(100 + 100 * (FLOOD_MS / 1000) * 0.9, 100 + 100 * (FLOOD_MS / 1000) + 5);
-      // past the first second (the burst), at most 105 in any second
-      const steady = seen.times.filter((t) => t >= seen.times[0] + 1000);
-      expect(maxInWindow(steady, 1000)).to.be.within(90, 105);
-      expect(sent).to.be.greaterThan(10 * handled);
+      const read = handled + nsp.rateLimitDroppedCount;
+      expect(handled).to.be.within(LEAST, MOST);
+      // every event handled in the first second (the full bucket) or later at 100 a second
+      for (let second = 1; second < FLOOD_MS / 1000; second++) {
+        const upTo = seen.times.filter((t) => t < seen.times[0] + second * 1000).length;
+        expect(upTo).to.be.below(100 + 100 * second + 5);
+      }
+      // over its limit, the flooder is read about once a second (a 64 KB read each time,
+      // some 4,000 packets), not at the rate it sends
+      expect(read).to.be.below(10000 * (FLOOD_MS / 1000 + 1));
+      expect(sent).to.be.greaterThan(2 * read);
       await until(() => seen.limited === nsp.rateLimitDroppedCount, "a rate_limited event per drop");
       expect([...seen.limitedEvents]).to.eql(["flood"]);
       expect(nsp.rateLimitDisconnectsCount).to.be(0);
       expect(seen.reasons).to.eql([]);
-      expect(peer.closed).to.be(false);
     });
 
     it("with a burst of 5, at most 105 events in any second, the first one included", async () => {
-      const { nsp, seen } = await floodServer(h, { perSecond: 100, burst: 5 });
+      const { seen } = await floodServer(h, { perSecond: 100, burst: 5 });
       const peer = await rawSocket(h);
-      const sent = await floodWs(peer, '42["flood"]', FLOOD_MS);
-      await until(
-        () => seen.times.length + nsp.rateLimitDroppedCount === sent,
-        "every packet accounted for",
-        10000,
-      );
-      expect(maxInWindow(seen.times, 1000)).to.be.within(90, 105);
-      expect(seen.times.length).to.be.within(
-        5 + 100 * (FLOOD_MS / 1000) * 0.9,
-        5 + 100 * (FLOOD_MS / 1000) + 5,
-      );
+      await floodWs(peer, '42["flood"]', FLOOD_MS);
+      const times = seen.times.slice();
+      // at most 5 + 100 admitted in any second; the handlers run a tick after their packet
+      // was read, with their batch, which may bring one or two of a batch closer
+      expect(maxInWindow(times, 1000)).to.be.within(80, 107);
+      expect(times.length).to.be.within(5 + 100 * (FLOOD_MS / 1000) * 0.8, 5 + 100 * (FLOOD_MS / 1000) + 5);
     });
 
-    it("counts each packet of a polling POST: one POST of 1000 packets gets 100 through", async () => {
+    it("counts each packet of a polling POST: one POST of 1000 packets gets 100 through, answered once the bucket refilled", async () => {
       const { nsp, seen } = await floodServer(h, { perSecond: 100 });
       const peer = await rawPolling(h);
       const body = new Array(1000).fill('42["flood"]').join("\x1e");
+      const start = Date.now();
       expect((await peer.post(body)).status).to.be(200);
+      // the answer waited for the bucket (a second to refill): the client sends nothing meanwhile
+      expect(Date.now() - start).to.be.greaterThan(800);
       await until(() => seen.times.length + nsp.rateLimitDroppedCount === 1000, "every packet accounted for");
       // the full bucket, and what it regained while the body was decoded (a few ms)
       expect(seen.times.length).to.be.within(100, 105);
       expect(nsp.rateLimitDroppedCount).to.be(1000 - seen.times.length);
+      expect(seen.limited).to.be(nsp.rateLimitDroppedCount);
+      // the session goes on
+      expect((await peer.post('42["flood"]')).status).to.be(200);
     });
 
-    it("holds a polling flood (POSTs of 500 packets back to back) to 100 events/s", async () => {
+    it("holds a polling flood (POSTs of 500 packets back to back) to 100 events/s, a POST a second", async () => {
       const { nsp, seen } = await floodServer(h, { perSecond: 100 });
       const peer = await rawPolling(h);
-      const sent = await floodPolling(peer, '42["flood"]', 500, FLOOD_MS);
-      await until(
-        () => seen.times.length + nsp.rateLimitDroppedCount === sent,
-        "every packet accounted for",
-        10000,
-      );
-      const steady = seen.times.filter((t) => t >= seen.times[0] + 1000);
-      expect(maxInWindow(steady, 1000)).to.be.within(80, 105);
-      expect(seen.times.length).to.be.below(100 + 100 * (FLOOD_MS / 1000) + 5);
-      expect(sent).to.be.greaterThan(5 * seen.times.length);
-      await until(() => seen.limited === nsp.rateLimitDroppedCount, "a rate_limited event per drop");
+      const { sent, posts } = await floodPolling(peer, '42["flood"]', 500, FLOOD_MS);
+      await until(() => seen.times.length + nsp.rateLimitDroppedCount === sent, "every packet accounted for");
+      expect(seen.times.length).to.be.within(LEAST, MOST);
+      expect(posts).to.be.within(FLOOD_MS / 1000 - 1, FLOOD_MS / 1000 + 2);
+      expect(seen.limited).to.be(nsp.rateLimitDroppedCount);
     });
 
     for (const transports of [["websocket"], ["polling"]]) {
       it(`holds a socket.io-client flood over ${transports[0]} to the limit`, async () => {
         const { nsp, seen } = await floodServer(h, { perSecond: 100 });
         const client = await h.connect("/", { transports });
-        const sent = await floodClient(client, "flood", 2000);
-        await until(
-          () => seen.times.length + nsp.rateLimitDroppedCount === sent,
-          "every packet accounted for",
-          10000,
-        );
+        await floodClient(client, "flood", 2000);
         expect(seen.times.length).to.be.within(150, 100 + 100 * 2 + 5);
         expect(nsp.rateLimitDroppedCount).to.be.greaterThan(0);
         expect(client.connected).to.be(true);
@@ -239,13 +240,9 @@ async function rawPolling(h) {
           return got;
         }),
       );
-      const sent = await flooding;
+      await flooding;
       for (const got of answers) expect(got).to.eql([...Array(50).keys()]);
-      await until(
-        () => seen.times.length + nsp.rateLimitDroppedCount === sent,
-        "every packet accounted for",
-        10000,
-      );
+      expect(nsp.rateLimitDroppedCount).to.be.greaterThan(0);
       expect([...seen.limitedEvents]).to.eql(["flood"]);
     });
 
@@ -443,19 +440,15 @@ async function rawPolling(h) {
         h.usePort(port);
         const peer = transport === "websocket" ? await rawSocket(h) : await rawPolling(h);
         await server("sample", { ms: 250 });
+        const packet = '42["flood",{"payload":"abcdefghijklmnopqrstuvwxyz"}]';
         const sent =
           transport === "websocket"
-            ? await floodWs(peer, '42["flood",{"payload":"abcdefghijklmnopqrstuvwxyz"}]', 5000)
-            : await floodPolling(peer, '42["flood",{"payload":"abcdefghijklmnopqrstuvwxyz"}]', 2000, 5000);
-        const deadline = Date.now() + 10000;
-        let stats = await server("stats");
-        while (stats.handled + stats.dropped !== sent) {
-          if (Date.now() > deadline) throw new Error("not every packet accounted for");
-          stats = await server("stats");
-        }
+            ? await floodWs(peer, packet, 5000)
+            : (await floodPolling(peer, packet, 15000, 5000)).sent;
+        const stats = await server("stats");
         expect(stats.clients).to.be(1);
         expect(stats.handled).to.be.below(100 + 5 * 100 + 5);
-        expect(sent).to.be.greaterThan(20 * stats.handled);
+        expect(sent).to.be.greaterThan(10 * stats.handled);
         expect(stats.peak - stats.base).to.be.below(10 * MB);
       });
     }
