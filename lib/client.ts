@@ -10,7 +10,7 @@ import type { SendOptions, Socket as EngineSocket } from "./engine/socket";
 import type { DisconnectReason, Socket } from "./socket";
 import { isV2Client } from "./v2-clients";
 import { emptyObject } from "./lean-objects";
-import { admitEvent } from "./rate-limit";
+import { admitEvent, stopReadingClosed } from "./rate-limit";
 import type { EventsMap, DefaultEventsMap } from "./typed-events";
 
 const debug = debugModule("socket.io:client");
@@ -372,6 +372,12 @@ export class Client<
       ) {
         // dropped here, before it is queued: a flood costs its decoding and no more
         socket.nsp._onRateLimited(socket, String(packet.data[0]), limits.disconnect);
+        if (limits.disconnect) {
+          // the socket got its DISCONNECT: the whole connection goes, unread
+          const transport = this.conn.transport;
+          this.close();
+          stopReadingClosed(transport);
+        }
         return;
       }
       process.nextTick(deliver, socket, packet);

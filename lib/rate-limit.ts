@@ -92,6 +92,27 @@ function stopReading(transport: Readable): boolean {
   return false;
 }
 
+/**
+ * Stops reading the WebSocket of a connection closed for going over its limit, and ends
+ * the TCP stream once what was written goes out (the client's DISCONNECT packet, the
+ * close frame): what the client still sends is never read. A flooder that ignores the
+ * close would otherwise be read at full speed until ws gives up on its closing handshake
+ * (30 s); ws still destroys the socket then.
+ *
+ * @internal
+ */
+export function stopReadingClosed(transport: unknown): void {
+  const ws = (transport as Readable).name === "websocket" ? (transport as Readable).socket : undefined;
+  if (ws === undefined) {
+    return;
+  }
+  ws.pause();
+  const stream = (ws as { _socket?: { end(): void } | null })._socket;
+  if (stream) {
+    stream.end();
+  }
+}
+
 function startReading(transport: Readable): void {
   if (transport.name === "websocket") {
     // a closed socket is only forgotten
