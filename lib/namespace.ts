@@ -343,6 +343,8 @@ export class Namespace<
     event: string,
     disconnect: boolean,
   ): void {
+    // received all the same (the metrics count events before any rate limit)
+    this.eventsReceivedCount++;
     if (disconnect) {
       this.rateLimitDisconnectsCount++;
       socket._disconnectWith("rate limit exceeded");

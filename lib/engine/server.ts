@@ -329,7 +329,7 @@ export class Server extends EventEmitter {
   /** Sessions opened. */
   handshakesCount = 0;
   /** Requests refused ("connection_error" events), by error code (`Server.errors`). */
-  connectionErrorCounts: number[] = [0, 0, 0, 0, 0, 0];
+  connectionErrorCounts: number[] = [0, 0, 0, 0, 0, 0, 0];
   /** Sessions upgraded from polling to WebSocket. */
   upgradesCount = 0;
   /** Sessions closed with "ping timeout": no pong (v4) or no ping (v3) in time. */

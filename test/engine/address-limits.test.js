@@ -325,6 +325,9 @@ const TOO_MANY = { code: 6, message: "Too many requests" };
       }
       expect(io.engine.rateLimitedHandshakesCount).to.be(2);
       expect(engineErrors.map((e) => e.code)).to.eql([6, 6]);
+      const { engine } = io.metrics();
+      expect(engine.rateLimitedHandshakes).to.be(2);
+      expect(engine.connectionErrors[6]).to.be(2);
 
       const other = ioc(url, { ...options("203.0.113.6"), transports: ["websocket"] });
       await waitFor(other, "connect");

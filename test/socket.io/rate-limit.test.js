@@ -183,7 +183,7 @@ async function rawPolling(h) {
     });
 
     it("counts each packet of a polling POST: one POST of 1000 packets gets 100 through, answered once the bucket refilled", async () => {
-      const { nsp, seen } = await floodServer(h, { perSecond: 100 });
+      const { io, nsp, seen } = await floodServer(h, { perSecond: 100 });
       const peer = await rawPolling(h);
       const body = new Array(1000).fill('42["flood"]').join("\x1e");
       const start = Date.now();
@@ -195,6 +195,10 @@ async function rawPolling(h) {
       expect(seen.times.length).to.be.within(100, 105);
       expect(nsp.rateLimitDroppedCount).to.be(1000 - seen.times.length);
       expect(seen.limited).to.be(nsp.rateLimitDroppedCount);
+      // io.metrics() reads the same counters; every event counts as received
+      const metrics = io.metrics().namespaces["/"];
+      expect(metrics.rateLimitDrops).to.be(nsp.rateLimitDroppedCount);
+      expect(metrics.eventsReceived).to.be(1000);
       // the session goes on
       expect((await peer.post('42["flood"]')).status).to.be(200);
     });
@@ -363,7 +367,7 @@ async function rawPolling(h) {
     });
 
     it("disconnects a polling flooder within 2 s, the client getting a DISCONNECT packet", async () => {
-      const { nsp, seen } = await floodServer(h, { perSecond: 100, onLimit: "disconnect" });
+      const { io, nsp, seen } = await floodServer(h, { perSecond: 100, onLimit: "disconnect" });
       const peer = await rawPolling(h);
       const start = Date.now();
       const body = new Array(500).fill('42["flood"]').join("\x1e");
@@ -372,6 +376,7 @@ async function rawPolling(h) {
       expect(seen.reasons[0].reason).to.be("rate limit exceeded");
       expect(seen.reasons[0].at - start).to.be.below(2000);
       expect(nsp.rateLimitDisconnectsCount).to.be(1);
+      expect(io.metrics().namespaces["/"].rateLimitDisconnects).to.be(1);
       // the body's first 100 packets were admitted, but not handled before the disconnection
       expect(seen.times.length).to.be(0);
       expect((await peer.get()).body.toString()).to.contain("41");
