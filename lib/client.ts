@@ -10,6 +10,7 @@ import type { SendOptions, Socket as EngineSocket } from "./engine/socket";
 import type { DisconnectReason, Socket } from "./socket";
 import { isV2Client } from "./v2-clients";
 import { emptyObject } from "./lean-objects";
+import { admitEvent, stopReadingClosed } from "./rate-limit";
 import type { EventsMap, DefaultEventsMap } from "./typed-events";
 
 const debug = debugModule("socket.io:client");
@@ -363,6 +364,22 @@ export class Client<
     if (!socket && packet.type === PacketType.CONNECT) {
       this.connect(namespace, authPayload);
     } else if (socket && packet.type !== PacketType.CONNECT && packet.type !== PacketType.CONNECT_ERROR) {
+      const limits = this.server._rateLimit;
+      if (
+        limits !== undefined &&
+        (packet.type === PacketType.EVENT || packet.type === PacketType.BINARY_EVENT) &&
+        !admitEvent(socket, packet, limits)
+      ) {
+        // dropped here, before it is queued: a flood costs its decoding and no more
+        socket.nsp._onRateLimited(socket, String(packet.data[0]), limits.disconnect);
+        if (limits.disconnect) {
+          // the socket got its DISCONNECT: the whole connection goes, unread
+          const transport = this.conn.transport;
+          this.close();
+          stopReadingClosed(transport);
+        }
+        return;
+      }
       process.nextTick(deliver, socket, packet);
     } else {
       debug("invalid state (packet type: %s)", packet.type);

@@ -8,6 +8,7 @@ export type { Parser } from "./server";
 export type { ExtendedError, NamespaceReservedEventsMap, ServerReservedEventsMap } from "./namespace";
 export type { DisconnectReason, Event, Handshake, SocketReservedEventsMap } from "./socket";
 export type { SocketDetails } from "./broadcast-operator";
+export type { RateLimitOptions, EventRate } from "./rate-limit";
 export type { Client } from "./client";
 export type {
   Metrics,

@@ -33,6 +33,14 @@ function afterMiddlewares(
   nsp._afterMiddlewares(socket, fn, err);
 }
 
+function emitRateLimited(
+  nsp: Namespace<any, any, any, any>,
+  socket: Socket<any, any, any, any>,
+  event: string,
+): void {
+  nsp._emitRateLimited(socket, event);
+}
+
 export interface ExtendedError extends Error {
   data?: any;
 }
@@ -45,6 +53,11 @@ export interface NamespaceReservedEventsMap<
 > {
   connect: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void;
   connection: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void;
+  /** an event of `socket` over the `rateLimit` option: dropped, or the socket disconnected */
+  rate_limited: (
+    socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    event: string,
+  ) => void;
 }
 
 export interface ServerReservedEventsMap<
@@ -317,6 +330,40 @@ export class Namespace<
     } else {
       debug("ignoring remove for %s", socket.id);
     }
+  }
+
+  /**
+   * An event of `socket` over the `rateLimit` option: counted, reported to the
+   * "rate_limited" listeners, and with `disconnect` the socket is disconnected.
+   *
+   * @internal
+   */
+  _onRateLimited(
+    socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    event: string,
+    disconnect: boolean,
+  ): void {
+    // received all the same (the metrics count events before any rate limit)
+    this.eventsReceivedCount++;
+    if (disconnect) {
+      this.rateLimitDisconnectsCount++;
+      socket._disconnectWith("rate limit exceeded");
+    } else {
+      this.rateLimitDroppedCount++;
+    }
+    // on a later tick, as the application's event handlers run: what a listener throws
+    // is the application's error, not one of the packet being decoded
+    if (this.listenerCount("rate_limited") > 0) {
+      process.nextTick(emitRateLimited, this, socket, event);
+    }
+  }
+
+  /** @internal */
+  _emitRateLimited(
+    socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    event: string,
+  ): void {
+    this.emitReserved("rate_limited", socket, event);
   }
 
   /**

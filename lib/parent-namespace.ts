@@ -49,6 +49,7 @@ export class ParentNamespace<
     namespace._fns = this._fns.slice(0);
     this.listeners("connect").forEach((listener) => namespace.on("connect", listener));
     this.listeners("connection").forEach((listener) => namespace.on("connection", listener));
+    this.listeners("rate_limited").forEach((listener) => namespace.on("rate_limited", listener));
     this.children.add(namespace);
     this.server._nsps.set(name, namespace);
     this.server.sockets._onNewNamespace(namespace);

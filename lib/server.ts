@@ -21,6 +21,8 @@ import type { Metrics, PromClientLike, RegisterMetricsOptions } from "./metrics"
 import { drain } from "./drain";
 import type { DrainOptions, DrainResult } from "./drain";
 import type { Socket } from "./socket";
+import { resolveRateLimit } from "./rate-limit";
+import type { RateLimit, RateLimitOptions } from "./rate-limit";
 import {
   AllButLast,
   DecorateAcknowledgementsWithTimeoutAndMultipleResponses,
@@ -83,6 +85,11 @@ interface ServerOwnOptions {
   };
   /** Whether to remove child namespaces once they have no sockets left. @default false */
   cleanupEmptyChildNamespaces: boolean;
+  /**
+   * Token buckets on the events each socket receives from its client (see the README's
+   * "Limits"). @default no limit
+   */
+  rateLimit: RateLimitOptions;
 }
 
 export interface ServerOptions extends EngineOptions, Omit<AttachOptions, "path">, ServerOwnOptions {}
@@ -153,6 +160,12 @@ export class Server<
   private clientPathRegex!: RegExp;
   /** @internal */
   _connectTimeout!: number;
+  /**
+   * The `rateLimit` option, checked; undefined without it.
+   *
+   * @internal
+   */
+  readonly _rateLimit: RateLimit | undefined;
 
   /**
    * @param srv an http server, a port to listen on, or the options
@@ -179,6 +192,7 @@ export class Server<
     this._parser = opts.parser || parser;
     this.encoder = new this._parser.Encoder();
     this.opts = opts;
+    this._rateLimit = resolveRateLimit(opts.rateLimit);
     if (opts.connectionStateRecovery) {
       opts.connectionStateRecovery = Object.assign(
         { maxDisconnectionDuration: 2 * 60 * 1000, skipMiddlewares: true },

@@ -45,7 +45,8 @@ export type DisconnectReason =
   | "server shutting down"
   | "forced server close"
   | "client namespace disconnect"
-  | "server namespace disconnect";
+  | "server namespace disconnect"
+  | "rate limit exceeded";
 
 /** Reasons after which a client may come back and recover its session. */
 const RECOVERABLE_DISCONNECT_REASONS: ReadonlySet<DisconnectReason> = new Set([
@@ -172,6 +173,13 @@ export class Socket<
   private _anyListeners?: AnyListener[];
   private _anyOutgoingListeners?: AnyListener[];
   private missedPackets?: unknown[][];
+  /**
+   * The token buckets of the `rateLimit` option (rate-limit.ts), made with the first event
+   * when the option is set: never assigned otherwise, so a socket has no such property.
+   *
+   * @internal
+   */
+  _rateState?: number[];
 
   /**
    * Created by the namespace, not by users.
@@ -672,10 +680,20 @@ export class Socket<
     if (close) {
       this.client._disconnect();
     } else {
-      this.packet({ type: PacketType.DISCONNECT, nsp: "" });
-      this._onclose("server namespace disconnect");
+      this._disconnectWith("server namespace disconnect");
     }
     return this;
+  }
+
+  /**
+   * Disconnects this socket from its namespace as `disconnect()` does (the client gets a
+   * DISCONNECT packet), with `reason` given to the "disconnect" listeners.
+   *
+   * @internal
+   */
+  _disconnectWith(reason: DisconnectReason): void {
+    this.packet({ type: PacketType.DISCONNECT, nsp: "" });
+    this._onclose(reason);
   }
 
   /**

@@ -17,7 +17,7 @@ export const errors = {
   BAD_REQUEST: 3,
   FORBIDDEN: 4,
   UNSUPPORTED_PROTOCOL_VERSION: 5,
-  // 6 is reserved for the per-address caps of issue 17 ("Too many requests", 429)
+  TOO_MANY_REQUESTS: 6,
   SERVICE_UNAVAILABLE: 7,
 } as const;
 
@@ -30,6 +30,7 @@ export const errorMessages: Record<ErrorCode, string> = {
   3: "Bad request",
   4: "Forbidden",
   5: "Unsupported protocol version",
+  6: "Too many requests",
   7: "Service unavailable",
 };
 
@@ -42,21 +43,45 @@ function messageFor(code: ErrorCode, context?: ErrorContext): string {
     : errorMessages[code];
 }
 
+// 503 (draining): a load balancer retries the handshake on another node (nginx:
+// proxy_next_upstream http_503)
+function statusOf(code: ErrorCode): number {
+  switch (code) {
+    case errors.FORBIDDEN:
+      return 403;
+    case errors.TOO_MANY_REQUESTS:
+      return 429;
+    case errors.SERVICE_UNAVAILABLE:
+      return 503;
+    default:
+      return 400;
+  }
+}
+
+/** The Retry-After header of a refusal whose context says when to come back. */
+function retryAfterOf(context: ErrorContext | undefined): number | undefined {
+  return context && typeof context.retryAfter === "number" ? context.retryAfter : undefined;
+}
+
 /**
  * Answers a refused HTTP request with `{"code":N,"message":"..."}`
- * (403 for "Forbidden", 503 for "Service unavailable", 400 otherwise).
+ * (403 for "Forbidden", 429 for "Too many requests", 503 for "Service unavailable", 400
+ * otherwise).
  */
 export function abortRequest(res: ServerResponse, code: ErrorCode, context?: ErrorContext): void {
   if (res.headersSent || res.writableEnded) {
     return;
   }
   const body = JSON.stringify({ code, message: messageFor(code, context) });
-  // 503: a load balancer retries the handshake on another node (nginx: proxy_next_upstream http_503)
-  const status = code === errors.FORBIDDEN ? 403 : code === errors.SERVICE_UNAVAILABLE ? 503 : 400;
-  res.writeHead(status, {
+  const headers: Record<string, string | number> = {
     "Content-Type": "application/json",
     "Content-Length": Buffer.byteLength(body),
-  });
+  };
+  const retryAfter = retryAfterOf(context);
+  if (retryAfter !== undefined) {
+    headers["Retry-After"] = retryAfter;
+  }
+  res.writeHead(statusOf(code), headers);
   res.end(body);
 }
 
@@ -66,7 +91,22 @@ export function abortRequest(res: ServerResponse, code: ErrorCode, context?: Err
 export function abortUpgrade(socket: Duplex, code: ErrorCode, context?: ErrorContext): void {
   // the peer may already be gone; a late write error must not crash the process
   socket.on("error", (err) => debug("socket error after refused upgrade: %s", err.message));
-  if (socket.writable) {
+  if (socket.writable && code === errors.TOO_MANY_REQUESTS) {
+    // new with the per-address limits, so answered as a polling request is rather than
+    // with the plain text of the other upgrade refusals
+    const body = JSON.stringify({ code, message: messageFor(code, context) });
+    const retryAfter = retryAfterOf(context);
+    socket.write(
+      "HTTP/1.1 429 Too Many Requests\r\n" +
+        "Connection: close\r\n" +
+        "Content-Type: application/json\r\n" +
+        (retryAfter !== undefined ? "Retry-After: " + retryAfter + "\r\n" : "") +
+        "Content-Length: " +
+        Buffer.byteLength(body) +
+        "\r\n\r\n" +
+        body,
+    );
+  } else if (socket.writable) {
     const message = messageFor(code, context);
     socket.write(
       (code === errors.SERVICE_UNAVAILABLE

@@ -69,6 +69,7 @@ export type {
   CookieSerializeOptions,
 } from "./server";
 export type { SendOptions, SendCallback, SocketReadyState } from "./socket";
+export type { AddressLimitsOptions } from "./address-limits";
 export type { EngineRequest } from "./transport";
 export type { WsPreEncodedFrame } from "./ws-frame";
 export { errors, errorMessages } from "./handshake-errors";

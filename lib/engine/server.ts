@@ -30,6 +30,8 @@ import {
 } from "./handshake-errors";
 import { UpgradeResponse, takeResponseHeaders } from "./upgrade-response";
 import { HeartbeatQueue } from "./heartbeat";
+import { AddressTable, addressOf } from "./address-limits";
+import type { AddressLimitsOptions } from "./address-limits";
 import type { HeartbeatEntry } from "./heartbeat";
 
 const debug = debugModule("engine");
@@ -150,6 +152,19 @@ export interface ServerOptions {
   cors?: CorsOptions | CorsOptionsDelegate;
   /** accept Engine.IO v3 clients (socket.io v2); default false */
   allowEIO3?: boolean;
+  /**
+   * per remote address, caps on the sessions open at once and on the rate of handshakes;
+   * a handshake over them gets 429 `{"code":6,"message":"Too many requests"}`; default
+   * no cap
+   */
+  addressLimits?: AddressLimitsOptions;
+  /**
+   * a request header holding the client's address, set by a proxy in front (e.g.
+   * "x-forwarded-for", of which the last address is taken): the address of
+   * `socket.remoteAddress` (Socket.IO: `handshake.address`) and of `addressLimits`.
+   * Default none: the address of the TCP connection (a client can write any header).
+   */
+  addressHeader?: string;
 }
 
 export interface AttachOptions {
@@ -315,7 +330,7 @@ export class Server extends EventEmitter {
   /** Sessions opened. */
   handshakesCount = 0;
   /** Requests refused ("connection_error" events), by error code (`Server.errors`). */
-  connectionErrorCounts: number[] = [0, 0, 0, 0, 0, 0];
+  connectionErrorCounts: number[] = [0, 0, 0, 0, 0, 0, 0];
   /** Sessions upgraded from polling to WebSocket. */
   upgradesCount = 0;
   /** Sessions closed with "ping timeout": no pong (v4) or no ping (v3) in time. */
@@ -352,6 +367,10 @@ export class Server extends EventEmitter {
   _draining = false;
 
   private readonly middlewares: Middleware[] = [];
+  /** the counts of `addressLimits`; undefined without the option */
+  private readonly addresses: AddressTable | undefined;
+  /** the `addressHeader` option, in lower case as node keys the headers */
+  private readonly addressHeader: string | undefined;
   private wsClosed = false;
   /** @internal */
   readonly _heartbeat: HeartbeatQueues;
@@ -368,6 +387,8 @@ export class Server extends EventEmitter {
     // the batching window, capped so that a late ping stays well within the client's patience
     const slack = (): number =>
       Math.max(0, Math.min(resolved.pingBatchWindow || 0, Math.floor(resolved.pingTimeout / 4)));
+    this.addresses = opts.addressLimits ? new AddressTable(opts.addressLimits) : undefined;
+    this.addressHeader = opts.addressHeader ? opts.addressHeader.toLowerCase() : undefined;
     this._heartbeat = {
       pingDue: new HeartbeatQueue(() => resolved.pingInterval, pingDue, slack),
       pongDeadline: new HeartbeatQueue(() => resolved.pingTimeout, heartbeatTimeout, slack),
@@ -551,16 +572,50 @@ export class Server extends EventEmitter {
       debug("invalid transport upgrade");
       return fn(errors.BAD_REQUEST, { name: "TRANSPORT_HANDSHAKE_ERROR" });
     }
+    const addresses = this.addresses;
+    // the rate before allowRequest, which a flood of handshakes must not reach; the
+    // sessions after it, right before the session opens (the count is then up to date)
+    const refusal = addresses && addresses.takeHandshake(this._addressOf(req), Date.now());
+    if (refusal) {
+      return this.refuseAddress(fn, refusal);
+    }
     const allowRequest = this.opts.allowRequest;
     if (!allowRequest) {
-      return fn();
+      return addresses === undefined ? fn() : this.checkSessions(addresses, req, fn);
     }
     allowRequest(req, (message, success) => {
       if (!success) {
         return fn(errors.FORBIDDEN, { message: message || undefined });
       }
-      fn();
+      if (addresses === undefined) {
+        return fn();
+      }
+      this.checkSessions(addresses, req, fn);
     });
+  }
+
+  private checkSessions(addresses: AddressTable, req: EngineRequest, fn: VerifyCallback): void {
+    const refusal = addresses.checkSessions(this._addressOf(req));
+    if (refusal) {
+      return this.refuseAddress(fn, refusal);
+    }
+    fn();
+  }
+
+  private refuseAddress(fn: VerifyCallback, refusal: ErrorContext): void {
+    debug("too many requests from %s (%s)", refusal.address, refusal.name);
+    this.rateLimitedHandshakesCount++;
+    fn(errors.TOO_MANY_REQUESTS, refusal);
+  }
+
+  /**
+   * The address of the client of a request: the TCP connection's, or the `addressHeader`
+   * option's.
+   *
+   * @internal
+   */
+  _addressOf(req: IncomingMessage): string {
+    return addressOf(req, this.addressHeader);
   }
 
   private connectionError(req: IncomingMessage, code: ErrorCode, context?: ErrorContext): void {
@@ -814,6 +869,9 @@ export class Server extends EventEmitter {
     this.clients[id] = socket;
     this.clientsCount++;
     this.handshakesCount++;
+    if (this.addresses !== undefined) {
+      this.addresses.opened(socket.remoteAddress, Date.now());
+    }
     // a listener, as engine.io's (the session's first "close" listener, seen by listenerCount)
     socket.on("close", onSessionClose);
     this.emit("connection", socket);
@@ -844,6 +902,9 @@ export class Server extends EventEmitter {
     if (this.clients[socket.id] === socket) {
       delete this.clients[socket.id];
       this.clientsCount--;
+      if (this.addresses !== undefined) {
+        this.addresses.closed(socket.remoteAddress, Date.now());
+      }
     }
   }
 

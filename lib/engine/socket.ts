@@ -276,7 +276,7 @@ export class Socket extends EventEmitter {
     this.server = server;
     this.request = req;
     this.protocol = protocol;
-    this.remoteAddress = (req.socket && req.socket.remoteAddress) || "";
+    this.remoteAddress = server._addressOf(req);
     this.setTransport(transport);
     this.onOpen();
   }

@@ -105,6 +105,10 @@ export class Polling extends Transport {
   // the last response that carried packets, until the client's next poll: what the client
   // has not read of it stays in the server (see bufferedAmount)
   private lastResponse: ServerResponse | null = null;
+  // Set by `_pauseData()` only (the rate limit of Socket.IO), so that a session never
+  // paused has no such properties: while paused, the answer to a POST is held.
+  private dataPaused?: boolean;
+  private heldAnswer?: (() => void) | null;
 
   // Created once per session and reused by every poll. The GET stays the pending one, as with
   // the reference: the close that follows answers it (writing into a dead response costs
@@ -229,13 +233,24 @@ export class Polling extends Transport {
       }
       body.push(chunk, this.maxHttpBufferSize);
     };
+    const answer = (): void => {
+      res.writeHead(200, this.headers(req, { "Content-Type": "text/html", "Content-Length": 2 }));
+      res.end("ok");
+    };
     const onEnd = (): void => {
       cleanup();
       const bytes = body.bytes();
       this.countReceived(bytes.length);
       this.onData(isBinary ? bytes : bytes.toString("utf8"));
-      res.writeHead(200, this.headers(req, { "Content-Type": "text/html", "Content-Length": 2 }));
-      res.end("ok");
+      if (this.dataPaused === true) {
+        // still the pending POST: the client sends its next body once this one is answered
+        // (another one meanwhile is an overlap)
+        this.dataReq = req;
+        this.dataRes = res;
+        this.heldAnswer = answer;
+        return;
+      }
+      answer();
     };
     this.dataCleanup = cleanup;
     req.on("close", onClose);
@@ -247,6 +262,32 @@ export class Polling extends Transport {
     } else {
       this.bodyTimer = setTimeout(this.onBodyTimeout, this.httpRequestBodyTimeout);
       this.bodyTimer.unref();
+    }
+  }
+
+  /**
+   * Holds the answer to the POST being decoded (and to the next ones) until `_resumeData()`:
+   * a client waits for it before it sends more.
+   *
+   * @internal
+   */
+  _pauseData(): void {
+    this.dataPaused = true;
+  }
+
+  /**
+   * Answers the POST held by `_pauseData()`, if any.
+   *
+   * @internal
+   */
+  _resumeData(): void {
+    this.dataPaused = false;
+    const answer = this.heldAnswer;
+    if (answer) {
+      this.heldAnswer = null;
+      this.dataReq = null;
+      this.dataRes = null;
+      answer();
     }
   }
 

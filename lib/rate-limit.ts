@@ -1,0 +1,269 @@
+/**
+ * The `rateLimit` option: token buckets on the events each socket receives from its
+ * client. A bucket holds up to `burst` tokens and gains `perSecond` of them every
+ * second; an event takes one token from the socket's bucket (and one from the bucket
+ * of its name, when that name has a limit of its own), or is over the limit.
+ *
+ * Nothing runs unless the option is set. When it is, a socket gets its buckets with its
+ * first event (one array of numbers), and they refill from a timestamp as events arrive:
+ * no timer per socket. A connection whose overall bucket is empty is not read until the
+ * bucket is full again (see `pauseReading`), which one timer per server ends.
+ */
+import type { Packet } from "./codec";
+import type { Socket } from "./socket";
+
+/** The rate of one bucket. */
+export interface EventRate {
+  /** tokens gained per second: the sustained rate of events */
+  perSecond: number;
+  /** the most tokens held: the events that may arrive at once; default `perSecond` */
+  burst?: number;
+}
+
+/**
+ * The `rateLimit` option of the Server.
+ *
+ * @example
+ * const io = new Server(httpServer, {
+ *   rateLimit: {
+ *     perSecond: 100, // every event of a socket, together
+ *     burst: 200,
+ *     events: { "chat message": { perSecond: 2, burst: 5 } },
+ *     onLimit: "drop",
+ *   },
+ * });
+ * io.on("rate_limited", (socket, event) => console.log(`${socket.id} sent "${event}" too fast`));
+ */
+export interface RateLimitOptions {
+  /** events per second a socket may send, all names together; default: no overall limit */
+  perSecond?: number;
+  /** events a socket may send at once; default `perSecond` */
+  burst?: number;
+  /** limits of their own for some event names, checked on top of the overall one */
+  events?: Record<string, EventRate>;
+  /**
+   * what happens to an event over the limit: `"drop"` (the default) skips it;
+   * `"disconnect"` skips it and disconnects the socket with the reason
+   * `"rate limit exceeded"`
+   */
+  onLimit?: "drop" | "disconnect";
+}
+
+/**
+ * The option, checked and ready for the packet path. Bucket `i` of a socket is kept at
+ * `2i` (tokens) and `2i + 1` (time of the last refill, in ms) of its state array:
+ * bucket 0 is the overall one, the others follow `eventIndex`.
+ *
+ * @internal
+ */
+export interface RateLimit {
+  /** per bucket: tokens gained per ms (0 for an overall bucket that does not limit) */
+  readonly perMs: number[];
+  /** per bucket: the most tokens held */
+  readonly burst: number[];
+  /** the bucket of each event name that has one */
+  readonly eventIndex: Map<string, number>;
+  readonly disconnect: boolean;
+  /** the transports not read from, with the time they are read again */
+  readonly paused: Map<Readable, number>;
+  /** the one timer that reads them again, when some are paused */
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** What stops and starts reading in the engine's transports. */
+interface Readable {
+  readonly name: string;
+  /** websocket: the `ws` socket */
+  readonly socket?: { readonly readyState: number; pause(): void; resume(): void };
+  /** polling */
+  _pauseData?(): void;
+  _resumeData?(): void;
+}
+
+function stopReading(transport: Readable): boolean {
+  if (transport.name === "websocket" && transport.socket !== undefined) {
+    transport.socket.pause();
+    return true;
+  }
+  if (transport.name === "polling" && transport._pauseData !== undefined) {
+    transport._pauseData();
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Stops reading the WebSocket of a connection closed for going over its limit, and ends
+ * the TCP stream once what was written goes out (the client's DISCONNECT packet, the
+ * close frame): what the client still sends is never read. A flooder that ignores the
+ * close would otherwise be read at full speed until ws gives up on its closing handshake
+ * (30 s); ws still destroys the socket then.
+ *
+ * @internal
+ */
+export function stopReadingClosed(transport: unknown): void {
+  const ws = (transport as Readable).name === "websocket" ? (transport as Readable).socket : undefined;
+  if (ws === undefined) {
+    return;
+  }
+  ws.pause();
+  const stream = (ws as { _socket?: { end(): void } | null })._socket;
+  if (stream) {
+    stream.end();
+  }
+}
+
+function startReading(transport: Readable): void {
+  if (transport.name === "websocket") {
+    // a closed socket is only forgotten
+    if (transport.socket!.readyState === 1) transport.socket!.resume();
+  } else {
+    transport._resumeData!();
+  }
+}
+
+// The longest a connection over the overall limit is not read from: far below any
+// pingTimeout, so that a client a little over the limit keeps its session.
+const MAX_PAUSE_MS = 1000;
+
+function checkRate(perSecond: unknown, burst: unknown, what: string): number {
+  if (typeof perSecond !== "number" || !(perSecond > 0) || perSecond === Infinity) {
+    throw new TypeError(`${what}.perSecond must be a positive number`);
+  }
+  if (burst === undefined) {
+    return Math.max(1, perSecond);
+  }
+  if (typeof burst !== "number" || !(burst >= 1) || burst === Infinity) {
+    throw new TypeError(`${what}.burst must be a number, 1 or more`);
+  }
+  return burst;
+}
+
+/**
+ * Checks the option; undefined when it is not set.
+ *
+ * @internal
+ */
+export function resolveRateLimit(options: RateLimitOptions | undefined): RateLimit | undefined {
+  if (options === undefined || options === null) {
+    return undefined;
+  }
+  const perMs = [0];
+  const burst = [Infinity];
+  if (options.perSecond !== undefined) {
+    burst[0] = checkRate(options.perSecond, options.burst, "rateLimit");
+    perMs[0] = options.perSecond / 1000;
+  }
+  const eventIndex = new Map<string, number>();
+  const events = options.events || {};
+  for (const name of Object.keys(events)) {
+    const rate = events[name];
+    burst.push(checkRate(rate && rate.perSecond, rate && rate.burst, `rateLimit.events["${name}"]`));
+    perMs.push(rate.perSecond / 1000);
+    eventIndex.set(name, perMs.length - 1);
+  }
+  const onLimit = options.onLimit === undefined ? "drop" : options.onLimit;
+  if (onLimit !== "drop" && onLimit !== "disconnect") {
+    throw new TypeError('rateLimit.onLimit must be "drop" or "disconnect"');
+  }
+  return {
+    perMs,
+    burst,
+    eventIndex,
+    disconnect: onLimit === "disconnect",
+    paused: new Map(),
+    timer: undefined,
+  };
+}
+
+/** Refills bucket `i` up to `now` and tells whether it holds a token. */
+function hasToken(state: number[], limits: RateLimit, i: number, now: number): boolean {
+  const elapsed = now - state[2 * i + 1];
+  // a clock set back gives nothing, and the bucket waits from the new time
+  if (elapsed > 0) {
+    state[2 * i] = Math.min(limits.burst[i], state[2 * i] + elapsed * limits.perMs[i]);
+  }
+  state[2 * i + 1] = now;
+  return state[2 * i] >= 1;
+}
+
+function freshState(limits: RateLimit, now: number): number[] {
+  const state: number[] = [];
+  for (let i = 0; i < limits.burst.length; i++) {
+    state.push(limits.burst[i], now);
+  }
+  return state;
+}
+
+/**
+ * Takes the tokens of an event packet from the socket's buckets; false when the packet
+ * is over the limit (no token taken then).
+ *
+ * @internal
+ */
+export function admitEvent(socket: Socket<any, any, any, any>, packet: Packet, limits: RateLimit): boolean {
+  const now = Date.now();
+  let state = socket._rateState;
+  if (state === undefined) {
+    state = socket._rateState = freshState(limits, now);
+  }
+  // the decoder lets only an array with a name (a string or a number) through
+  const own = limits.eventIndex.size > 0 ? limits.eventIndex.get(String(packet.data[0])) : undefined;
+  const overall = limits.perMs[0] > 0;
+  if (overall && !hasToken(state, limits, 0, now)) {
+    if (!limits.disconnect) {
+      pauseReading(socket, limits, now, (limits.burst[0] - state[0]) / limits.perMs[0]);
+    }
+    return false;
+  }
+  if (own !== undefined && !hasToken(state, limits, own, now)) {
+    return false;
+  }
+  if (overall) state[0] -= 1;
+  if (own !== undefined) state[2 * own] -= 1;
+  return true;
+}
+
+/**
+ * Stops reading the connection of a socket whose overall bucket is empty, until it is full
+ * again (at most a second): what the client sends meanwhile waits in the network (over
+ * WebSocket, TCP holds it; over polling, the client waits for the answer to its POST
+ * before it sends the next), which slows the client down, rather than being read and
+ * dropped at the server's expense.
+ */
+function pauseReading(
+  socket: Socket<any, any, any, any>,
+  limits: RateLimit,
+  now: number,
+  refillMs: number,
+): void {
+  const transport = socket.conn.transport as unknown as Readable;
+  if (limits.paused.has(transport) || !stopReading(transport)) {
+    return;
+  }
+  const due = now + Math.min(MAX_PAUSE_MS, Math.max(1, refillMs));
+  limits.paused.set(transport, due);
+  if (limits.timer === undefined) {
+    limits.timer = setTimeout(resumeDue, due - now, limits);
+    // the paused connections do not keep the process alive
+    limits.timer.unref();
+  }
+}
+
+function resumeDue(limits: RateLimit): void {
+  limits.timer = undefined;
+  const now = Date.now();
+  let next = Infinity;
+  for (const [transport, due] of limits.paused) {
+    if (due <= now) {
+      limits.paused.delete(transport);
+      startReading(transport);
+    } else if (due < next) {
+      next = due;
+    }
+  }
+  if (next !== Infinity) {
+    limits.timer = setTimeout(resumeDue, next - now, limits);
+    limits.timer.unref();
+  }
+}

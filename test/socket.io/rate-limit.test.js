@@ -1,0 +1,483 @@
+"use strict";
+
+// The `rateLimit` option: token buckets on the events a socket receives from its client.
+// Flooding clients (socket.io-client, and raw peers sending as fast as the server reads:
+// WebSocket frames, polling POSTs of many packets) against a limit of 100 events/s: the
+// handler runs at the limit and no more, every packet over it is accounted for (dropped
+// and reported, or the socket disconnected with "rate limit exceeded"), and the other
+// clients are not affected. Ours only: socket.io 4.8 has no such option.
+const path = require("path");
+const { fork } = require("child_process");
+const expect = require("expect.js");
+const {
+  useHarness,
+  waitFor,
+  until,
+  sleep,
+  connected,
+  disconnectReason,
+  expectNoEvent,
+  REFERENCE,
+} = require("./support/util");
+
+const FLOOD_MS = 3000;
+// the limits of a flood of 100 events/s over FLOOD_MS: the full bucket, then 100 a second
+const MOST = 100 + 100 * (FLOOD_MS / 1000) + 5;
+// a connection over its limit is read again once its bucket is full: a second later
+const LEAST = 100 + 100 * (FLOOD_MS / 1000 - 1) - 5;
+
+/**
+ * Sends `frame` over a raw WebSocket peer for `ms`, as fast as the server reads (never more
+ * than 1 MB queued in the peer); resolves the count handed to the peer.
+ */
+function floodWs(peer, frame, ms) {
+  let sent = 0;
+  const end = Date.now() + ms;
+  return new Promise((resolve) => {
+    const tick = () => {
+      if (Date.now() >= end || peer.closed) return resolve(sent);
+      if (peer.ws.bufferedAmount < 1e6) {
+        for (let i = 0; i < 500; i++) peer.ws.send(frame);
+        sent += 500;
+        setImmediate(tick);
+      } else {
+        // the server is not reading: no need to spin
+        setTimeout(tick, 5);
+      }
+    };
+    tick();
+  });
+}
+
+/** POSTs payloads of `perPost` packets over a raw polling peer, back to back, for `ms`. */
+async function floodPolling(peer, packet, perPost, ms) {
+  const body = new Array(perPost).fill(packet).join("\x1e");
+  const end = Date.now() + ms;
+  let sent = 0;
+  let posts = 0;
+  while (Date.now() < end) {
+    const res = await peer.post(body);
+    if (res.status !== 200) break;
+    sent += perPost;
+    posts++;
+  }
+  return { sent, posts };
+}
+
+/** Emits `event` from a socket.io-client as fast as its transport takes it, for `ms`. */
+function floodClient(client, event, ms) {
+  let sent = 0;
+  const end = Date.now() + ms;
+  return new Promise((resolve) => {
+    const tick = () => {
+      if (Date.now() >= end || !client.connected) return resolve(sent);
+      // what waits in the client's engine stays small (a polling POST stays far below
+      // maxHttpBufferSize)
+      if (client.io.engine.writeBuffer.length < 2000) {
+        for (let i = 0; i < 200; i++) client.emit(event, sent++);
+      }
+      setImmediate(tick);
+    };
+    tick();
+  });
+}
+
+/** The most timestamps of `times` (sorted) in any window [t, t + ms). */
+function maxInWindow(times, ms) {
+  let max = 0;
+  let start = 0;
+  for (let end = 0; end < times.length; end++) {
+    while (times[end] - times[start] >= ms) start++;
+    max = Math.max(max, end - start + 1);
+  }
+  return max;
+}
+
+/** A server counting the calls of the "flood" handler (with their times) and the "rate_limited" events. */
+async function floodServer(h, rateLimit, extra = {}) {
+  const io = await h.server({ rateLimit, ...extra });
+  const seen = { times: [], limited: 0, limitedEvents: new Set(), sockets: [], reasons: [] };
+  io.on("rate_limited", (socket, event) => {
+    seen.limited++;
+    seen.limitedEvents.add(event);
+  });
+  io.on("connection", (socket) => {
+    seen.sockets.push(socket);
+    socket.on("flood", () => seen.times.push(Date.now()));
+    socket.on("disconnect", (reason) => seen.reasons.push({ reason, at: Date.now() }));
+  });
+  return { io, nsp: io.of("/"), seen };
+}
+
+/** A raw WebSocket peer connected to "/". */
+async function rawSocket(h) {
+  const peer = await h.rawWs();
+  peer.send("40");
+  expect(await peer.next()).to.match(/^40\{"sid":/);
+  return peer;
+}
+
+/** A raw polling peer connected to "/". */
+async function rawPolling(h) {
+  const peer = await h.rawPolling();
+  expect((await peer.post("40")).status).to.be(200);
+  expect((await peer.get()).body.toString()).to.match(/^40\{"sid":/);
+  return peer;
+}
+
+(REFERENCE ? describe.skip : describe)("rate limits (rateLimit)", function () {
+  this.timeout(20000);
+  const h = useHarness();
+
+  describe("off (the default)", () => {
+    it("delivers every event and gives the sockets no bucket", async () => {
+      const io = await h.server();
+      let handled = 0;
+      let serverSocket;
+      io.on("connection", (socket) => {
+        serverSocket = socket;
+        socket.on("flood", () => handled++);
+      });
+      const client = await h.connect("/", { transports: ["websocket"] });
+      for (let i = 0; i < 2000; i++) client.emit("flood", i);
+      await until(() => handled === 2000, "every event handled");
+      expect("_rateState" in serverSocket).to.be(false);
+      expect(io.of("/").rateLimitDroppedCount).to.be(0);
+      expect(io.of("/").rateLimitDisconnectsCount).to.be(0);
+    });
+  });
+
+  describe("drop (the default onLimit)", () => {
+    it("holds a WebSocket flood to 100 events/s, reports every drop, and stops reading the flooder", async () => {
+      const { nsp, seen } = await floodServer(h, { perSecond: 100 });
+      const peer = await rawSocket(h);
+      const sent = await floodWs(peer, '42["flood"]', FLOOD_MS);
+      // what the server did while the flood lasted (it goes on reading what is queued)
+      const handled = seen.times.length;
+      const read = handled + nsp.rateLimitDroppedCount;
+      expect(handled).to.be.within(LEAST, MOST);
+      // every event handled in the first second (the full bucket) or later at 100 a second
+      for (let second = 1; second < FLOOD_MS / 1000; second++) {
+        const upTo = seen.times.filter((t) => t < seen.times[0] + second * 1000).length;
+        expect(upTo).to.be.below(100 + 100 * second + 5);
+      }
+      // over its limit, the flooder is read about once a second (a 64 KB read each time,
+      // some 4,000 packets), not at the rate it sends
+      expect(read).to.be.below(10000 * (FLOOD_MS / 1000 + 1));
+      expect(sent).to.be.greaterThan(2 * read);
+      await until(() => seen.limited === nsp.rateLimitDroppedCount, "a rate_limited event per drop");
+      expect([...seen.limitedEvents]).to.eql(["flood"]);
+      expect(nsp.rateLimitDisconnectsCount).to.be(0);
+      expect(seen.reasons).to.eql([]);
+    });
+
+    it("with a burst of 5, at most 105 events in any second, the first one included", async () => {
+      const { seen } = await floodServer(h, { perSecond: 100, burst: 5 });
+      const peer = await rawSocket(h);
+      await floodWs(peer, '42["flood"]', FLOOD_MS);
+      const times = seen.times.slice();
+      // at most 5 + 100 admitted in any second; the handlers run a tick after their packet
+      // was read, with their batch, which may bring one or two of a batch closer
+      expect(maxInWindow(times, 1000)).to.be.within(80, 107);
+      expect(times.length).to.be.within(5 + 100 * (FLOOD_MS / 1000) * 0.8, 5 + 100 * (FLOOD_MS / 1000) + 5);
+    });
+
+    it("counts each packet of a polling POST: one POST of 1000 packets gets 100 through, answered once the bucket refilled", async () => {
+      const { io, nsp, seen } = await floodServer(h, { perSecond: 100 });
+      const peer = await rawPolling(h);
+      const body = new Array(1000).fill('42["flood"]').join("\x1e");
+      const start = Date.now();
+      expect((await peer.post(body)).status).to.be(200);
+      // the answer waited for the bucket (a second to refill): the client sends nothing meanwhile
+      expect(Date.now() - start).to.be.greaterThan(800);
+      await until(() => seen.times.length + nsp.rateLimitDroppedCount === 1000, "every packet accounted for");
+      // the full bucket, and what it regained while the body was decoded (a few ms)
+      expect(seen.times.length).to.be.within(100, 105);
+      expect(nsp.rateLimitDroppedCount).to.be(1000 - seen.times.length);
+      expect(seen.limited).to.be(nsp.rateLimitDroppedCount);
+      // io.metrics() reads the same counters; every event counts as received
+      const metrics = io.metrics().namespaces["/"];
+      expect(metrics.rateLimitDrops).to.be(nsp.rateLimitDroppedCount);
+      expect(metrics.eventsReceived).to.be(1000);
+      // the session goes on
+      expect((await peer.post('42["flood"]')).status).to.be(200);
+    });
+
+    it("holds a polling flood (POSTs of 500 packets back to back) to 100 events/s, a POST a second", async () => {
+      const { nsp, seen } = await floodServer(h, { perSecond: 100 });
+      const peer = await rawPolling(h);
+      const { sent, posts } = await floodPolling(peer, '42["flood"]', 500, FLOOD_MS);
+      await until(() => seen.times.length + nsp.rateLimitDroppedCount === sent, "every packet accounted for");
+      expect(seen.times.length).to.be.within(LEAST, MOST);
+      expect(posts).to.be.within(FLOOD_MS / 1000 - 1, FLOOD_MS / 1000 + 2);
+      expect(seen.limited).to.be(nsp.rateLimitDroppedCount);
+    });
+
+    for (const transports of [["websocket"], ["polling"]]) {
+      it(`holds a socket.io-client flood over ${transports[0]} to the limit`, async () => {
+        const { nsp, seen } = await floodServer(h, { perSecond: 100 });
+        const client = await h.connect("/", { transports });
+        await floodClient(client, "flood", 2000);
+        expect(seen.times.length).to.be.within(150, 100 + 100 * 2 + 5);
+        expect(nsp.rateLimitDroppedCount).to.be.greaterThan(0);
+        expect(client.connected).to.be(true);
+      });
+    }
+
+    it("leaves the other clients alone: their events and acknowledgements all go through", async () => {
+      const { io, nsp, seen } = await floodServer(h, { perSecond: 100 });
+      io.on("connection", (socket) => socket.on("echo", (n, ack) => ack(n)));
+      const peer = await rawSocket(h);
+      const others = await Promise.all([
+        h.connect("/", { transports: ["websocket"] }),
+        h.connect("/", { transports: ["polling"] }),
+      ]);
+      const flooding = floodWs(peer, '42["flood"]', FLOOD_MS);
+      // each of the others sends 50 events (20 per second: under their own limit)
+      const answers = await Promise.all(
+        others.map(async (client) => {
+          const got = [];
+          for (let i = 0; i < 50; i++) {
+            got.push(await client.timeout(2000).emitWithAck("echo", i));
+            await sleep(50);
+          }
+          return got;
+        }),
+      );
+      await flooding;
+      for (const got of answers) expect(got).to.eql([...Array(50).keys()]);
+      expect(nsp.rateLimitDroppedCount).to.be.greaterThan(0);
+      expect([...seen.limitedEvents]).to.eql(["flood"]);
+    });
+
+    it("does not count the acknowledgements a client sends", async () => {
+      const io = await h.server({ rateLimit: { perSecond: 10 } });
+      const socketPromise = waitFor(io, "connection");
+      const client = await h.connect("/", { transports: ["websocket"] });
+      client.on("ask", (n, ack) => ack(n));
+      const socket = await socketPromise;
+      const answers = await Promise.all(
+        [...Array(200).keys()].map((n) => socket.timeout(3000).emitWithAck("ask", n)),
+      );
+      expect(answers).to.eql([...Array(200).keys()]);
+      expect(io.of("/").rateLimitDroppedCount).to.be(0);
+    });
+
+    it("limits events by name on top of the overall limit", async () => {
+      const io = await h.server({
+        rateLimit: { perSecond: 10, burst: 30, events: { chat: { perSecond: 1, burst: 5 } } },
+      });
+      const counts = { chat: 0, other: 0 };
+      const limited = [];
+      io.on("rate_limited", (socket, event) => limited.push(event));
+      io.on("connection", (socket) => {
+        socket.on("chat", () => counts.chat++);
+        socket.on("other", () => counts.other++);
+      });
+      const peer = await rawSocket(h);
+      // 20 "chat" then 21 "other" in one go: 5 "chat" get through (their own burst), and
+      // every "other" fits in what is left of the overall 30, as a dropped "chat" takes
+      // no overall token
+      for (let i = 0; i < 20; i++) peer.send('42["chat"]');
+      for (let i = 0; i < 20; i++) peer.send('42["other"]');
+      await until(() => io.of("/").rateLimitDroppedCount === 15, "the dropped chats");
+      peer.send('42["other"]');
+      await until(() => counts.other === 21, "every other");
+      expect(counts.chat).to.be(5);
+      await until(() => limited.length === 15, "the rate_limited events");
+      expect(new Set(limited)).to.eql(new Set(["chat"]));
+    });
+
+    it("limits only the named events when no overall rate is set", async () => {
+      const io = await h.server({ rateLimit: { events: { chat: { perSecond: 1, burst: 2 } } } });
+      const counts = { chat: 0, other: 0 };
+      io.on("connection", (socket) => {
+        socket.on("chat", () => counts.chat++);
+        socket.on("other", () => counts.other++);
+      });
+      const client = await h.connect("/", { transports: ["websocket"] });
+      for (let i = 0; i < 10; i++) client.emit("chat");
+      for (let i = 0; i < 3000; i++) client.emit("other");
+      await until(() => counts.other === 3000, "every other event");
+      expect(counts.chat).to.be(2);
+      expect(io.of("/").rateLimitDroppedCount).to.be(8);
+    });
+
+    it("refills: a socket over the limit gets through again once tokens came back", async () => {
+      const io = await h.server({ rateLimit: { perSecond: 20, burst: 2 } });
+      let handled = 0;
+      io.on("connection", (socket) => socket.on("flood", () => handled++));
+      const client = await h.connect("/", { transports: ["websocket"] });
+      for (let i = 0; i < 10; i++) client.emit("flood");
+      await until(() => io.of("/").rateLimitDroppedCount === 8, "the drops");
+      expect(handled).to.be(2);
+      // pacing the client: 20/s gives a token every 50 ms
+      await sleep(120);
+      client.emit("flood");
+      await until(() => handled === 3, "the event after the refill");
+    });
+
+    it("applies to each namespace's socket on its own, and reports to the namespace's listeners", async () => {
+      const io = await h.server({ rateLimit: { perSecond: 10, burst: 3 } });
+      const chat = io.of("/chat");
+      const limited = { main: 0, chat: 0 };
+      io.on("rate_limited", () => limited.main++);
+      chat.on("rate_limited", () => limited.chat++);
+      let chatHandled = 0;
+      chat.on("connection", (socket) => socket.on("flood", () => chatHandled++));
+      const main = await h.connect("/", { transports: ["websocket"] });
+      const onChat = await h.connect("/chat", { transports: ["websocket"] });
+      for (let i = 0; i < 10; i++) onChat.emit("flood");
+      await until(() => chat.rateLimitDroppedCount === 7 && limited.chat === 7, "the drops on /chat");
+      expect(chatHandled).to.be(3);
+      expect(io.of("/").rateLimitDroppedCount).to.be(0);
+      expect(limited.main).to.be(0);
+      expect(main.connected).to.be(true);
+    });
+
+    it("reports the drops of a dynamic namespace to the parent's listeners", async () => {
+      const io = await h.server({ rateLimit: { perSecond: 10, burst: 1 } });
+      const parent = io.of(/^\/room-\d+$/);
+      const limited = [];
+      parent.on("rate_limited", (socket, event) => limited.push([socket.nsp.name, event]));
+      const client = await h.connect("/room-1", { transports: ["websocket"] });
+      client.emit("a");
+      client.emit("b");
+      await until(() => limited.length === 1, "the rate_limited event");
+      expect(limited).to.eql([["/room-1", "b"]]);
+    });
+  });
+
+  describe('disconnect (onLimit: "disconnect")', () => {
+    it('disconnects a WebSocket flooder within 2 s with the reason "rate limit exceeded"', async () => {
+      const { nsp, seen } = await floodServer(h, { perSecond: 100, onLimit: "disconnect" });
+      const peer = await rawSocket(h);
+      const start = Date.now();
+      floodWs(peer, '42["flood"]', FLOOD_MS);
+      await until(() => seen.reasons.length === 1, "the disconnection", 2000);
+      expect(seen.reasons[0].reason).to.be("rate limit exceeded");
+      expect(seen.reasons[0].at - start).to.be.below(2000);
+      expect(nsp.rateLimitDisconnectsCount).to.be(1);
+      expect(nsp.rateLimitDroppedCount).to.be(0);
+      // the events admitted before are dropped too if not handled yet, as after disconnect()
+      expect(seen.times.length).to.be.below(106);
+      // what it sends after that is for a namespace it left: the connection is closed
+      await peer.closedWithin(3000);
+      await until(() => seen.limited === 1, "one rate_limited event");
+    });
+
+    it("disconnects a polling flooder within 2 s, the client getting a DISCONNECT packet", async () => {
+      const { io, nsp, seen } = await floodServer(h, { perSecond: 100, onLimit: "disconnect" });
+      const peer = await rawPolling(h);
+      const start = Date.now();
+      const body = new Array(500).fill('42["flood"]').join("\x1e");
+      expect((await peer.post(body)).status).to.be(200);
+      await until(() => seen.reasons.length === 1, "the disconnection", 2000);
+      expect(seen.reasons[0].reason).to.be("rate limit exceeded");
+      expect(seen.reasons[0].at - start).to.be.below(2000);
+      expect(nsp.rateLimitDisconnectsCount).to.be(1);
+      expect(io.metrics().namespaces["/"].rateLimitDisconnects).to.be(1);
+      // the body's first 100 packets were admitted, but not handled before the disconnection
+      expect(seen.times.length).to.be(0);
+      expect((await peer.get()).body.toString()).to.contain("41");
+    });
+
+    for (const transports of [["websocket"], ["polling"]]) {
+      it(`disconnects a socket.io-client flooding over ${transports[0]}: "io server disconnect", no reconnection`, async () => {
+        const { nsp, seen } = await floodServer(h, { perSecond: 100, onLimit: "disconnect" });
+        const client = await h.connect("/", { transports, reconnection: true });
+        const clientReason = disconnectReason(client, 2000);
+        const start = Date.now();
+        floodClient(client, "flood", FLOOD_MS);
+        expect(await clientReason).to.be("io server disconnect");
+        expect(Date.now() - start).to.be.below(2000);
+        expect(seen.reasons.map((r) => r.reason)).to.eql(["rate limit exceeded"]);
+        expect(nsp.rateLimitDisconnectsCount).to.be(1);
+        // a server-side disconnection: the client does not come back by itself
+        await expectNoEvent(client, "connect", 300);
+        expect(nsp.sockets.size).to.be(0);
+        client.connect();
+        await connected(client);
+      });
+    }
+
+    it("leaves the other clients connected", async () => {
+      const { io, seen } = await floodServer(h, { perSecond: 100, onLimit: "disconnect" });
+      io.on("connection", (socket) => socket.on("echo", (n, ack) => ack(n)));
+      const other = await h.connect("/", { transports: ["websocket"] });
+      const peer = await rawSocket(h);
+      floodWs(peer, '42["flood"]', FLOOD_MS);
+      await until(() => seen.reasons.length === 1, "the flooder's disconnection", 2000);
+      expect(await other.timeout(2000).emitWithAck("echo", 1)).to.be(1);
+      expect(other.connected).to.be(true);
+    });
+  });
+
+  describe("memory", () => {
+    const MB = 1024 * 1024;
+
+    function startChild() {
+      const child = fork(path.join(__dirname, "support", "flood-server.js"), [], {
+        execArgv: ["--expose-gc"],
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+      });
+      h.onCleanup(() => child.kill());
+      const request = (cmd, args = {}) =>
+        new Promise((resolve, reject) => {
+          const onMessage = (msg) => {
+            if (msg.reply !== cmd) return;
+            child.off("message", onMessage);
+            child.off("exit", onExit);
+            resolve(msg);
+          };
+          const onExit = (code) => reject(new Error(`server process exited (${code})`));
+          child.on("message", onMessage);
+          child.once("exit", onExit);
+          child.send({ cmd, ...args });
+        });
+      return request;
+    }
+
+    for (const transport of ["websocket", "polling"]) {
+      it(`a ${transport} flooder costs the server under 10 MB`, async () => {
+        const server = startChild();
+        const { port } = await server("start", { options: { rateLimit: { perSecond: 100 } } });
+        h.usePort(port);
+        const peer = transport === "websocket" ? await rawSocket(h) : await rawPolling(h);
+        await server("sample", { ms: 250 });
+        const packet = '42["flood",{"payload":"abcdefghijklmnopqrstuvwxyz"}]';
+        const sent =
+          transport === "websocket"
+            ? await floodWs(peer, packet, 5000)
+            : (await floodPolling(peer, packet, 15000, 5000)).sent;
+        const stats = await server("stats");
+        expect(stats.clients).to.be(1);
+        expect(stats.handled).to.be.below(100 + 5 * 100 + 5);
+        expect(sent).to.be.greaterThan(10 * stats.handled);
+        expect(stats.peak - stats.base).to.be.below(10 * MB);
+      });
+    }
+  });
+
+  describe("the option", () => {
+    it("is checked when the server is created", () => {
+      const { Server } = require("./support/util");
+      const bad = [
+        { perSecond: 0 },
+        { perSecond: -1 },
+        { perSecond: "100" },
+        { perSecond: Infinity },
+        { perSecond: 10, burst: 0.5 },
+        { onLimit: "close" },
+        { events: { chat: {} } },
+        { events: { chat: { perSecond: 1, burst: 0 } } },
+      ];
+      for (const rateLimit of bad) {
+        expect(() => new Server({ rateLimit })).to.throwError((err) => {
+          expect(err).to.be.a(TypeError);
+          expect(err.message).to.match(/^rateLimit/);
+        });
+      }
+    });
+  });
+});
