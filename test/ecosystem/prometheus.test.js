@@ -228,6 +228,7 @@ const settled = (predicate, what) => until(predicate, what, 8000);
       "socketio_engine_connection_errors_total{code=4,message=Forbidden}": 1,
       "socketio_engine_connection_errors_total{code=5,message=Unsupported protocol version}": 1,
       "socketio_engine_connection_errors_total{code=6,message=Too many requests}": 0,
+      "socketio_engine_connection_errors_total{code=7,message=Service unavailable}": 0,
       socketio_engine_rate_limited_handshakes_total: 0,
       socketio_engine_upgrades_total: 1,
       socketio_engine_packets_received_total: tally.packetsReceived,

@@ -35,7 +35,7 @@ const bytes = (text) => Buffer.byteLength(text);
         engine: {
           sessions: { polling: 0, websocket: 0 },
           handshakes: 0,
-          connectionErrors: { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 },
+          connectionErrors: { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0, 7: 0 },
           rateLimitedHandshakes: 0,
           upgrades: 0,
           packetsReceived: 0,
@@ -154,7 +154,7 @@ const bytes = (text) => Buffer.byteLength(text);
       await request(port, { path: "/socket.io/?EIO=3&transport=polling" }); // 5
       expect(errors).to.eql([0, 1, 1, 2, 3, 4, 5]);
       const { engine } = io.metrics();
-      expect(engine.connectionErrors).to.eql({ 0: 1, 1: 2, 2: 1, 3: 1, 4: 1, 5: 1, 6: 0 });
+      expect(engine.connectionErrors).to.eql({ 0: 1, 1: 2, 2: 1, 3: 1, 4: 1, 5: 1, 6: 0, 7: 0 });
       expect(engine.handshakes).to.be(0);
     });
 
