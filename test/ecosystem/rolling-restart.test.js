@@ -25,7 +25,9 @@ const { startNginx, nginxBinary, missingNginx } = require("./support/nginx");
 const { freePort, startProcess } = require("./support/processes");
 const { recordSequences, newCounts, countSequence } = require("./support/sequences");
 
-const DRAIN_DEADLINE = 10000;
+// under the drain's default (25 s) and Kubernetes' 30 s, above the 11 s the largest node (750
+// sessions) took in the 1,000-client run
+const DRAIN_DEADLINE = 20000;
 const NODES = ["A", "B", "C"];
 // between two restarts, the load runs on all three nodes for a while
 const SETTLE_MS = 1000;
@@ -57,7 +59,7 @@ rollingRestart({
 function rollingRestart({ adapter, clients: CLIENTS, rooms: ROOMS, rate, drainRate, rounds }) {
   const title = `rolling restart behind nginx, ${adapter} adapter (${MODE}${impl.REFERENCE ? ", reference" : ""})`;
   describe(title, function () {
-    this.timeout(120000);
+    this.timeout(120000 + CLIENTS * rounds * 100);
 
     let store, broadcaster, closeBroadcaster, nginx;
     const nodes = {};
@@ -259,9 +261,10 @@ function rollingRestart({ adapter, clients: CLIENTS, rooms: ROOMS, rate, drainRa
         expect(counts.lostAtNewSession).to.be(0);
         // The adapter's restore race (README; test/ecosystem/redis-streams-adapter.test.js):
         // a packet the node's stream reader delivers right at a restore can be replayed and
-        // delivered live (both copies after the reconnection), or neither. About 1 to 3
-        // recoveries in 1,000 (bench/restore-race.js); a server-side loss would be far more.
-        const raceAllowance = 2 + reconnects / 100;
+        // delivered live (both copies after the reconnection), or neither: duplicates in
+        // about 1 % of the recoveries under churn, losses in 0.1 % (bench/restore-race.js,
+        // the same with socket.io 4.8); a loss on the server's side would be far more.
+        const raceAllowance = 3 + reconnects / 50;
         expect(counts.lostAtRecovery).to.be.lessThan(raceAllowance);
         expect(counts.duplicatedAfterRestore).to.be.lessThan(raceAllowance);
       },
