@@ -487,7 +487,8 @@ export class Server<
   /**
    * Takes this node out of service without ending its clients' sessions: new handshakes
    * are refused with 503 (a load balancer retries them on another node), the open
-   * Engine.IO connections are closed `batchSize` at a time at `rate` per second (the clients
+   * Engine.IO connections are closed at an even pace, at most `batchSize` at a time, so that
+   * the other nodes take at most `rate` reconnections a second (the clients
    * see "transport close" and reconnect, elsewhere; with `connectionStateRecovery` the server
    * keeps their sessions: "forced close"), the drain waits until the adapter has stored every
    * session (a promise from `persistSession`), then closes the adapters and the engine. The

@@ -172,7 +172,6 @@ export class Socket<
   private _flags: SocketFlags | undefined;
   private _anyListeners?: AnyListener[];
   private _anyOutgoingListeners?: AnyListener[];
-  private missedPackets?: unknown[][];
   /**
    * The token buckets of the `rateLimit` option (rate-limit.ts), made with the first event
    * when the option is set: never assigned otherwise, so a socket has no such property.
@@ -205,7 +204,11 @@ export class Socket<
       this.pid = previousSession.pid;
       previousSession.rooms.forEach((room) => this.join(room));
       this.data = previousSession.data as SocketData;
-      this.missedPackets = previousSession.missedPackets;
+      // written before the CONNECT packet, as socket.io 4.8 does: socket.io-client buffers
+      // them and emits them before its "connect" event
+      for (const data of previousSession.missedPackets) {
+        this.packet({ type: PacketType.EVENT, nsp: "", data });
+      }
       this.recovered = true;
     } else {
       if (isV2Client(client.conn)) {
@@ -504,13 +507,6 @@ export class Socket<
         nsp: "",
         data: { sid: this.id, pid: this.pid },
       });
-    }
-    const missed = this.missedPackets;
-    if (missed) {
-      this.missedPackets = undefined;
-      for (const data of missed) {
-        this.packet({ type: PacketType.EVENT, nsp: "", data });
-      }
     }
   }
 

@@ -65,9 +65,10 @@ describeOurs("io.drain()", () => {
     io.on("connection", (socket) => socket.on("echo", (x, ack) => ack(x)));
     const errors = [];
     io.engine.on("connection_error", (err) => errors.push(err.code));
-    // two sessions at one a second: the drain lasts about a second
+    // two sessions, one closed at once and the other a second later (for 2 reconnections
+    // a second, the pace is 1 a second)
     const [first] = await connectMany(h, 2);
-    const drained = io.drain({ rate: 1, batchSize: 1, deadline: 5000 });
+    const drained = io.drain({ rate: 2, batchSize: 1, deadline: 5000 });
 
     const polling = await get(`${h.url("/socket.io/")}?EIO=4&transport=polling`);
     expect(polling.status).to.be(503);
@@ -85,7 +86,7 @@ describeOurs("io.drain()", () => {
     expect(result).to.eql({ ...result, closed: 2, persisted: 0, notPersisted: 0, timedOut: false });
   });
 
-  it("closes the sessions in batches at the configured rate, as reconnectable transport closes", async () => {
+  it("closes the sessions in batches at an even pace under the rate, as reconnectable transport closes", async () => {
     const io = await h.server({ connectionStateRecovery: {} });
     const serverReasons = [];
     const closedAt = [];
@@ -99,25 +100,70 @@ describeOurs("io.drain()", () => {
     const clientReasons = Promise.all(clients.map((c) => disconnectReason(c, 5000)));
     const retried = Promise.all(clients.map((c) => waitFor(c, "connect_error", 5000)));
 
-    // 20 a second, 2 at a time: a batch every 100 ms, 5 batches
+    // for 20 reconnections a second, 13.6 closes a second, 2 at a time: a batch every
+    // 147 ms, 5 batches
     const started = Date.now();
     const result = await io.drain({ rate: 20, batchSize: 2, deadline: 5000 });
     const elapsed = Date.now() - started;
 
     expect(result.closed).to.be(10);
     expect(result.timedOut).to.be(false);
-    expect(elapsed).to.be.greaterThan(380);
+    expect(elapsed).to.be.greaterThan(4 * 147 - 20);
     expect(serverReasons).to.eql(new Array(10).fill("forced close"));
     // the official client takes it as a lost connection, not as a final disconnect
     expect(await clientReasons).to.eql(new Array(10).fill("transport close"));
     // ...and tries again (refused here: the node is out of service)
     await retried;
     expect(clients.every((c) => c.active)).to.be(true);
-    // no two batches closer than the interval allows (timer slack tolerated)
+    // no two batches closer than the pace allows (timer slack tolerated)
     const batches = [];
     for (let i = 0; i < closedAt.length; i += 2) batches.push(closedAt[i]);
-    for (let i = 1; i < batches.length; i++) expect(batches[i] - batches[i - 1]).to.be.greaterThan(80);
+    for (let i = 1; i < batches.length; i++) expect(batches[i] - batches[i - 1]).to.be.greaterThan(127);
     expect(io.engine.clientsCount).to.be(0);
+  });
+
+  // Clients reconnect after a random delay (socket.io-client's defaults here: 1 s ± 50 %),
+  // so the reconnections of sessions closed at an even pace arrive unevenly: closed at
+  // exactly 50 a second, the busiest second of this drain would see about 59 (a count of
+  // random arrivals fluctuates by about its square root). The drain's pace leaves room for it.
+  it("sends the other node at most `rate` reconnections in any second (+10 %), with the client's random delays", async function () {
+    this.timeout(30000);
+    const RATE = 50;
+    const CLIENTS = 250;
+    const nodeA = await h.server({ connectionStateRecovery: {} });
+    const portA = h.port;
+    const nodeB = await h.server({ connectionStateRecovery: {} });
+    const portB = h.port;
+    const arrivals = [];
+    nodeB.on("connection", () => arrivals.push(Date.now()));
+    h.usePort(portA);
+    const clients = [];
+    for (let i = 0; i < CLIENTS; i++) {
+      // reconnectionDelay and randomizationFactor at their defaults
+      const client = h.client("/", { transports: ["websocket"], reconnection: true });
+      // the load balancer: the next handshake goes to node B
+      client.io.on("reconnect_attempt", () => {
+        client.io.uri = `http://localhost:${portB}`;
+        client.io.opts.port = String(portB);
+      });
+      clients.push(client);
+    }
+    await Promise.all(clients.map((c) => connected(c, 10000)));
+
+    const result = await nodeA.drain({ rate: RATE, deadline: 20000 });
+    expect(result).to.eql({ ...result, closed: CLIENTS, timedOut: false });
+    await until(() => arrivals.length === CLIENTS, "every client on node B", 10000);
+    // the most arrivals within any 1 s (sliding windows)
+    arrivals.sort((a, b) => a - b);
+    let peak = 0;
+    for (let i = 0, j = 0; i < arrivals.length; i++) {
+      while (arrivals[i] - arrivals[j] >= 1000) j++;
+      peak = Math.max(peak, i - j + 1);
+    }
+    console.log("      peak reconnections in 1 s: %d for a rate of %d", peak, RATE);
+    expect(peak).to.be.within(RATE * 0.6, RATE * 1.1);
+    // 250 sessions at 39.2 a second
+    expect(result.duration).to.be.within(5500, 8000);
   });
 
   it("closes HTTP long-polling sessions the same way", async () => {
