@@ -20,6 +20,7 @@ const { until, sleep } = require("../support/wait");
 const { startRedis, hasRedisServer, missingRedis } = require("./support/redis-server");
 const { startNginx, nginxBinary, missingNginx } = require("./support/nginx");
 const { freePort, startProcess } = require("./support/processes");
+const { RECONNECTED, newSequenceCounts, countSequences } = require("./support/sequences");
 
 const CLIENTS = Number(process.env.ROLLING_CLIENTS || 50);
 const ROOMS = Number(process.env.ROLLING_ROOMS || 10);
@@ -165,16 +166,10 @@ describe(`rolling restart behind nginx, redis-streams adapter (${MODE}${impl.REF
       15000,
     ).catch(() => {});
 
-    const counts = {
-      lost: 0,
-      lostAtReconnection: 0,
-      duplicatedAcrossReconnection: 0,
-      duplicatedAfterRestore: 0,
-      outOfOrder: 0,
-    };
+    const counts = newSequenceCounts();
     for (const s of stats) {
-      count(s.seqs.room, sent.room[s.room], counts);
-      count(s.seqs.all, sent.all, counts);
+      countSequences(s.seqs.room, sent.room[s.room], counts);
+      countSequences(s.seqs.all, sent.all, counts);
     }
     const reconnects = stats.reduce((n, s) => n + s.reconnects, 0);
     const recovered = stats.reduce((n, s) => n + s.recovered, 0);
@@ -234,35 +229,3 @@ describe(`rolling restart behind nginx, redis-streams adapter (${MODE}${impl.REF
     return peak;
   }
 });
-
-const RECONNECTED = "reconnected";
-
-// counts, for one channel of one client, what is missing from 1..last (and whether at a
-// reconnection), seen twice (both copies after the same reconnection, or not), or seen
-// after a larger one
-function count(seqs, last, counts) {
-  const seen = new Map(); // seq => the reconnection it came after
-  let connection = 0;
-  let max = 0;
-  for (const seq of seqs) {
-    if (seq === RECONNECTED) {
-      connection++;
-      continue;
-    }
-    if (seen.has(seq)) {
-      if (seen.get(seq) === connection) counts.duplicatedAfterRestore++;
-      else counts.duplicatedAcrossReconnection++;
-    } else if (seq < max) counts.outOfOrder++;
-    seen.set(seq, connection);
-    max = Math.max(max, seq);
-  }
-  for (let seq = 1; seq <= last; seq++) {
-    if (seen.has(seq)) continue;
-    counts.lost++;
-    // the next packet received came after a reconnection the previous one came before
-    const before = seen.get(seq - 1);
-    let next = seq + 1;
-    while (next <= last && !seen.has(next)) next++;
-    if (before !== undefined && seen.has(next) && seen.get(next) !== before) counts.lostAtReconnection++;
-  }
-}
