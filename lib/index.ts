@@ -9,6 +9,7 @@ export type { ExtendedError, NamespaceReservedEventsMap, ServerReservedEventsMap
 export type { DisconnectReason, Event, Handshake, SocketReservedEventsMap } from "./socket";
 export type { SocketDetails } from "./broadcast-operator";
 export type { RateLimitOptions, EventRate } from "./rate-limit";
+export type { SessionForwardingOptions } from "./engine/forwarding";
 export type { Client } from "./client";
 export type {
   Metrics,

@@ -36,6 +36,12 @@ export interface EngineMetrics {
   slowClientsClosed: number;
   /** sessions closed with "ping timeout" */
   heartbeatTimeouts: number;
+  /** polling requests forwarded to the node owning their session (`sessionForwarding`) */
+  forwardedRequests: number;
+  /** WebSocket upgrades tunnelled to the node owning their session (`sessionForwarding`) */
+  forwardedUpgrades: number;
+  /** forwarded requests and upgrades whose owner could not be reached or did not answer in time */
+  forwardingFailures: number;
 }
 
 /** The metrics of one namespace, in `io.metrics().namespaces[name]`. */
@@ -106,6 +112,9 @@ interface EngineLike {
   droppedPacketsCount?: number;
   slowClientsClosedCount?: number;
   heartbeatTimeoutsCount?: number;
+  forwardedRequestsCount?: number;
+  forwardedUpgradesCount?: number;
+  forwardingFailuresCount?: number;
 }
 
 function engineMetrics(engine: EngineLike | undefined): EngineMetrics {
@@ -138,6 +147,9 @@ function engineMetrics(engine: EngineLike | undefined): EngineMetrics {
     volatileDrops: count(e.droppedPacketsCount),
     slowClientsClosed: count(e.slowClientsClosedCount),
     heartbeatTimeouts: count(e.heartbeatTimeoutsCount),
+    forwardedRequests: count(e.forwardedRequestsCount),
+    forwardedUpgrades: count(e.forwardedUpgradesCount),
+    forwardingFailures: count(e.forwardingFailuresCount),
   };
 }
 
@@ -251,6 +263,21 @@ const DEFINITIONS: MetricDefinition[] = [
     name: "engine_heartbeat_timeouts_total",
     help: 'Sessions closed with "ping timeout"',
     read: (m) => m.engine.heartbeatTimeouts,
+  },
+  {
+    name: "engine_forwarded_requests_total",
+    help: "Polling requests forwarded to the node owning their session",
+    read: (m) => m.engine.forwardedRequests,
+  },
+  {
+    name: "engine_forwarded_upgrades_total",
+    help: "WebSocket upgrades tunnelled to the node owning their session",
+    read: (m) => m.engine.forwardedUpgrades,
+  },
+  {
+    name: "engine_forwarding_failures_total",
+    help: "Forwarded requests and upgrades whose owner could not be reached or did not answer in time",
+    read: (m) => m.engine.forwardingFailures,
   },
   {
     name: "sockets",

@@ -70,6 +70,7 @@ export type {
 } from "./server";
 export type { SendOptions, SendCallback, SocketReadyState } from "./socket";
 export type { AddressLimitsOptions } from "./address-limits";
+export type { SessionForwardingOptions } from "./forwarding";
 export type { EngineRequest } from "./transport";
 export type { WsPreEncodedFrame } from "./ws-frame";
 export { errors, errorMessages } from "./handshake-errors";

@@ -33,6 +33,8 @@ import { HeartbeatQueue } from "./heartbeat";
 import { AddressTable, addressOf } from "./address-limits";
 import type { AddressLimitsOptions } from "./address-limits";
 import type { HeartbeatEntry } from "./heartbeat";
+import { Forwarding } from "./forwarding";
+import type { SessionForwardingOptions } from "./forwarding";
 
 const debug = debugModule("engine");
 
@@ -165,6 +167,26 @@ export interface ServerOptions {
    * Default none: the address of the TCP connection (a client can write any header).
    */
   addressHeader?: string;
+  /**
+   * Not in engine.io. Every node of a deployment serves every request of every session,
+   * without load-balancer affinity ("sticky sessions"). Each session id names its node
+   * (`<id from generateId>.<tag>`, a custom `generateId` included; the tag is encrypted
+   * and authenticated with the secret); a polling request or a WebSocket upgrade reaching
+   * another node is forwarded to the owner's internal listener (`host`:`port`, which
+   * accepts only requests carrying a token derived from the secret) and answered by the
+   * owner. When the owner cannot be reached, or does not answer within `timeout`, the
+   * request gets 400 `{"code":1,"message":"Session ID unknown"}`, as without the option.
+   *
+   * Handshakes wait until the internal listener listens. If it cannot (EADDRINUSE...),
+   * the error is emitted as "error" on the engine when it has a listener, otherwise
+   * reported as a process warning ("SessionForwardingWarning"); new sessions are then
+   * refused with 503 (code 7), so that a load balancer opens them elsewhere.
+   * `close()` closes the internal listener. Default off.
+   *
+   * @example
+   * new Server({ sessionForwarding: { secret: process.env.SIO_FORWARDING_SECRET, host: "10.0.0.2" } });
+   */
+  sessionForwarding?: SessionForwardingOptions;
 }
 
 export interface AttachOptions {
@@ -353,6 +375,15 @@ export class Server extends EventEmitter {
   slowClientsClosedCount = 0;
   /** Handshakes refused with 429 by the per-address caps. */
   rateLimitedHandshakesCount = 0;
+  /** Polling requests forwarded to the node owning their session (`sessionForwarding`). */
+  forwardedRequestsCount = 0;
+  /** WebSocket upgrades tunnelled to the node owning their session (`sessionForwarding`). */
+  forwardedUpgradesCount = 0;
+  /**
+   * Forwarded requests and upgrades whose owner could not be reached or did not answer in
+   * time: answered 400 "Session ID unknown", or cut when its answer had begun.
+   */
+  forwardingFailuresCount = 0;
   /** the WebSocket server (undefined when websocket is not an allowed transport) */
   ws: WsServerLike | undefined;
   /** the http server created by `listen()` */
@@ -374,6 +405,12 @@ export class Server extends EventEmitter {
   private wsClosed = false;
   /** @internal */
   readonly _heartbeat: HeartbeatQueues;
+  /**
+   * The `sessionForwarding` option at work; undefined without it.
+   *
+   * @internal
+   */
+  readonly _forwarding: Forwarding | undefined;
 
   /**
    * @example
@@ -401,11 +438,20 @@ export class Server extends EventEmitter {
     if (this.opts.cors) {
       this.use(cors(this.opts.cors) as Middleware);
     }
+    this._forwarding = opts.sessionForwarding
+      ? new Forwarding(this, opts.sessionForwarding, resolved.pingInterval + resolved.pingTimeout + 5000)
+      : undefined;
     this.init();
   }
 
-  /** Creates the WebSocket server, when the websocket transport is allowed. */
+  /**
+   * Creates the WebSocket server, when the websocket transport is allowed, and opens the
+   * internal listener of `sessionForwarding`.
+   */
   private init(): void {
+    if (this._forwarding !== undefined) {
+      this._forwarding.open();
+    }
     if (this.opts.transports.indexOf("websocket") === -1) {
       return;
     }
@@ -649,6 +695,10 @@ export class Server extends EventEmitter {
   handleRequest(req: IncomingMessage, res: ServerResponse): void {
     this.prepare(req);
     const request = req as EngineRequest;
+    // another node's session: its owner answers, before any middleware of this node
+    if (this._forwarding !== undefined && this._forwarding.request(request, res)) {
+      return;
+    }
     debug('handling "%s" http request "%s"', req.method, req.url);
     request.res = res;
     const callback: VerifyCallback = (code, context) => {
@@ -692,6 +742,9 @@ export class Server extends EventEmitter {
   handleUpgrade(req: IncomingMessage, socket: Duplex, upgradeHead: Buffer): void {
     this.prepare(req);
     const request = req as EngineRequest;
+    if (this._forwarding !== undefined && this._forwarding.upgrade(request, socket, upgradeHead)) {
+      return;
+    }
     // node no longer watches the socket once it is handed over; until ws does,
     // a client vanishing must not raise an uncaught error
     const onSocketError = (err: Error): void => debug("upgrade socket error: %s", err.message);
@@ -794,12 +847,25 @@ export class Server extends EventEmitter {
     return new transports[name](req);
   }
 
-  /** Runs `generateId` (sync or async) for a new session; a failure refuses the handshake. */
+  /**
+   * Runs `generateId` (sync or async) for a new session; a failure refuses the handshake.
+   * With `sessionForwarding`, the id is tagged with this node's internal address.
+   */
   private generateSessionId(
     req: EngineRequest,
     closeConnection: CloseConnection,
     then: (id: string) => void,
   ): void {
+    const forwarding = this._forwarding;
+    if (forwarding !== undefined) {
+      const open = then;
+      then = (id) =>
+        forwarding.tagWhenReady(id, open, () => {
+          debug("no internal listener to name in the session id");
+          this.connectionError(req, errors.SERVICE_UNAVAILABLE, { name: "FORWARDING_UNAVAILABLE" });
+          closeConnection(errors.SERVICE_UNAVAILABLE);
+        });
+    }
     let id: string | Promise<string>;
     try {
       id = this.generateId(req);
@@ -909,7 +975,8 @@ export class Server extends EventEmitter {
   }
 
   /**
-   * Closes every session ("forced close") and the WebSocket server; the http
+   * Closes every session ("forced close"), the WebSocket server, and with
+   * `sessionForwarding` the internal listener and the tunnels through this node; the http
    * server is left open.
    *
    * @example
@@ -924,6 +991,9 @@ export class Server extends EventEmitter {
       debug("closing webSocketServer");
       this.ws.close();
       this.wsClosed = true;
+    }
+    if (this._forwarding !== undefined) {
+      this._forwarding.close();
     }
     return this;
   }

@@ -45,6 +45,9 @@ const bytes = (text) => Buffer.byteLength(text);
           volatileDrops: 0,
           slowClientsClosed: 0,
           heartbeatTimeouts: 0,
+          forwardedRequests: 0,
+          forwardedUpgrades: 0,
+          forwardingFailures: 0,
         },
         namespaces: {
           "/": {
@@ -335,6 +338,9 @@ const bytes = (text) => Buffer.byteLength(text);
         "socketio_engine_volatile_drops_total counter",
         "socketio_engine_slow_clients_closed_total counter",
         "socketio_engine_heartbeat_timeouts_total counter",
+        "socketio_engine_forwarded_requests_total counter",
+        "socketio_engine_forwarded_upgrades_total counter",
+        "socketio_engine_forwarding_failures_total counter",
         "socketio_sockets gauge",
         "socketio_events_received_total counter",
         "socketio_events_sent_total counter",

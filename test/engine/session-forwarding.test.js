@@ -1,0 +1,872 @@
+"use strict";
+
+// The `sessionForwarding` option (issue 15): three nodes in this process, each an http
+// server with our Socket.IO server and the same secret, behind a TCP balancer written here
+// that hands each incoming connection to the next node in turn (nginx round-robin without
+// keepalive). The official clients open one connection per request (engine.io-client in
+// Node uses no keep-alive agent), so the requests of one session land on every node; the
+// node that owns the session answers them all. Ours only: the reference has no such option.
+const expect = require("expect.js");
+const http = require("http");
+const net = require("net");
+const path = require("path");
+const WebSocket = require("ws");
+const { io: ioc } = require("socket.io-client");
+const { Socket: EngineClient } = require("engine.io-client");
+const { REFERENCE, sio, engine: eio } = require("../support/impl");
+const { request, requestText } = require("../support/http");
+const { waitFor, until, sleep } = require("../support/wait");
+const { listen, closeHttp } = require("../support/servers");
+
+const SECRET = "a test secret, long enough";
+const HEADER = "x-socket-io-forwarding";
+const UNKNOWN_SID = { code: 1, message: "Session ID unknown" };
+const sessionTag = () => require(path.join(__dirname, "..", "..", "dist", "engine", "session-tag"));
+
+/** A TCP server that accepts connections and never answers; counts them and keeps their bytes. */
+async function decoy() {
+  const d = { connections: 0, received: "", sockets: new Set() };
+  d.server = net.createServer((socket) => {
+    d.connections++;
+    d.sockets.add(socket);
+    socket.on("data", (chunk) => (d.received += chunk.toString("latin1")));
+    socket.on("error", () => {});
+    socket.on("close", () => d.sockets.delete(socket));
+  });
+  d.port = await listen(d.server);
+  d.close = () => {
+    for (const s of d.sockets) s.destroy();
+    d.server.close();
+  };
+  return d;
+}
+
+/** A session id owned by `address` ("host:port"), tagged with `secret`. */
+function sidFor(address, { secret = SECRET, id = "forged-id" } = {}) {
+  return new (sessionTag().SessionTagCodec)(secret).tag(id, address);
+}
+
+/** What a polling request gets: { status, headers, json or text }. */
+async function poll(port, query, options = {}) {
+  const res = await requestText(port, { path: `/socket.io/?EIO=4&transport=polling&${query}`, ...options });
+  let json;
+  try {
+    json = JSON.parse(res.body);
+  } catch (e) {
+    // not JSON: a polling payload
+  }
+  return { status: res.status, headers: res.headers, body: res.body, json };
+}
+
+/** A polling handshake on `port`; resolves the sid. */
+async function handshake(port, headers = {}) {
+  const res = await poll(port, "", { headers });
+  expect(res.status).to.be(200);
+  return JSON.parse(res.body.slice(1)).sid;
+}
+
+/** A WebSocket upgrade expected to be refused: resolves { status, body }. */
+function refusedUpgrade(port, query, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://localhost:${port}/socket.io/?EIO=4&transport=websocket&${query}`, {
+      headers,
+    });
+    ws.on("unexpected-response", (req, res) => {
+      let body = "";
+      res.on("data", (c) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode, body }));
+    });
+    ws.on("open", () => reject(new Error("the upgrade should have been refused")));
+    ws.on("error", () => {});
+  });
+}
+
+/** Headers of a response that say something about it (not when or over which connection). */
+function comparable(headers) {
+  const out = { ...headers };
+  delete out.date;
+  delete out.connection;
+  delete out["keep-alive"];
+  return out;
+}
+
+(REFERENCE ? describe.skip : describe)("sessionForwarding", function () {
+  this.timeout(20000);
+  const { Server } = sio();
+  let nodes;
+  let balancers;
+  let clients;
+  let others;
+
+  beforeEach(() => {
+    nodes = [];
+    balancers = [];
+    clients = [];
+    others = [];
+  });
+
+  afterEach(async () => {
+    clients.forEach((c) => c.close());
+    balancers.forEach((b) => b.close());
+    others.forEach((close) => close());
+    for (const node of nodes) {
+      if (node.io) await node.io.close();
+      else node.engine.close();
+      await closeHttp(node.httpServer);
+    }
+  });
+
+  /**
+   * Starts a node: its http server, its Socket.IO server (or, `engineOnly`, an engine on
+   * the same path, for raw Engine.IO messages), its internal listener.
+   */
+  async function startNode(options = {}, { forwarding = {}, engineOnly = false } = {}) {
+    const httpServer = http.createServer();
+    const opts = {
+      sessionForwarding: forwarding === null ? undefined : { secret: SECRET, ...forwarding },
+      ...options,
+    };
+    const node = { httpServer, index: nodes.length, errors: [] };
+    if (engineOnly) {
+      node.engine = eio().attach(httpServer, { path: "/socket.io", ...opts });
+    } else {
+      node.io = new Server(httpServer, opts);
+      node.engine = node.io.engine;
+      node.io.on("connection", (socket) => {
+        socket.on("echo", (value, ack) => ack(value));
+        socket.on("length", (value, ack) => ack(value.length));
+        socket.on("send-me", (event, value) => socket.emit(event, value));
+      });
+    }
+    const engine = node.engine;
+    engine.on("connection_error", (e) => node.errors.push(e.code));
+    node.port = await listen(httpServer);
+    if (forwarding !== null) {
+      await until(() => engine._forwarding.address !== undefined, "the internal listener listens");
+      node.internalPort = Number(engine._forwarding.address.split(":").pop());
+    }
+    nodes.push(node);
+    return node;
+  }
+
+  const ENGINE_ONLY = { engineOnly: true };
+  const startNodes = async (n, options, extra) => {
+    const started = [];
+    for (let i = 0; i < n; i++) started.push(await startNode(options, extra));
+    return started;
+  };
+
+  /** The node holding `sid`. */
+  const ownerOf = (sid) => nodes.find((n) => Object.prototype.hasOwnProperty.call(n.engine.clients, sid));
+
+  /**
+   * The balancer: each new connection goes to the next node in turn (a node refusing the
+   * connection is skipped, as nginx does on `error`); `route(requestLine)` may choose
+   * instead. `log` has one { node, line } per connection.
+   */
+  async function balancer(targets = nodes) {
+    const lb = { next: 0, log: [], route: null, sockets: new Set() };
+    const track = (socket) => {
+      lb.sockets.add(socket);
+      socket.on("close", () => lb.sockets.delete(socket));
+      socket.on("error", () => socket.destroy());
+    };
+    lb.server = net.createServer((client) => {
+      track(client);
+      client.once("data", (first) => {
+        client.pause();
+        const text = first.toString("latin1");
+        const line = text.slice(0, text.indexOf("\r\n"));
+        let index = lb.route ? lb.route(line) : undefined;
+        if (index === undefined) index = lb.next++ % targets.length;
+        const attempt = (i, left) => {
+          const upstream = net.connect(targets[i].port, "127.0.0.1");
+          track(upstream);
+          upstream.once("error", () => {
+            if (left > 1 && !upstream.connectedOnce) attempt((i + 1) % targets.length, left - 1);
+            else client.destroy();
+          });
+          upstream.once("connect", () => {
+            upstream.connectedOnce = true;
+            lb.log.push({ node: i, line });
+            upstream.write(first);
+            client.pipe(upstream);
+            upstream.pipe(client);
+            client.resume();
+            client.on("close", () => upstream.destroy());
+            upstream.on("close", () => client.destroy());
+          });
+        };
+        attempt(index, targets.length);
+      });
+    });
+    lb.port = await listen(lb.server);
+    lb.close = () => {
+      for (const s of lb.sockets) s.destroy();
+      lb.server.close();
+    };
+    /** The nodes the requests of a session went to. */
+    lb.nodesOf = (sid) => new Set(lb.log.filter((e) => e.line.includes(`sid=${sid}`)).map((e) => e.node));
+    balancers.push(lb);
+    return lb;
+  }
+
+  const client = (port, options) => {
+    const socket = ioc(`http://localhost:${port}`, { forceNew: true, ...options });
+    clients.push(socket);
+    return socket;
+  };
+
+  describe("polling through round-robin", () => {
+    it("serves a polling-only socket.io-client from every node: events both ways, acks, binary", async () => {
+      await startNodes(3);
+      const lb = await balancer();
+      const socket = client(lb.port, { transports: ["polling"] });
+      await waitFor(socket, "connect");
+      const sid = socket.io.engine.id;
+      const owner = ownerOf(sid);
+      expect(owner).to.be.ok();
+
+      for (let i = 0; i < 6; i++) {
+        expect(await socket.emitWithAck("echo", `hello ${i}`)).to.be(`hello ${i}`);
+      }
+      const binary = await socket.emitWithAck("echo", { bytes: Buffer.from([1, 2, 3, 255]) });
+      expect(Buffer.from(binary.bytes)).to.eql(Buffer.from([1, 2, 3, 255]));
+      // server to client: a push answering a pending GET, whichever node holds it
+      socket.emit("send-me", "pushed", { n: 1 });
+      expect(await waitFor(socket, "pushed")).to.eql({ n: 1 });
+      owner.io.to(socket.id).emit("binary", Buffer.from("bytes"));
+      expect(Buffer.from(await waitFor(socket, "binary")).toString()).to.be("bytes");
+      // the server's own acks, over forwarded requests
+      const [serverSocket] = await owner.io.fetchSockets();
+      socket.on("question", (ack) => ack("answer"));
+      expect(await serverSocket.timeout(3000).emitWithAck("question")).to.be("answer");
+
+      // the session's requests went to every node; only the others forwarded
+      expect(lb.nodesOf(sid).size).to.be(3);
+      const others = nodes.filter((n) => n !== owner);
+      expect(owner.engine.forwardedRequestsCount).to.be(0);
+      for (const node of others) expect(node.engine.forwardedRequestsCount).to.be.greaterThan(0);
+      expect(nodes.map((n) => n.engine.forwardingFailuresCount)).to.eql([0, 0, 0]);
+      expect(nodes.map((n) => n.errors.length)).to.eql([0, 0, 0]);
+      expect(owner.engine.clientsCount).to.be(1);
+      // io.metrics() reads the same counters
+      for (const node of nodes) {
+        expect(node.io.metrics().engine.forwardedRequests).to.be(node.engine.forwardedRequestsCount);
+        expect(node.io.metrics().engine.forwardingFailures).to.be(0);
+      }
+    });
+
+    it("serves an engine.io-client session (polling only), custom generateId included: <custom>.<tag>", async () => {
+      await startNodes(3, {}, ENGINE_ONLY);
+      let n = 0;
+      // one async, two sync: the owner of the id is tagged either way
+      nodes[0].engine.generateId = async () => `custom-${n++}`;
+      nodes[1].engine.generateId = () => `custom-${n++}`;
+      nodes[2].engine.generateId = () => `custom-${n++}`;
+      const lb = await balancer();
+      const sockets = [];
+      for (let i = 0; i < 3; i++) {
+        const engineClient = new EngineClient(`ws://localhost:${lb.port}`, {
+          path: "/socket.io/",
+          transports: ["polling"],
+        });
+        clients.push(engineClient);
+        await waitFor(engineClient, "open");
+        sockets.push(engineClient);
+      }
+      for (const engineClient of sockets) {
+        expect(engineClient.id).to.match(/^custom-\d+\.[A-Za-z0-9_-]{20,}$/);
+        const owner = ownerOf(engineClient.id);
+        const [serverSocket] = Object.values(owner.engine.clients).filter((s) => s.id === engineClient.id);
+        // client to server, then server to client, over several requests
+        for (let i = 0; i < 3; i++) {
+          engineClient.send(`ping ${i}`);
+          expect(await waitFor(serverSocket, "message")).to.be(`ping ${i}`);
+          serverSocket.send(`pong ${i}`);
+          expect(await waitFor(engineClient, "message")).to.be(`pong ${i}`);
+        }
+        expect(lb.nodesOf(engineClient.id).size).to.be(3);
+      }
+    });
+
+    it("relays a POST near maxHttpBufferSize whole, and answers one over it as the owner does locally", async () => {
+      const max = 20000;
+      const [owner, other] = await startNodes(2, { maxHttpBufferSize: max }, ENGINE_ONLY);
+      const near = "4" + "x".repeat(max - 1);
+      const post = (port, sid, body) =>
+        requestText(port, {
+          method: "POST",
+          path: `/socket.io/?EIO=4&transport=polling&sid=${sid}`,
+          headers: { "content-type": "text/plain;charset=UTF-8" },
+          body,
+        });
+
+      // near the limit: forwarded whole
+      const sid = await handshake(owner.port);
+      const message = waitFor(owner.engine.clients[sid], "message");
+      const accepted = await post(other.port, sid, near);
+      expect(accepted.status).to.be(200);
+      expect(accepted.body).to.be("ok");
+      expect((await message).length).to.be(max - 1);
+
+      // over it: the owner's 413 and the session closed, as for the same POST sent to it
+      const local = await handshake(owner.port);
+      const forwarded = await handshake(owner.port);
+      const closed = (id) =>
+        new Promise((resolve) => owner.engine.clients[id].once("close", (reason) => resolve(reason)));
+      const localClose = closed(local);
+      const forwardedClose = closed(forwarded);
+      const localAnswer = await post(owner.port, local, near + "x");
+      const forwardedAnswer = await post(other.port, forwarded, near + "x");
+      expect(localAnswer.status).to.be(413);
+      expect(forwardedAnswer.status).to.be(localAnswer.status);
+      expect(forwardedAnswer.body).to.be(localAnswer.body);
+      expect(comparable(forwardedAnswer.headers)).to.eql(comparable(localAnswer.headers));
+      expect(forwardedAnswer.headers.connection).to.be("close");
+      expect(await forwardedClose).to.be(await localClose);
+      expect(other.engine.forwardingFailuresCount).to.be(0);
+    });
+
+    it("relays a POST body that trickles in, with a Content-Length or chunked", async () => {
+      const [owner, other] = await startNodes(2, {}, ENGINE_ONLY);
+      const sid = await handshake(owner.port);
+      const serverSocket = owner.engine.clients[sid];
+      for (const chunked of [false, true]) {
+        const pieces = ["42", '["echo",', '"slow', ' body"]'];
+        const body = pieces.join("");
+        const message = waitFor(serverSocket, "message");
+        const answer = new Promise((resolve, reject) => {
+          const req = http.request(
+            {
+              port: other.port,
+              method: "POST",
+              path: `/socket.io/?EIO=4&transport=polling&sid=${sid}`,
+              agent: false,
+              headers: chunked ? {} : { "content-length": Buffer.byteLength(body) },
+            },
+            (res) => {
+              let text = "";
+              res.on("data", (c) => (text += c));
+              res.on("end", () => resolve({ status: res.statusCode, text }));
+            },
+          );
+          req.on("error", reject);
+          (async () => {
+            for (const piece of pieces) {
+              req.write(piece);
+              await sleep(30);
+            }
+            req.end();
+          })();
+        });
+        expect(await answer).to.eql({ status: 200, text: "ok" });
+        expect(await message).to.be('2["echo","slow body"]');
+      }
+      expect(other.engine.forwardedRequestsCount).to.be(2);
+    });
+
+    it("relays the owner's CORS headers, as a local request gets them (preflight included)", async () => {
+      const cors = { origin: "https://app.example", credentials: true };
+      const [owner, other] = await startNodes(2, { cors }, ENGINE_ONLY);
+      const sid = await handshake(owner.port, { origin: "https://app.example" });
+      const headers = { origin: "https://app.example", "content-type": "text/plain;charset=UTF-8" };
+      const postTo = (port) => poll(port, `sid=${sid}`, { method: "POST", headers, body: "4x" });
+      const local = await postTo(owner.port);
+      const forwarded = await postTo(other.port);
+      expect(local.headers["access-control-allow-origin"]).to.be("https://app.example");
+      expect(local.headers["access-control-allow-credentials"]).to.be("true");
+      expect(forwarded.status).to.be(local.status);
+      expect(forwarded.body).to.be(local.body);
+      expect(comparable(forwarded.headers)).to.eql(comparable(local.headers));
+
+      const preflight = (port) =>
+        poll(port, `sid=${sid}`, {
+          method: "OPTIONS",
+          headers: { origin: "https://app.example", "access-control-request-method": "POST" },
+        });
+      const localPreflight = await preflight(owner.port);
+      const forwardedPreflight = await preflight(other.port);
+      expect(localPreflight.status).to.be(204);
+      expect(forwardedPreflight.status).to.be(204);
+      expect(comparable(forwardedPreflight.headers)).to.eql(comparable(localPreflight.headers));
+      expect(other.engine.forwardedRequestsCount).to.be(2);
+    });
+
+    it("closes the session on the owner when the client aborts a forwarded long poll, as an aborted local poll does", async () => {
+      const [owner, other] = await startNodes(2, {}, ENGINE_ONLY);
+      const abortedPoll = async (port) => {
+        const sid = await handshake(owner.port);
+        const socket = owner.engine.clients[sid];
+        const closed = new Promise((resolve) =>
+          socket.once("close", (reason, description) => resolve({ reason, description })),
+        );
+        const req = http.request({
+          port,
+          path: `/socket.io/?EIO=4&transport=polling&sid=${sid}`,
+          agent: false,
+        });
+        req.on("error", () => {});
+        req.end();
+        // the GET is pending on the owner (nothing to send): then the client goes away
+        await until(() => socket.transport.writable === true, "the GET is pending on the owner");
+        req.destroy();
+        const { reason, description } = await closed;
+        return { reason, description: description && description.message };
+      };
+      const local = await abortedPoll(owner.port);
+      const forwarded = await abortedPoll(other.port);
+      expect(local.reason).to.be("transport error");
+      expect(forwarded).to.eql(local);
+      expect(other.engine.forwardingFailuresCount).to.be(0);
+      expect(owner.engine.clientsCount).to.be(0);
+    });
+  });
+
+  describe("WebSocket through a tunnel", () => {
+    it("upgrades a default client on a node that does not own the session", async () => {
+      await startNodes(3);
+      const lb = await balancer();
+      // every upgrade goes to a node other than the session's owner
+      lb.route = (line) => {
+        const match = /transport=websocket&sid=([^& ]+)/.exec(line);
+        if (!match) return undefined;
+        return (ownerOf(match[1]).index + 1) % 3;
+      };
+      const socket = client(lb.port);
+      const upgraded = new Promise((resolve) =>
+        socket.io.once("open", () => socket.io.engine.once("upgrade", resolve)),
+      );
+      await waitFor(socket, "connect");
+      await upgraded;
+      const sid = socket.io.engine.id;
+      const owner = ownerOf(sid);
+      const tunnel = nodes[(owner.index + 1) % 3];
+      expect(socket.io.engine.transport.name).to.be("websocket");
+      // the upgrade packet, sent over the tunnel, completes it on the owner
+      await until(() => owner.engine.upgradesCount === 1, "the owner upgraded the session");
+      expect(owner.engine.clients[sid].transport.name).to.be("websocket");
+      expect(tunnel.engine.forwardedUpgradesCount).to.be(1);
+      expect(tunnel.io.metrics().engine.forwardedUpgrades).to.be(1);
+      expect(nodes.reduce((sum, n) => sum + n.engine.forwardedUpgradesCount, 0)).to.be(1);
+
+      const before = nodes.map((n) => n.engine.forwardedRequestsCount);
+      for (let i = 0; i < 5; i++) expect(await socket.emitWithAck("echo", i)).to.be(i);
+      const big = "y".repeat(200000);
+      expect(await socket.emitWithAck("length", big)).to.be(big.length);
+      const binary = await socket.emitWithAck("echo", Buffer.from([9, 8, 7]));
+      expect(Buffer.from(binary)).to.eql(Buffer.from([9, 8, 7]));
+      socket.emit("send-me", "pushed", "over the tunnel");
+      expect(await waitFor(socket, "pushed")).to.be("over the tunnel");
+      // over the WebSocket: no more polling requests
+      expect(nodes.map((n) => n.engine.forwardedRequestsCount)).to.eql(before);
+
+      // the owner closing the session closes the tunnel, and the client sees it
+      const disconnected = waitFor(socket, "disconnect");
+      owner.engine.clients[sid].close();
+      expect((await disconnected)[0]).to.be("transport close");
+    });
+
+    it("relays the owner's refusal of an upgrade (a session it no longer has)", async () => {
+      const [owner, other] = await startNodes(2, {}, ENGINE_ONLY);
+      const sid = await handshake(owner.port);
+      const local = await refusedUpgrade(owner.port, `sid=${sid}x`);
+      // the client closes its session
+      await poll(owner.port, `sid=${sid}`, { method: "POST", body: "1" });
+      await until(() => owner.engine.clientsCount === 0, "the session closed");
+      const forwarded = await refusedUpgrade(other.port, `sid=${sid}`);
+      expect(local).to.eql({ status: 400, body: "Session ID unknown" });
+      expect(forwarded).to.eql(local);
+      expect(other.engine.forwardedUpgradesCount).to.be(1);
+      expect(other.engine.forwardingFailuresCount).to.be(0);
+    });
+
+    it("engine.close() on the tunnelling node closes its tunnels and its internal listener", async () => {
+      const [owner, other] = await startNodes(2);
+      const lb = await balancer();
+      lb.route = (line) => (/transport=websocket&sid=/.test(line) ? other.index : owner.index);
+      const socket = client(lb.port);
+      const upgraded = new Promise((resolve) =>
+        socket.io.once("open", () => socket.io.engine.once("upgrade", resolve)),
+      );
+      await waitFor(socket, "connect");
+      await upgraded;
+      socket.io.reconnection(false);
+      const disconnected = waitFor(socket, "disconnect");
+      const internalPort = other.internalPort;
+      other.engine.close();
+      expect((await disconnected)[0]).to.be("transport close");
+      const refused = await new Promise((resolve) => {
+        const probe = net.connect(internalPort, "127.0.0.1");
+        probe.on("connect", () => {
+          probe.destroy();
+          resolve(false);
+        });
+        probe.on("error", (err) => resolve(err.code));
+      });
+      expect(refused).to.be("ECONNREFUSED");
+    });
+  });
+
+  describe("a node gone or silent", () => {
+    it("answers 400 code 1 once the owner is killed, and the client reconnects on another node", async () => {
+      await startNodes(3);
+      const lb = await balancer();
+      const socket = client(lb.port, {
+        transports: ["polling"],
+        reconnectionDelay: 100,
+        reconnectionDelayMax: 100,
+        randomizationFactor: 0,
+      });
+      await waitFor(socket, "connect");
+      const sid = socket.io.engine.id;
+      const owner = ownerOf(sid);
+      const survivors = nodes.filter((n) => n !== owner);
+      // from now on the session's requests go to the other nodes only
+      lb.route = (line) => (line.includes(`sid=${sid}`) ? survivors[0].index : undefined);
+      expect(await socket.emitWithAck("echo", "before")).to.be("before");
+      await until(
+        () => survivors[0].engine.forwardedRequestsCount > 0 && owner.engine.clients[sid].transport.writable,
+      );
+      const clientError = new Promise((resolve) =>
+        socket.io.engine.once("close", (reason, error) => resolve({ reason, error })),
+      );
+
+      // killed: its ports close and every connection it had is cut, without a word
+      const reconnected = waitFor(socket, "connect", 10000);
+      owner.httpServer.close();
+      owner.httpServer.closeAllConnections();
+      owner.engine._forwarding.listener.close();
+      owner.engine._forwarding.listener.closeAllConnections();
+
+      // the client's pending GET, forwarded to the owner, is answered 400 code 1
+      const { reason, error } = await clientError;
+      expect(reason).to.be("transport error");
+      expect(error.message).to.be("xhr poll error");
+      // (the client's XHR is reset by then: its body is read from the survivor below)
+      expect(error.description).to.be(400);
+      expect(owner.errors).to.eql([]);
+
+      // the raw answer of a surviving node to the dead session: as for any unknown session
+      const answer = await poll(survivors[0].port, `sid=${sid}`);
+      expect(answer.status).to.be(400);
+      expect(answer.json).to.eql(UNKNOWN_SID);
+      expect(answer.headers["content-type"]).to.be("application/json");
+      expect(survivors[0].errors).to.contain(1);
+      expect(survivors[0].engine.forwardingFailuresCount).to.be.greaterThan(0);
+      expect(survivors[0].io.metrics().engine.forwardingFailures).to.be(
+        survivors[0].engine.forwardingFailuresCount,
+      );
+
+      await reconnected;
+      const newOwner = ownerOf(socket.io.engine.id);
+      expect(socket.io.engine.id).not.to.be(sid);
+      expect(survivors).to.contain(newOwner);
+      expect(await socket.emitWithAck("echo", "again")).to.be("again");
+    });
+
+    it("answers a request whose owner never answers with 400 code 1 within the timeout", async () => {
+      const [node] = await startNodes(1, {}, { forwarding: { timeout: 300 } });
+      const silent = await decoy();
+      others.push(silent.close);
+      const sid = sidFor(`127.0.0.1:${silent.port}`);
+      const started = Date.now();
+      const answer = await poll(node.port, `sid=${sid}`);
+      const elapsed = Date.now() - started;
+      expect(answer.status).to.be(400);
+      expect(answer.json).to.eql(UNKNOWN_SID);
+      expect(elapsed).to.be.within(290, 2000);
+      expect(silent.connections).to.be(1);
+
+      const upgradeStarted = Date.now();
+      expect(await refusedUpgrade(node.port, `sid=${sid}`)).to.eql({
+        status: 400,
+        body: "Session ID unknown",
+      });
+      expect(Date.now() - upgradeStarted).to.be.within(290, 2000);
+      expect(silent.connections).to.be(2);
+      expect(node.engine.forwardedRequestsCount).to.be(1);
+      expect(node.engine.forwardedUpgradesCount).to.be(1);
+      expect(node.engine.forwardingFailuresCount).to.be(2);
+      expect(node.errors).to.eql([1, 1]);
+    });
+
+    it("answers 400 code 1 when the owner's port is closed (connection refused)", async () => {
+      const [node] = await startNodes(1);
+      const closed = await decoy();
+      closed.close();
+      const sid = sidFor(`127.0.0.1:${closed.port}`);
+      expect((await poll(node.port, `sid=${sid}`, { method: "POST", body: "4x" })).json).to.eql(UNKNOWN_SID);
+      expect(await refusedUpgrade(node.port, `sid=${sid}`)).to.eql({
+        status: 400,
+        body: "Session ID unknown",
+      });
+      expect(node.engine.forwardingFailuresCount).to.be(2);
+    });
+  });
+
+  describe("only nodes talk to nodes", () => {
+    it("makes no connection at all for a forged or garbled tag", async () => {
+      const [node] = await startNodes(1);
+      const target = await decoy();
+      others.push(target.close);
+      const address = `127.0.0.1:${target.port}`;
+      const valid = sidFor(address, { id: "victim" });
+      const dot = valid.lastIndexOf(".");
+      const flipped = valid.slice(0, -1) + (valid.slice(-1) === "A" ? "B" : "A");
+      const forged = [
+        "plain-id-without-tag",
+        "id.",
+        "id.!!!not-base64!!!",
+        `id.${Buffer.from(address).toString("base64url")}`,
+        `id.${"A".repeat(2000)}`,
+        sidFor(address, { secret: "another secret of enough length", id: "victim" }),
+        flipped,
+        // the tag of one id moved to another
+        `other${valid.slice(dot)}`,
+      ];
+      for (const sid of forged) {
+        const q = `sid=${encodeURIComponent(sid)}`;
+        expect((await poll(node.port, q)).json).to.eql(UNKNOWN_SID);
+        expect((await poll(node.port, q, { method: "POST", body: "4x" })).json).to.eql(UNKNOWN_SID);
+        expect(await refusedUpgrade(node.port, q)).to.eql({ status: 400, body: "Session ID unknown" });
+      }
+      expect(target.connections).to.be(0);
+      expect(node.engine.forwardedRequestsCount).to.be(0);
+      expect(node.engine.forwardedUpgradesCount).to.be(0);
+      // positive control: the same request with a genuine tag does reach the address
+      const node2 = await startNode({}, { forwarding: { timeout: 200 } });
+      await poll(node2.port, `sid=${valid}`);
+      expect(target.connections).to.be(1);
+    });
+
+    it("refuses with 403 whatever reaches the internal listener without the token; nothing reaches the engine", async () => {
+      let middlewareRuns = 0;
+      const [node] = await startNodes(1);
+      node.engine.use((req, res, next) => {
+        middlewareRuns++;
+        next();
+      });
+      const connections = [];
+      node.engine.on("connection", (s) => connections.push(s));
+      const internal = node.internalPort;
+      const path = "/socket.io/?EIO=4&transport=polling";
+      const token = new (sessionTag().SessionTagCodec)(SECRET).token;
+      const refusals = [
+        {},
+        { [HEADER]: "" },
+        { [HEADER]: "wrong" },
+        { [HEADER]: SECRET },
+        { [HEADER]: token.slice(0, -1) },
+        { [HEADER]: new (sessionTag().SessionTagCodec)("another secret of enough length").token },
+      ];
+      for (const headers of refusals) {
+        const res = await request(internal, { path, headers });
+        expect(res.status).to.be(403);
+        expect(res.headers.connection).to.be("close");
+        const upgrade = await refusedUpgrade(internal, "", headers);
+        expect(upgrade.status).to.be(403);
+      }
+      expect(middlewareRuns).to.be(0);
+      expect(connections).to.eql([]);
+      expect(node.errors).to.eql([]);
+      expect(node.engine.clientsCount).to.be(0);
+      // positive control: with the token, the engine answers (and its middleware runs)
+      const res = await requestText(internal, { path, headers: { [HEADER]: token } });
+      expect(res.status).to.be(200);
+      expect(res.body[0]).to.be("0");
+      expect(middlewareRuns).to.be(1);
+      expect(connections.length).to.be(1);
+      // the token is taken out of the request the engine and its middlewares see
+      node.engine.use((req, res, next) => {
+        expect(req.headers[HEADER]).to.be(undefined);
+        expect(req.rawHeaders.map((h) => h.toLowerCase())).not.to.contain(HEADER);
+        next();
+      });
+      expect((await request(internal, { path, headers: { [HEADER]: token } })).status).to.be(200);
+    });
+
+    it("never forwards a request that came from another node", async () => {
+      const [node] = await startNodes(1);
+      const target = await decoy();
+      others.push(target.close);
+      const token = new (sessionTag().SessionTagCodec)(SECRET).token;
+      const sid = sidFor(`127.0.0.1:${target.port}`);
+      const res = await requestText(node.internalPort, {
+        path: `/socket.io/?EIO=4&transport=polling&sid=${sid}`,
+        headers: { [HEADER]: token },
+      });
+      expect(res.status).to.be(400);
+      expect(JSON.parse(res.body)).to.eql(UNKNOWN_SID);
+      expect(target.connections).to.be(0);
+      expect(node.engine.forwardedRequestsCount).to.be(0);
+    });
+
+    it("gives the token header no effect on the public port", async () => {
+      const [owner, other] = await startNodes(2);
+      const target = await decoy();
+      others.push(target.close);
+      const token = new (sessionTag().SessionTagCodec)(SECRET).token;
+      // a forged tag with the token: still refused, no connection
+      const forged = sidFor(`127.0.0.1:${target.port}`, { secret: "another secret of enough length" });
+      const refused = await poll(other.port, `sid=${forged}`, { headers: { [HEADER]: token } });
+      expect(refused.json).to.eql(UNKNOWN_SID);
+      expect(target.connections).to.be(0);
+      // a genuine session of another node with the token: forwarded as without it
+      const sid = await handshake(owner.port);
+      const message = waitFor(owner.engine.clients[sid], "message");
+      const res = await poll(other.port, `sid=${sid}`, {
+        method: "POST",
+        headers: { [HEADER]: token },
+        body: "4hi",
+      });
+      expect(res.body).to.be("ok");
+      expect(await message).to.be("hi");
+      expect(other.engine.forwardedRequestsCount).to.be(1);
+      // a handshake with the token on the public port: an ordinary session of that node
+      const own = await handshake(other.port, { [HEADER]: token });
+      expect(ownerOf(own)).to.be(other);
+    });
+
+    it("sends the owner a derived token, never the secret, and no hop-by-hop header either way", async () => {
+      const [node] = await startNodes(1);
+      // a fake owner that records what it gets and answers with headers of every kind
+      let received = "";
+      const owner = http.createServer((req, res) => {
+        received = `${req.method} ${req.url}\n${JSON.stringify(req.headers)}`;
+        res.writeHead(200, [
+          "Content-Type",
+          "text/plain",
+          "Set-Cookie",
+          "a=1",
+          "Set-Cookie",
+          "b=2",
+          "X-Custom",
+          "kept",
+          "Connection",
+          "keep-alive, X-Hop",
+          "X-Hop",
+          "dropped",
+          "Keep-Alive",
+          "timeout=77",
+        ]);
+        res.end("from the owner");
+      });
+      const ownerPort = await listen(owner);
+      others.push(() => closeHttp(owner));
+      const sid = sidFor(`127.0.0.1:${ownerPort}`);
+      const res = await poll(node.port, `sid=${sid}`, {
+        headers: {
+          Connection: "X-Client-Hop",
+          "X-Client-Hop": "dropped",
+          "Proxy-Authorization": "Basic dropped",
+          Cookie: "io=kept",
+          Origin: "https://app.example",
+          [HEADER]: "sent by the client",
+        },
+      });
+      const token = new (sessionTag().SessionTagCodec)(SECRET).token;
+      expect(received).not.to.contain(SECRET);
+      const headers = JSON.parse(received.split("\n")[1]);
+      expect(headers[HEADER]).to.be(token);
+      expect(headers.cookie).to.be("io=kept");
+      expect(headers.origin).to.be("https://app.example");
+      expect(headers.host).to.be(`localhost:${node.port}`);
+      expect(headers["x-client-hop"]).to.be(undefined);
+      expect(headers["proxy-authorization"]).to.be(undefined);
+      expect(received.split("\n")[0]).to.be(`GET /socket.io/?EIO=4&transport=polling&sid=${sid}`);
+
+      expect(res.status).to.be(200);
+      expect(res.body).to.be("from the owner");
+      expect(res.headers["set-cookie"]).to.eql(["a=1", "b=2"]);
+      expect(res.headers["x-custom"]).to.be("kept");
+      expect(res.headers["content-type"]).to.be("text/plain");
+      expect(res.headers["x-hop"]).to.be(undefined);
+      // the public node's own keep-alive, not the owner's
+      expect(res.headers["keep-alive"]).not.to.be("timeout=77");
+    });
+  });
+
+  describe("the option", () => {
+    it("off: a request for another node's session gets 400 code 1 and goes nowhere", async () => {
+      const [plain] = await startNodes(1, {}, { forwarding: null });
+      expect(plain.engine._forwarding).to.be(undefined);
+      const target = await decoy();
+      others.push(target.close);
+      const sid = sidFor(`127.0.0.1:${target.port}`);
+      const res = await poll(plain.port, `sid=${sid}`);
+      expect(res.status).to.be(400);
+      expect(res.json).to.eql(UNKNOWN_SID);
+      expect(await refusedUpgrade(plain.port, `sid=${sid}`)).to.eql({
+        status: 400,
+        body: "Session ID unknown",
+      });
+      expect(target.connections).to.be(0);
+      expect(plain.errors).to.eql([1, 1]);
+      // and its session ids carry no tag
+      expect(await handshake(plain.port)).to.match(/^[A-Za-z0-9_-]{20}$/);
+    });
+
+    it("requires a secret of at least 16 characters", () => {
+      const { Server: Engine } = eio();
+      expect(() => new Engine({ sessionForwarding: {} })).to.throwError(/at least 16 characters/);
+      expect(() => new Engine({ sessionForwarding: { secret: "too short" } })).to.throwError(/secret/);
+      expect(() => new Engine({ sessionForwarding: { secret: SECRET, timeout: -1 } })).to.throwError(
+        /timeout/,
+      );
+    });
+
+    it("holds a handshake until the internal listener listens, and tags the id with its address", async () => {
+      const { Server: Engine } = eio();
+      let engine;
+      // the engine is created by the first request, which it then handles at once
+      const httpServer = http.createServer((req, res) => {
+        engine = new Engine({ sessionForwarding: { secret: SECRET } });
+        engine.handleRequest(req, res);
+      });
+      const port = await listen(httpServer);
+      others.push(() => {
+        engine.close();
+        closeHttp(httpServer);
+      });
+      const res = await requestText(port, { path: "/engine.io/?EIO=4&transport=polling" });
+      expect(res.status).to.be(200);
+      const sid = JSON.parse(res.body.slice(1)).sid;
+      expect(new (sessionTag().SessionTagCodec)(SECRET).ownerOf(sid)).to.be(engine._forwarding.address);
+      expect(engine._forwarding.address).to.match(/^127\.0\.0\.1:\d+$/);
+    });
+
+    it("reports an internal listener that cannot listen, and refuses new sessions with 503", async () => {
+      const [first] = await startNodes(1);
+      const { Server: Engine } = eio();
+      const forwarding = { secret: SECRET, port: first.internalPort };
+
+      // with an "error" listener on the engine: the error goes there
+      const httpServer = http.createServer();
+      const engine = new Engine({ sessionForwarding: forwarding });
+      engine.attach(httpServer);
+      const error = waitFor(engine, "error");
+      const port = await listen(httpServer);
+      others.push(() => {
+        engine.close();
+        closeHttp(httpServer);
+      });
+      expect((await error).code).to.be("EADDRINUSE");
+      const refusals = [];
+      engine.on("connection_error", (e) => refusals.push(e.code));
+      const res = await requestText(port, { path: "/engine.io/?EIO=4&transport=polling" });
+      expect(res.status).to.be(503);
+      expect(JSON.parse(res.body)).to.eql({ code: 7, message: "Service unavailable" });
+      expect(refusals).to.eql([7]);
+      expect(engine.clientsCount).to.be(0);
+
+      // without one: a process warning, not an uncaught exception
+      const warning = waitFor(process, "warning");
+      const quiet = new Engine({ sessionForwarding: forwarding });
+      others.push(() => quiet.close());
+      const w = await warning;
+      expect(w.name).to.be("SessionForwardingWarning");
+      expect(w.message).to.contain("EADDRINUSE");
+    });
+  });
+});
