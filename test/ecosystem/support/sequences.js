@@ -18,13 +18,13 @@ function newSequenceCounts() {
 }
 
 /**
- * Adds to `counts`, for one channel of one client, what is missing from 1..last (and
- * whether at a reconnection: the packet after the gap came after a reconnection the one
- * before it did not), seen twice (both copies after the same reconnection, or not), or
- * seen after a larger one.
+ * Adds to `counts`, for one channel of one client, what is missing from 1..last, and of
+ * that how much was missed while away (the packet after the gap came after a reconnection
+ * the one before it did not), what was seen twice (both copies after the same
+ * reconnection, or not), and what was seen after a larger one.
  * @example
  *   const counts = newSequenceCounts();
- *   countSequences([RECONNECTED, 1, 2, RECONNECTED, 4], 4, counts); // counts.lostAtReconnection === 1
+ *   countSequences([RECONNECTED, 1, 2, RECONNECTED, 5], 5, counts); // lost 2, lostAtReconnection 2
  */
 function countSequences(seqs, last, counts) {
   const seen = new Map(); // seq => the reconnection it came after
@@ -42,13 +42,17 @@ function countSequences(seqs, last, counts) {
     seen.set(seq, connection);
     max = Math.max(max, seq);
   }
-  for (let seq = 1; seq <= last; seq++) {
-    if (seen.has(seq)) continue;
-    counts.lost++;
-    const before = seen.get(seq - 1);
-    let next = seq + 1;
+  for (let first = 1; first <= last; first++) {
+    if (seen.has(first)) continue;
+    // the gap first..next-1
+    let next = first + 1;
     while (next <= last && !seen.has(next)) next++;
-    if (before !== undefined && seen.has(next) && seen.get(next) !== before) counts.lostAtReconnection++;
+    counts.lost += next - first;
+    const before = seen.get(first - 1);
+    if (before !== undefined && seen.has(next) && seen.get(next) !== before) {
+      counts.lostAtReconnection += next - first;
+    }
+    first = next;
   }
   return counts;
 }
