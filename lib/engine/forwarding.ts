@@ -58,6 +58,9 @@ export const FORWARDING_HEADER = "x-socket-io-forwarding";
 const CONNECT_TIMEOUT = 2000;
 // bound on the body of a refused forwarded upgrade (the engine's and ws's are a few bytes)
 const MAX_REFUSAL_BODY = 64 * 1024;
+// session ids whose tag was verified, kept so that each request of a forwarded session does
+// not cost its three HMACs again; the oldest goes first
+const MAX_KNOWN_OWNERS = 10000;
 
 const kForwarded = Symbol("engine:forwarded");
 
@@ -252,6 +255,8 @@ export class Forwarding {
   private readonly advertised: string;
   /** the client sockets of the open tunnels */
   private readonly tunnels = new Set<Duplex>();
+  /** other nodes' session ids whose tag was verified, and their owner */
+  private readonly owners = new Map<string, Target>();
   private state: "idle" | "opening" | "listening" | "closed" | "failed" = "idle";
   private waiting: ((ready: boolean) => void)[] = [];
   private self: string | undefined;
@@ -400,10 +405,12 @@ export class Forwarding {
       );
       answer.pipe(res);
     });
-    req.on("error", (err: Error) => {
-      debug("forwarded request error: %s", err.message);
+    const onClientError = (err: Error): void => {
+      debug("client of a forwarded request: %s", err.message);
       upstream.destroy();
-    });
+    };
+    req.on("error", onClientError);
+    res.on("error", onClientError);
     res.on("close", () => {
       if (!res.writableFinished && !done) {
         // the client went away: the owner sees the request end early, as it would have
@@ -412,7 +419,12 @@ export class Forwarding {
         upstream.destroy();
       }
     });
-    req.pipe(upstream);
+    if (req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined) {
+      // no body (a GET): nothing to pipe
+      upstream.end();
+    } else {
+      req.pipe(upstream);
+    }
     return true;
   }
 
@@ -543,6 +555,10 @@ export class Forwarding {
     ) {
       return undefined;
     }
+    const known = this.owners.get(sid);
+    if (known !== undefined) {
+      return known;
+    }
     const address = this.tags.ownerOf(sid);
     if (address === undefined) {
       debug('no valid tag in the session id "%s"', sid);
@@ -551,7 +567,15 @@ export class Forwarding {
     if (address === this.self) {
       return undefined;
     }
-    return parseAddress(address);
+    const target = parseAddress(address);
+    if (target !== undefined) {
+      const owners = this.owners;
+      if (owners.size >= MAX_KNOWN_OWNERS) {
+        owners.delete(owners.keys().next().value as string);
+      }
+      owners.set(sid, target);
+    }
+    return target;
   }
 
   /** Answers a request the owner could not: as the engine answers an unknown session. */

@@ -328,6 +328,41 @@ function comparable(headers) {
       expect(other.engine.forwardingFailuresCount).to.be(0);
     });
 
+    it("takes a socket.io-client emit near maxHttpBufferSize, and closes on one over it as locally", async () => {
+      const max = 100000;
+      await startNodes(3, { maxHttpBufferSize: max });
+      const lb = await balancer();
+      // through the balancer, every request of a session goes to a node that does not own it
+      lb.route = (line) => {
+        const match = /sid=([^& ]+)/.exec(line);
+        return match ? (ownerOf(match[1]).index + 1) % 3 : undefined;
+      };
+      // the same client and emits, directly on one node and through the balancer
+      const run = async (port) => {
+        const socket = client(port, { transports: ["polling"], reconnection: false });
+        await waitFor(socket, "connect");
+        const owner = ownerOf(socket.io.engine.id);
+        const near = "z".repeat(max - 100);
+        expect(await socket.emitWithAck("length", near)).to.be(near.length);
+        const [serverSocket] = await owner.io.fetchSockets();
+        const closedOnServer = new Promise((resolve) => {
+          owner.io.sockets.sockets.get(serverSocket.id).once("disconnect", resolve);
+        });
+        const closedOnClient = waitFor(socket, "disconnect");
+        socket.emit("length", "z".repeat(max + 1));
+        const [clientReason] = await closedOnClient;
+        return { clientReason, serverReason: await closedOnServer };
+      };
+      const local = await run(nodes[0].port);
+      const forwarded = await run(lb.port);
+      expect(local.serverReason).to.be("transport error");
+      expect(forwarded).to.eql(local);
+      // the handshake aside, each request of the second client was forwarded
+      const forwardedRequests = lb.log.filter((e) => e.line.includes("sid=")).length;
+      expect(nodes.reduce((sum, n) => sum + n.engine.forwardedRequestsCount, 0)).to.be(forwardedRequests);
+      expect(nodes.map((n) => n.engine.forwardingFailuresCount)).to.eql([0, 0, 0]);
+    });
+
     it("relays a POST body that trickles in, with a Content-Length or chunked", async () => {
       const [owner, other] = await startNodes(2, {}, ENGINE_ONLY);
       const sid = await handshake(owner.port);
@@ -492,10 +527,21 @@ function comparable(headers) {
       await waitFor(socket, "connect");
       await upgraded;
       socket.io.reconnection(false);
+      // and a long poll of another session, forwarded through it to the owner, pending
+      const sid = await handshake(owner.port);
+      const pending = poll(other.port, `sid=${sid}`);
+      await until(
+        () => owner.engine.clients[sid].transport.writable === true,
+        "the GET is pending on the owner",
+      );
       const disconnected = waitFor(socket, "disconnect");
       const internalPort = other.internalPort;
       other.engine.close();
       expect((await disconnected)[0]).to.be("transport close");
+      // its agent's connections cut: the poll is answered here, as for an unknown session
+      const answer = await pending;
+      expect(answer.status).to.be(400);
+      expect(answer.json).to.eql(UNKNOWN_SID);
       const refused = await new Promise((resolve) => {
         const probe = net.connect(internalPort, "127.0.0.1");
         probe.on("connect", () => {
