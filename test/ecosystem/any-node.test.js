@@ -11,8 +11,9 @@
 // the default transports (polling, then the upgrade to WebSocket), in rooms spread over
 // the nodes; each client sends acknowledged emits, and a broadcaster on the adapter sends
 // sequence-numbered broadcasts to the rooms and to all. Then one node is killed with
-// SIGKILL mid-run. With the option off, the same round-robin gives the documented
-// failure: "Session ID unknown".
+// SIGKILL mid-run (with redis-streams, another is first stopped with SIGTERM, and its
+// clients recover their sessions). With the option off, the same round-robin gives the
+// documented failure: "Session ID unknown".
 //
 // Sizes (the issue's full run is ANY_NODE_POLLING=300 ANY_NODE_DEFAULT=300
 // ANY_NODE_DURATION=300): ANY_NODE_POLLING, ANY_NODE_DEFAULT (clients of each kind),
@@ -33,17 +34,19 @@ const { waitFor } = require("./support/peers");
 const env = (name, fallback) => Number(process.env["ANY_NODE_" + name] || fallback);
 const POLLING = env("POLLING", 20);
 const DEFAULT = env("DEFAULT", 20);
-const DURATION_MS = env("DURATION", 5) * 1000;
+const DURATION_MS = env("DURATION", 4) * 1000;
 const ROOMS = env("ROOMS", Math.max(3, Math.round((POLLING + DEFAULT) / 10)));
 const RATE = env("RATE", 40);
 const ADAPTERS = (
   process.env.ANY_NODE_ADAPTERS || "redis,redis-sharded,redis-streams,postgres,cluster"
 ).split(",");
-// the load goes on this long after the kill: more than a first reconnection delay
+// the load goes on this long after a node stops: more than a first reconnection delay
 // (socket.io-client's default 1000 ms, randomized by half: at most 1500 ms) and a handshake
-const AFTER_KILL_MS = 4000;
+const AFTER_STOP_MS = 3500;
 const RECONNECTION_DELAY_MAX = 1500;
+// killed with SIGKILL; with redis-streams, GRACEFUL is stopped with SIGTERM before
 const VICTIM = "n3";
+const GRACEFUL = "n2";
 
 const TITLES = {
   redis: "@socket.io/redis-adapter (createAdapter) behind round-robin nginx",
@@ -190,103 +193,131 @@ describe("any node serves any request (sessionForwarding), three nodes without a
         expect(steadyFigures.forwardedRequests).to.be.greaterThan(where.pollingRequestsElsewhere - 1);
       });
 
-      it(`${VICTIM} killed with SIGKILL mid-run: its clients connect to the others at their first reconnection attempt`, async function () {
-        if (!steadyFigures) this.skip();
+      // Stops `name` with `signal` while the load runs, and checks what its clients and the
+      // others went through. SIGTERM: the node closes (io.close()) and exits.
+      async function nodeGoesDown(name, signal) {
         const owner = {};
         for (const s of await deployment.stats()) for (const sid of s.owned) owner[sid] = s.node;
-        const victims = new Set(load.records.filter((r) => owner[r.client.io.engine.id] === VICTIM));
+        const victims = new Set(load.records.filter((r) => owner[r.client.io.engine.id] === name));
         expect(victims.size).to.be.greaterThan(0);
+        // each client's counts so far: an earlier phase's are that phase's to check
+        const before = new Map(load.records.map((r) => [r, load.sequences([r])]));
+        const since = (r, name) => load.sequences([r])[name] - before.get(r)[name];
 
+        const phaseStart = Date.now();
         load.start();
-        await sleep(1000);
-        const killedAt = Date.now();
-        await deployment.kill(VICTIM);
-        await sleep(AFTER_KILL_MS);
+        await sleep(700);
+        const stoppedAt = Date.now();
+        await deployment.kill(name, signal);
+        await sleep(AFTER_STOP_MS);
         await load.stop();
 
-        const lostConnection = (r) => r.disconnects.some((e) => e.at >= killedAt);
+        const lostConnection = (r) => r.disconnects.some((e) => e.at >= stoppedAt);
         // Node's cluster module: a connection the primary was handing to the worker as it
         // died stays open in the primary, unanswered, and that client's request hangs until
         // its heartbeat gives up (pingInterval + pingTimeout); nginx has no such state
         const stalled = load.records.filter(
-          (r) => !lostConnection(r) && !load.receivedAfter(r, killedAt + 1000),
+          (r) => !lostConnection(r) && !load.receivedAfter(r, stoppedAt + 1000),
         );
         const disconnected = load.records.filter(lostConnection);
+        const victimsDisconnected = [...victims].filter(lostConnection);
         const others = disconnected.filter((r) => !victims.has(r));
         const undisturbed = load.records.filter((r) => !lostConnection(r) && !stalled.includes(r));
         const reconnections = disconnected.map((r) => {
-          const lostAt = r.disconnects.find((e) => e.at >= killedAt).at;
+          const lostAt = r.disconnects.find((e) => e.at >= stoppedAt).at;
           const back = r.connects.find((c) => c.at > lostAt);
           const reconnect = r.reconnects.find((e) => e.at > lostAt);
           return { ms: back ? back.at - lostAt : Infinity, attempt: reconnect && reconnect.attempt };
         });
-        const recovered = (list) => list.filter((r) => r.connects[r.connects.length - 1].recovered).length;
-        // what clients that kept their connection missed: when it was broadcast, from the kill
-        const missedByUndisturbed = undisturbed.flatMap((r) => load.missedAt(r).map((at) => at - killedAt));
+        const isRecovered = (r) => r.connects[r.connects.length - 1].recovered;
+        const recovered = (list) => list.filter(isRecovered).length;
+        // what clients that kept their connection missed in this phase: when it was
+        // broadcast, from the stop
+        const missedByUndisturbed = undisturbed.flatMap((r) =>
+          load
+            .missedAt(r)
+            .filter((at) => at >= phaseStart)
+            .map((at) => at - stoppedAt),
+        );
         const figures = {
           adapter,
           broadcasts: load.broadcasts(),
           victims: victims.size,
-          victimsDisconnected: [...victims].filter(lostConnection).length,
+          victimsDisconnected: victimsDisconnected.length,
           othersDisconnected: others.length,
           stalled: stalled.length,
           reconnectMsMax: Math.max(0, ...reconnections.map((r) => r.ms)),
           reconnectAttemptsOverOne: reconnections.filter((r) => r.attempt !== 1).length,
-          recoveredVictims: recovered([...victims].filter(lostConnection)),
+          recoveredVictims: recovered(victimsDisconnected),
           recoveredOthers: recovered(others),
-          ...eventsBetween(load.records, killedAt),
-          unansweredAcksOfUndisturbed: eventsBetween(undisturbed, killedAt).unansweredAcks,
-          victimsSequences: load.sequences([...victims].filter(lostConnection)),
+          ...eventsBetween(load.records, stoppedAt),
+          unansweredAcksOfUndisturbed: eventsBetween(undisturbed, stoppedAt).unansweredAcks,
+          victimsSequences: load.sequences(victimsDisconnected),
           othersSequences: load.sequences(others),
           undisturbedSequences: load.sequences(undisturbed),
-          undisturbedMissedMsAfterKill: missedByUndisturbed,
+          undisturbedMissedMsAfterStop: missedByUndisturbed,
         };
-        console.log("      %s, SIGKILL: %j", adapter, figures);
+        console.log("      %s, %s %s: %j", adapter, signal, name, figures);
 
         if (adapter === "cluster")
           expect(stalled.length).to.be.lessThan(Math.max(3, load.records.length / 100));
         else expect(stalled.length).to.be(0);
-        // every client of the killed node lost its connection, and came back on another
+        // every client of the stopped node lost its connection, and came back on another
         // node at its first attempt: within its reconnection delay and a handshake
-        expect(figures.victimsDisconnected).to.be(
-          victims.size - stalled.filter((r) => victims.has(r)).length,
-        );
+        expect(victimsDisconnected.length).to.be(victims.size - stalled.filter((r) => victims.has(r)).length);
         expect(figures.reconnectAttemptsOverOne).to.be(0);
         expect(figures.reconnectMsMax).to.be.lessThan(RECONNECTION_DELAY_MAX + 2000);
         expect(figures.connectErrors).to.be(0);
         // ... and the acknowledged emits after that are answered, by the nodes left
         for (const rec of load.records.filter((r) => !stalled.includes(r))) {
-          for (const ack of rec.acks.filter((a) => a.at >= killedAt + AFTER_KILL_MS / 2)) {
+          for (const ack of rec.acks.filter((a) => a.at >= stoppedAt + AFTER_STOP_MS / 2)) {
             expect(ack.timedOut).to.not.be(true);
-            expect(ack.node).to.not.be(VICTIM);
+            expect(ack.node).to.not.be(name);
           }
         }
         // a client that lost its connection missed only what was broadcast while it was away
         for (const counts of [figures.victimsSequences, figures.othersSequences]) {
           expect(counts.outOfOrder).to.be(0);
           expect(counts.duplicatedAcrossReconnection).to.be(0);
-          expect(counts.lost).to.be(counts.lostAtReconnection);
+        }
+        // (a recovered one, nothing: see below)
+        for (const r of disconnected.filter((r) => !isRecovered(r))) {
+          expect(since(r, "lost")).to.be(since(r, "lostAtReconnection"));
         }
         // The other clients did not notice, but for one thing: a long-poll answer their node
-        // had handed to the killed node to relay is lost with it when nginx, seeing no
+        // had handed to the stopped node to relay is lost with it when nginx, seeing no
         // response header, retries the GET on another node (proxy_next_upstream, for an
-        // idempotent request): the client never knows. Only what was broadcast at the kill.
+        // idempotent request): the client never knows. Only what was broadcast at the stop.
         expect(figures.unansweredAcksOfUndisturbed).to.be(0);
         expect(figures.undisturbedSequences.outOfOrder).to.be(0);
         expect(figures.undisturbedSequences.duplicatedAcrossReconnection).to.be(0);
-        expect(figures.undisturbedSequences.duplicatedAfterRestore).to.be(0);
+        for (const r of undisturbed) expect(since(r, "duplicatedAfterRestore")).to.be(0);
         for (const ms of missedByUndisturbed) expect(ms).to.be.within(-500, 500);
         if (adapter === "redis-streams") {
-          // a session whose node is alive is stored when its connection breaks, and restored
-          // on whichever node the reconnection lands. The killed node's own sessions cannot
-          // be: it stores a session when it ends, and it had no time to.
-          expect(figures.recoveredOthers).to.be(others.length);
-          // but for the adapter's race (README, "Which adapters recover across nodes")
-          expect(figures.othersSequences.lost).to.be.lessThan(2);
-          expect(figures.othersSequences.duplicatedAfterRestore).to.be.lessThan(
-            Math.max(5, others.length / 5),
+          // A session is stored when it ends, and restored on whichever node the
+          // reconnection lands: every session of a node stopped with SIGTERM, every session
+          // of the others whose connection broke. A node killed with SIGKILL has no time to
+          // store its own.
+          const restorable = signal === "SIGKILL" ? others : disconnected;
+          expect(recovered(restorable)).to.be(restorable.length);
+          // nothing lost, but for the adapter's race (README, "Which adapters recover across nodes")
+          expect(sum(restorable.map((r) => since(r, "lost")))).to.be.lessThan(2);
+          expect(sum(restorable.map((r) => since(r, "duplicatedAfterRestore")))).to.be.lessThan(
+            Math.max(5, restorable.length / 5),
           );
         }
+      }
+
+      if (adapter === "redis-streams") {
+        it(`${GRACEFUL} stopped with SIGTERM (io.close()) mid-run: its clients recover their sessions on the others, nothing lost`, async function () {
+          if (!steadyFigures) this.skip();
+          await nodeGoesDown(GRACEFUL, "SIGTERM");
+        });
+      }
+
+      it(`${VICTIM} killed with SIGKILL mid-run: its clients connect to the others at their first reconnection attempt`, async function () {
+        if (!steadyFigures) this.skip();
+        await nodeGoesDown(VICTIM, "SIGKILL");
       });
     });
   }

@@ -27,7 +27,7 @@ const roundRobin = (ports) => ({ name: "roundrobin", nodes: ports, balance: "" }
  * nodes without `sessionForwarding`. `clients` sizes nginx's connections.
  * @example
  *   const d = await startDeployment({ adapter: "redis", redisUrl: redis.url });
- *   ioc(d.url); d.broadcast("r1", 1); const stats = await d.stats(); await d.kill("n3");
+ *   ioc(d.url); d.broadcast("r1", 1); const stats = await d.stats(); await d.kill("n3", "SIGKILL");
  *   await d.stop();
  */
 async function startDeployment({
@@ -109,13 +109,16 @@ async function startDeployment({
       if (primary) return askStats(primary);
       return Promise.all(names.filter((n) => !killed.has(n)).map((n) => askStats(procs[n])));
     },
-    /** SIGKILL to a node; resolves once its process is gone. */
-    async kill(name) {
+    /**
+     * Sends `signal` to a node (SIGTERM: its io.close(), then exit); resolves once its
+     * process is gone.
+     */
+    async kill(name, signal = "SIGKILL") {
       killed.add(name);
-      process.kill(pids[name], "SIGKILL");
+      process.kill(pids[name], signal);
       // a cluster worker is the primary's child: gone once the primary has reaped it
       if (procs[name]) await procs[name].exited;
-      else await waitFor(() => !alive(pids[name]), 5000, "the kill");
+      else await waitFor(() => !alive(pids[name]), 10000, "the node's exit");
     },
     /** Everything a process printed, for a failure's message. */
     output(name) {
