@@ -59,7 +59,7 @@ const CONNECT_TIMEOUT = 2000;
 // bound on the body of a refused forwarded upgrade (the engine's and ws's are a few bytes)
 const MAX_REFUSAL_BODY = 64 * 1024;
 // session ids whose tag was verified, kept so that each request of a forwarded session does
-// not cost its three HMACs again; the oldest goes first
+// not cost its HMACs (keystream and MAC) again; the oldest goes first
 const MAX_KNOWN_OWNERS = 10000;
 
 const kForwarded = Symbol("engine:forwarded");
