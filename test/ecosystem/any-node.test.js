@@ -215,9 +215,13 @@ describe("any node serves any request (sessionForwarding), three nodes without a
         const lostConnection = (r) => r.disconnects.some((e) => e.at >= stoppedAt);
         // Node's cluster module: a connection the primary was handing to the worker as it
         // died stays open in the primary, unanswered, and that client's request hangs until
-        // its heartbeat gives up (pingInterval + pingTimeout); nginx has no such state
+        // its heartbeat gives up (pingInterval + pingTimeout); nginx has no such state.
+        // Such a client gets nothing more: neither the broadcasts nor its acknowledgements.
         const stalled = load.records.filter(
-          (r) => !lostConnection(r) && !load.receivedAfter(r, stoppedAt + 1000),
+          (r) =>
+            !lostConnection(r) &&
+            (load.missedAt(r).some((at) => at > stoppedAt + 1000) ||
+              r.acks.some((a) => a.timedOut && a.at > stoppedAt + 1000)),
         );
         const disconnected = load.records.filter(lostConnection);
         const victimsDisconnected = [...victims].filter(lostConnection);
@@ -251,7 +255,10 @@ describe("any node serves any request (sessionForwarding), three nodes without a
           recoveredVictims: recovered(victimsDisconnected),
           recoveredOthers: recovered(others),
           ...eventsBetween(load.records, stoppedAt),
-          unansweredAcksOfUndisturbed: eventsBetween(undisturbed, stoppedAt).unansweredAcks,
+          // when each was emitted, from the stop
+          undisturbedUnansweredAcksMs: undisturbed.flatMap((r) =>
+            r.acks.filter((a) => a.timedOut && a.at >= phaseStart).map((a) => a.at - stoppedAt),
+          ),
           victimsSequences: load.sequences(victimsDisconnected),
           othersSequences: load.sequences(others),
           undisturbedSequences: load.sequences(undisturbed),
@@ -266,7 +273,10 @@ describe("any node serves any request (sessionForwarding), three nodes without a
         // node at its first attempt: within its reconnection delay and a handshake
         expect(victimsDisconnected.length).to.be(victims.size - stalled.filter((r) => victims.has(r)).length);
         expect(figures.reconnectAttemptsOverOne).to.be(0);
-        expect(figures.reconnectMsMax).to.be.lessThan(RECONNECTION_DELAY_MAX + 2000);
+        // (a handshake takes longer when many reconnect at once on a loaded machine)
+        expect(figures.reconnectMsMax).to.be.lessThan(
+          RECONNECTION_DELAY_MAX + 2000 * Math.max(1, disconnected.length / 50),
+        );
         expect(figures.connectErrors).to.be(0);
         // ... and the acknowledged emits after that are answered, by the nodes left
         for (const rec of load.records.filter((r) => !stalled.includes(r))) {
@@ -287,8 +297,9 @@ describe("any node serves any request (sessionForwarding), three nodes without a
         // The other clients did not notice, but for one thing: a long-poll answer their node
         // had handed to the stopped node to relay is lost with it when nginx, seeing no
         // response header, retries the GET on another node (proxy_next_upstream, for an
-        // idempotent request): the client never knows. Only what was broadcast at the stop.
-        expect(figures.unansweredAcksOfUndisturbed).to.be(0);
+        // idempotent request): the client never knows. Only what was broadcast at the stop,
+        // and the acknowledgements of what was emitted just before.
+        for (const ms of figures.undisturbedUnansweredAcksMs) expect(ms).to.be.within(-2000, 500);
         expect(figures.undisturbedSequences.outOfOrder).to.be(0);
         expect(figures.undisturbedSequences.duplicatedAcrossReconnection).to.be(0);
         for (const r of undisturbed) expect(since(r, "duplicatedAfterRestore")).to.be(0);
