@@ -64,14 +64,15 @@ class Load {
    * @param {object} deployment from startDeployment()
    * @param {object} o `polling` and `default` (clients of each kind), `rooms`, `rate`
    *   (broadcasts a second: one to a room per tick, one to all every `rooms` ticks),
-   *   `ackIntervalMs` (each client's acknowledged emits), `ackTimeoutMs`
+   *   `ackIntervalMs` (each client's acknowledged emits), `ackTimeoutMs` (default 5 s, and
+   *   10 ms more per client: the answers come later on a loaded machine)
    * @example
    *   const load = new Load(d, { polling: 20, default: 20, rooms: 6, rate: 50 });
    *   await load.connect(); load.start(); await sleep(5000); await load.stop();
    */
   constructor(deployment, o) {
     this.deployment = deployment;
-    this.o = { ackIntervalMs: 1000, ackTimeoutMs: 10000, ...o };
+    this.o = { ackIntervalMs: 1000, ackTimeoutMs: 5000 + 10 * (o.polling + o.default), ...o };
     this.records = [];
     this.sent = { room: {}, all: 0 };
     this.sentAt = new Map(); // "<room or *>:<seq>" => when it was broadcast
@@ -143,16 +144,18 @@ class Load {
   }
 
   /**
-   * Stops emitting, then waits (up to `ms`) for every acknowledgement to be answered or
-   * timed out and for every connected client to have the last broadcasts.
+   * Stops emitting, then waits for every acknowledgement to be answered or timed out, and
+   * (up to `ackTimeoutMs`: a client may never get them) for every connected client to have
+   * the last broadcasts.
    */
-  async stop(ms = 15000) {
+  async stop() {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
-    await waitFor(() => this.pendingAcks === 0, this.o.ackTimeoutMs + 2000, "the acknowledgements");
-    await waitFor(() => this.records.every((r) => this.hasLast(r)), ms, "the last broadcasts").catch(
-      () => {},
-    );
+    const ms = this.o.ackTimeoutMs;
+    await Promise.all([
+      waitFor(() => this.pendingAcks === 0, ms + 2000, "the acknowledgements"),
+      waitFor(() => this.records.every((r) => this.hasLast(r)), ms, "the last broadcasts").catch(() => {}),
+    ]);
   }
 
   broadcast(room, seq) {
