@@ -19,9 +19,10 @@ function newSequenceCounts() {
 
 /**
  * Adds to `counts`, for one channel of one client, what is missing from 1..last, and of
- * that how much was missed while away (the packet after the gap came after a reconnection
- * the one before it did not), what was seen twice (both copies after the same
- * reconnection, or not), and what was seen after a larger one.
+ * that how much was missed while away (the packet after the gap, or the client's current
+ * connection when the gap runs to the end, came after a reconnection the packet before it
+ * did not), what was seen twice (both copies after the same reconnection, or not), and what
+ * was seen after a larger one.
  * @example
  *   const counts = newSequenceCounts();
  *   countSequences([RECONNECTED, 1, 2, RECONNECTED, 5], 5, counts); // lost 2, lostAtReconnection 2
@@ -49,7 +50,10 @@ function countSequences(seqs, last, counts) {
     while (next <= last && !seen.has(next)) next++;
     counts.lost += next - first;
     const before = seen.get(first - 1);
-    if (before !== undefined && seen.has(next) && seen.get(next) !== before) {
+    // the gap ends at a packet received after a reconnection, or runs to the end with the
+    // client reconnected since the packet before it
+    const after = next <= last ? seen.get(next) : connection;
+    if (before !== undefined && after !== undefined && after !== before) {
       counts.lostAtReconnection += next - first;
     }
     first = next;
