@@ -234,3 +234,65 @@ describe("chat demo on several processes (npm run demo:cluster)", function () {
     await until(() => bob.io.engine.transport.name === "websocket", 3000, "bob's upgrade");
   });
 });
+
+describe("chat demo on several processes without sticky sessions (FORWARDING=1 npm run demo:cluster)", function () {
+  this.timeout(15000);
+
+  let demo, port, clients;
+
+  before(async function () {
+    if (REFERENCE) this.skip(); // socket.io 4.8 has no sessionForwarding
+    const env = { ...process.env, PORT: "0", WORKERS: "2", FORWARDING: "1" };
+    demo = await startProcess(process.execPath, [path.join(__dirname, "..", "demo", "cluster.js")], {
+      ready: /listening on http:\/\/localhost:\d+ with 2 workers \(session forwarding/,
+      timeoutMs: 10000,
+      env,
+    });
+    port = Number(/localhost:(\d+)/.exec(demo.output())[1]);
+  });
+
+  after(async () => {
+    for (const client of clients || []) client.close();
+    if (demo) await demo.stop();
+  });
+
+  it("users of both kinds chat across the workers though each connection may reach either worker", async () => {
+    // every request is a new connection (socket.io-client in Node keeps none alive), which
+    // the cluster module hands to the next worker: without forwarding, the second request
+    // of a session would already fail with "Session ID unknown"
+    const errors = [];
+    const join = async (nickname, opts) => {
+      const client = connect(`http://localhost:${port}`, {
+        auth: { nickname },
+        reconnection: false,
+        ...opts,
+      });
+      clients.push(client);
+      client.on("connect_error", (err) => errors.push(err.message));
+      client.on("disconnect", (reason) => errors.push(reason));
+      await waitFor(client, "rooms");
+      await client.timeout(2000).emitWithAck("join", "general");
+      return client;
+    };
+    clients = [];
+    const alice = await join("alice", {});
+    const aliceSeesBob = waitFor(alice, "users", (room, nicknames) => nicknames.join() === "alice,bob");
+    const bob = await join("bob", { transports: ["polling"] });
+    await aliceSeesBob;
+
+    for (let i = 0; i < 10; i++) {
+      const aliceGets = waitFor(alice, "message", (m) => m.from === "bob");
+      const ack = await bob.timeout(2000).emitWithAck("message", "hi " + i);
+      expect(ack.ok).to.be(true);
+      const [message] = await aliceGets;
+      expect(message.text).to.be("hi " + i);
+      const bobGets = waitFor(bob, "message", (m) => m.from === "alice");
+      await alice.timeout(2000).emitWithAck("message", "hello " + i);
+      await bobGets;
+    }
+    // alice's upgrade went to her worker, through whichever worker took it
+    await until(() => alice.io.engine.transport.name === "websocket", 3000, "alice's upgrade");
+    expect(bob.io.engine.transport.name).to.be("polling");
+    expect(errors).to.eql([]);
+  });
+});

@@ -56,6 +56,12 @@ export const FORWARDING_HEADER = "x-socket-io-forwarding";
 
 // a node that does not accept the connection in this time is taken for gone
 const CONNECT_TIMEOUT = 2000;
+// A kept-alive connection between two nodes is dropped by the node that opened it after
+// IDLE_CONNECTION ms without a request, long before the owner would drop it: a request
+// written on a connection that the owner is closing is reset, and its client answered 400
+// "Session ID unknown" though the owner is up. The margin is wider than any event loop lag.
+const IDLE_CONNECTION = 5000;
+const OWNER_KEEP_ALIVE = 30000;
 // bound on the body of a refused forwarded upgrade (the engine's and ws's are a few bytes)
 const MAX_REFUSAL_BODY = 64 * 1024;
 // session ids whose tag was verified, kept so that each request of a forwarded session does
@@ -279,8 +285,14 @@ export class Forwarding {
     this.host = options.host !== undefined ? options.host : "127.0.0.1";
     this.port = options.port !== undefined ? options.port : 0;
     this.advertised = advertisedHost(this.host, options.address);
-    this.agent = new Agent({ keepAlive: true, noDelay: true } as ConstructorParameters<typeof Agent>[0]);
-    this.listener = createServer((req, res) => this.onInternalRequest(req, res));
+    this.agent = new Agent({
+      keepAlive: true,
+      noDelay: true,
+      timeout: IDLE_CONNECTION,
+    } as ConstructorParameters<typeof Agent>[0]);
+    this.listener = createServer({ keepAliveTimeout: OWNER_KEEP_ALIVE }, (req, res) =>
+      this.onInternalRequest(req, res),
+    );
     this.listener.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.onInternalUpgrade(req, socket, head),
     );

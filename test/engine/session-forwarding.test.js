@@ -651,6 +651,35 @@ function comparable(headers) {
     });
   });
 
+  describe("connections between nodes", () => {
+    it("closes an idle connection to the owner before the owner does: no request goes out on a connection being closed", async () => {
+      // A request written on a kept-alive connection just as the owner closes it for
+      // being idle is reset (ECONNRESET), and answered 400 code 1 though the owner is up.
+      // The node that opened the connection must be the one to drop it, and first.
+      const [owner, other] = await startNodes(2, {}, ENGINE_ONLY);
+      const sid = await handshake(owner.port);
+      const connections = [];
+      owner.engine._forwarding.listener.on("connection", (socket) => {
+        const c = { endedByOtherNode: false, closedAt: 0 };
+        connections.push(c);
+        socket.on("end", () => (c.endedByOtherNode = true));
+        socket.on("close", () => (c.closedAt = Date.now()));
+      });
+      const sent = Date.now();
+      expect((await poll(other.port, `sid=${sid}`, { method: "POST", body: "6" })).status).to.be(200);
+      expect(other.engine.forwardedRequestsCount).to.be(1);
+      const ownerIdleTimeout = owner.engine._forwarding.listener.keepAliveTimeout;
+      await until(
+        () => connections.length === 1 && connections[0].closedAt > 0,
+        "the idle connection closed",
+        ownerIdleTimeout + 3000,
+      );
+      expect(connections[0].endedByOtherNode).to.be(true);
+      // with a margin wider than a loaded event loop's lag
+      expect(connections[0].closedAt - sent).to.be.lessThan(ownerIdleTimeout - 5000);
+    });
+  });
+
   describe("only nodes talk to nodes", () => {
     it("makes no connection at all for a forged or garbled tag", async () => {
       const [node] = await startNodes(1);
