@@ -86,8 +86,8 @@ interface ServerOwnOptions {
      * Also stores each session while its socket is connected, so that it survives a node
      * killed without a disconnect (SIGKILL, out of memory, a lost machine): its clients then
      * recover their id, rooms, data and missed packets on another node. Only useful with an
-     * adapter that stores sessions outside the process (@socket.io/redis-streams-adapter,
-     * @socket.io/postgres-adapter).
+     * adapter that stores sessions outside the process (@socket.io/redis-streams-adapter;
+     * @socket.io/postgres-adapter 0.5 stores none).
      *
      * A session is stored once its socket is connected (after the synchronous "connection"
      * listeners, so rooms joined there are included), again after each `join()` / `leave()`
@@ -98,7 +98,7 @@ interface ServerOwnOptions {
      * is stored only by the next refresh. A socket that ends for good (a disconnect by the
      * client or the server) leaves a marker that makes its stored copy unrestorable.
      *
-     * Cost: one adapter write (a Redis SET, a Postgres INSERT) per connection, per join or
+     * Cost: one adapter write (a Redis SET with redis-streams) per connection, per join or
      * leave, per deliberate disconnect, and per connected socket every
      * `maxDisconnectionDuration / 2`; the adapter's storage holds every connected session.
      * Risk: an adapter write that fails is only logged by the adapter, if at all, and the
