@@ -6,6 +6,7 @@ import type { Server } from "./server";
 import { runMiddlewares } from "./middleware";
 import { isV2Client } from "./v2-clients";
 import { Socket } from "./socket";
+import { SessionKeeper } from "./session-keeper";
 import {
   AllButLast,
   DecorateAcknowledgementsWithTimeoutAndMultipleResponses,
@@ -138,6 +139,12 @@ export class Namespace<
   _ids: number = 0;
   /** Events dropped by the `rateLimit` option (`onLimit: "drop"`). */
   rateLimitDroppedCount = 0;
+  /**
+   * Stores the sessions of the connected sockets (`connectionStateRecovery.persistWhileConnected`).
+   *
+   * @internal
+   */
+  _sessionKeeper: SessionKeeper | undefined;
   /** Sockets disconnected by the `rateLimit` option (`onLimit: "disconnect"`). */
   rateLimitDisconnectsCount = 0;
 
@@ -146,6 +153,10 @@ export class Namespace<
     this.server = server;
     this.name = name;
     this._initAdapter();
+    const recovery = server._opts.connectionStateRecovery;
+    if (recovery && recovery.persistWhileConnected) {
+      this._sessionKeeper = new SessionKeeper(this, recovery.maxDisconnectionDuration!);
+    }
   }
 
   /**
@@ -294,6 +305,12 @@ export class Namespace<
     // A client back before the server noticed it left may present a session that an
     // earlier reconnection already restored: two sockets with one id would each
     // remove the other's rooms and map entry when they close, so it starts afresh.
+    // the marker left by a socket that ended for good (`persistWhileConnected`): as without
+    // the option, where nothing would have been stored, the client starts afresh
+    if (session && (session as { closed?: boolean }).closed === true) {
+      debug("session of %s ended for good", session.sid);
+      session = null;
+    }
     if (session && this.sockets.has(session.sid)) {
       debug("session of %s is already restored and live", session.sid);
       session = null;
@@ -317,6 +334,8 @@ export class Namespace<
     if (fn) fn(socket);
     this.emitReserved("connect", socket);
     this.emitReserved("connection", socket);
+    // stored at the end of the tick: the rooms joined by the listeners are included
+    if (this._sessionKeeper !== undefined) this._sessionKeeper.mark(socket);
   }
 
   /**

@@ -82,6 +82,33 @@ interface ServerOwnOptions {
     maxDisconnectionDuration?: number;
     /** Whether recovered sockets skip the middlewares. @default true */
     skipMiddlewares?: boolean;
+    /**
+     * Also stores each session while its socket is connected, so that it survives a node
+     * killed without a disconnect (SIGKILL, out of memory, a lost machine): its clients then
+     * recover their id, rooms, data and missed packets on another node. Only useful with an
+     * adapter that stores sessions outside the process (@socket.io/redis-streams-adapter;
+     * @socket.io/postgres-adapter 0.5 stores none).
+     *
+     * A session is stored once its socket is connected (after the synchronous "connection"
+     * listeners, so rooms joined there are included), again after each `join()` / `leave()`
+     * (at most one store per socket per tick), and every `maxDisconnectionDuration / 2` ms
+     * (one timer per namespace, in batches) so that the stored copy does not expire. After a
+     * crash, a session can be restored for at least half of `maxDisconnectionDuration`.
+     * `socket.data` is restored as of the last store: a change that no join or leave followed
+     * is stored only by the next refresh. A socket that ends for good (a disconnect by the
+     * client or the server) leaves a marker that makes its stored copy unrestorable.
+     *
+     * Cost: one adapter write (a Redis SET with redis-streams) per connection, per join or
+     * leave, per deliberate disconnect, and per connected socket every
+     * `maxDisconnectionDuration / 2`; the adapter's storage holds every connected session.
+     * Risk: an adapter write that fails is only logged by the adapter, if at all, and the
+     * session then dies with its node as without this option.
+     *
+     * @default false
+     * @example
+     * new Server({ adapter, connectionStateRecovery: { persistWhileConnected: true } });
+     */
+    persistWhileConnected?: boolean;
   };
   /** Whether to remove child namespaces once they have no sockets left. @default false */
   cleanupEmptyChildNamespaces: boolean;
@@ -523,6 +550,7 @@ export class Server<
     // an adapter failing to close must not keep the rest of the server open
     await Promise.all(
       [...this._nsps.values()].map(async (nsp) => {
+        nsp._sessionKeeper?.stop();
         nsp.sockets.forEach((socket) => {
           socket._onclose("server shutting down");
         });

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from "http";
 import type { ParsedUrlQuery } from "querystring";
 import { EventEmitter } from "events";
 import debugModule from "debug";
-import type { BroadcastFlags, NamespaceAdapter, Room, Session, SocketId } from "./adapter";
+import type { BroadcastFlags, NamespaceAdapter, Room, Session, SessionToPersist, SocketId } from "./adapter";
 import { assertNotReserved, BroadcastOperator } from "./broadcast-operator";
 import type { Client, WriteOptions } from "./client";
 import type { Socket as EngineSocket } from "./engine/socket";
@@ -472,7 +472,10 @@ export class Socket<
    */
   public join(rooms: Room | Array<Room>): Promise<void> | void {
     debug("join room %s", rooms);
-    return this.adapter.addAll(this.id, new Set(Array.isArray(rooms) ? rooms : [rooms]));
+    const result = this.adapter.addAll(this.id, new Set(Array.isArray(rooms) ? rooms : [rooms]));
+    const keeper = this.nsp._sessionKeeper;
+    if (keeper !== undefined && this.connected) keeper.mark(this);
+    return result;
   }
 
   /**
@@ -483,7 +486,10 @@ export class Socket<
    */
   public leave(room: Room): Promise<void> | void {
     debug("leave room %s", room);
-    return this.adapter.del(this.id, room);
+    const result = this.adapter.del(this.id, room);
+    const keeper = this.nsp._sessionKeeper;
+    if (keeper !== undefined && this.connected) keeper.mark(this);
+    return result;
   }
 
   private leaveAll(): void {
@@ -628,12 +634,10 @@ export class Socket<
 
     if (this.server._opts.connectionStateRecovery && RECOVERABLE_DISCONNECT_REASONS.has(reason)) {
       debug("connection state recovery is enabled for sid %s", this.id);
-      this.adapter.persistSession({
-        sid: this.id,
-        pid: this.pid!,
-        rooms: [...this.rooms],
-        data: this.data,
-      });
+      this.adapter.persistSession(this._sessionToPersist());
+    } else if (this.nsp._sessionKeeper !== undefined) {
+      // the copy stored while connected must not bring back a session that ended for good
+      this.adapter.persistSession({ sid: this.id, pid: this.pid!, rooms: [], data: null, closed: true });
     }
 
     this._cleanup();
@@ -641,6 +645,15 @@ export class Socket<
     this.connected = false;
     this.emitReserved("disconnect", reason, description);
     return;
+  }
+
+  /**
+   * The session as connection state recovery stores it.
+   *
+   * @internal
+   */
+  _sessionToPersist(): SessionToPersist {
+    return { sid: this.id, pid: this.pid!, rooms: [...this.rooms], data: this.data };
   }
 
   /**

@@ -35,6 +35,11 @@ export interface SessionToPersist {
   pid: PrivateSessionId;
   rooms: Room[];
   data: unknown;
+  /**
+   * Set on the marker stored when a socket ends for good under
+   * `connectionStateRecovery.persistWhileConnected`: such a session is never restored.
+   */
+  closed?: true;
 }
 
 /** A restored session: the persisted state plus the `data` arrays of the packets it missed. */

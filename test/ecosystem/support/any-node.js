@@ -76,9 +76,14 @@ function serverOptions(adapter) {
   if (process.env.SIO_FORWARDING_SECRET) {
     options.sessionForwarding = { secret: process.env.SIO_FORWARDING_SECRET };
   }
-  // the adapter that stores sessions where every node reads them
+  // the adapter that stores sessions where every node reads them; stored while connected
+  // too, so that a node killed with SIGKILL leaves its sessions behind
   if (config.adapter === "redis-streams") {
-    options.connectionStateRecovery = { maxDisconnectionDuration: 60000, skipMiddlewares: true };
+    options.connectionStateRecovery = {
+      maxDisconnectionDuration: 60000,
+      skipMiddlewares: true,
+      persistWhileConnected: true,
+    };
   }
   return options;
 }

@@ -150,20 +150,21 @@ async function startNode(
 /**
  * Resolves once every node's adapter of each namespace counts all the nodes:
  * until then a message could be missed by a node still subscribing.
+ * `count` is the size of the whole cluster when some of its nodes are not in `nodes` (in other processes).
  * @example await waitForCluster([A, B], ["/", "/custom"]);
  */
-async function waitForCluster(nodes, namespaces = ["/"], ms = 3000) {
+async function waitForCluster(nodes, namespaces = ["/"], ms = 3000, count = nodes.length) {
   await waitFor(
     async () => {
       for (const node of nodes) {
         for (const nsp of namespaces) {
-          if ((await node.io.of(nsp).adapter.serverCount()) !== nodes.length) return false;
+          if ((await node.io.of(nsp).adapter.serverCount()) !== count) return false;
         }
       }
       return true;
     },
     ms,
-    "every node to see the " + nodes.length + " nodes",
+    "every node to see the " + count + " nodes",
   );
 }
 
