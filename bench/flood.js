@@ -8,8 +8,9 @@
 // echo p99 of both phases and their ratio, what the server read of the flood, what the
 // handler ran (per second on average, the most in one full calendar second, the most in
 // any one-second window), what the flooder cost the server (retained heap and external
-// memory, sampled after a full gc, in a third phase), and in disconnect mode the time until
-// the flooder was disconnected.
+// memory, sampled after a full gc, in a third phase), the server's CPU time per second
+// without and with the flooder (less noisy than latencies on a shared machine), and in
+// disconnect mode the time until the flooder was disconnected.
 //
 // Targets: ours (with the limit), baseline (another build of ours, BENCH_BASELINE, with
 // the limit; only when named), reference (socket.io 4.8: no such option, the flood reaches
@@ -79,7 +80,9 @@ async function run(target, results) {
     const transports =
       kind === "ws" ? settings.transports.filter((t) => t === "websocket") : settings.transports;
     for (const transport of transports) {
+      await server.request("mark", {});
       const alone = await echo();
+      const quiet = await server.request("stats", {}, 60000);
       await server.request("mark", {});
       const [withFlood, flooded] = await Promise.all([echo(), flood(transport)]);
       const stats = await server.request("stats", {}, 60000);
@@ -107,6 +110,8 @@ async function run(target, results) {
         serverMB: memory.growth / (1024 * 1024),
         loopDelayP99Ms: stats.loopDelayP99Ms,
         loopDelayMaxMs: stats.loopDelayMaxMs,
+        cpuAlone: quiet.cpuMsPerSec,
+        cpuFlood: stats.cpuMsPerSec,
       });
     }
   } finally {
@@ -132,7 +137,7 @@ async function main() {
     `\nflood: ${settings.clients} clients echoing every ${settings.interval} ms, one flooder, ` +
       `rateLimit ${settings.limit}/s, ${burst} (${settings.onLimit}; ours only), ${settings.duration} s per phase`,
   );
-  const widths = [10, 10, 12, 15, 6, 13, 10, 12, 12, 14, 10];
+  const widths = [10, 10, 12, 15, 6, 13, 10, 12, 12, 14, 10, 12];
   console.log(
     row(
       [
@@ -147,6 +152,7 @@ async function main() {
         "max any 1 s",
         "disconnect ms",
         "server MB",
+        "CPU ms/s",
       ],
       widths,
     ),
@@ -172,6 +178,7 @@ async function main() {
           r.handledMaxAnySecond,
           r.disconnectMs === null ? "-" : r.disconnectMs,
           r.serverMB.toFixed(2),
+          `${r.cpuAlone.toFixed(0)}/${r.cpuFlood.toFixed(0)}`,
         ],
         widths,
       ),

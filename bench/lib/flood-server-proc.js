@@ -20,6 +20,8 @@ let base = 0;
 let peak = 0;
 let sampler = null;
 let dropped0 = 0;
+let cpu0 = process.cpuUsage();
+let time0 = Date.now();
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 loopDelay.enable();
 
@@ -109,6 +111,8 @@ serve({
     disconnectedAt = null;
     loopDelay.reset();
     dropped0 = server.dropped();
+    cpu0 = process.cpuUsage();
+    time0 = Date.now();
     if (sampler) clearInterval(sampler);
     sampler = null;
     base = peak = 0;
@@ -122,6 +126,9 @@ serve({
     return {};
   },
   stats() {
+    // before the last sample's gc
+    const cpu = process.cpuUsage(cpu0);
+    const elapsed = Date.now() - time0;
     if (sampler) {
       clearInterval(sampler);
       peak = Math.max(peak, retained());
@@ -137,6 +144,8 @@ serve({
       growth: peak - base,
       loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
       loopDelayMaxMs: loopDelay.max / 1e6,
+      // the server's CPU time (user and system), ms per second since the mark
+      cpuMsPerSec: ((cpu.user + cpu.system) / 1000 / elapsed) * 1000,
     };
   },
 });
