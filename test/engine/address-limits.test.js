@@ -17,8 +17,8 @@ const { useEngine } = require("./support/engine-harness");
 const HANDSHAKE = "/engine.io/?EIO=4&transport=polling";
 
 /** A polling handshake; resolves { status, headers, json or sid }. */
-async function handshake(port, headers = {}) {
-  const res = await request(port, { path: HANDSHAKE, headers, encoding: "utf8" });
+async function handshake(port, headers = {}, host = undefined) {
+  const res = await request(port, { host, path: HANDSHAKE, headers, encoding: "utf8" });
   if (res.status === 200) {
     expect(res.body[0]).to.be("0");
     return { status: 200, sid: JSON.parse(res.body.slice(1)).sid };
@@ -86,9 +86,11 @@ const TOO_MANY = { code: 6, message: "Too many requests" };
       expect(errors[0].code).to.be(6);
       expect(errors[0].message).to.be("Too many requests");
       expect(errors[0].req.url).to.contain("transport=polling");
+      const address = engine.clients[first.sid].remoteAddress;
       expect(errors[0].context).to.eql({
         name: "TOO_MANY_SESSIONS",
-        address: engine.clients[first.sid].remoteAddress,
+        address,
+        group: address.replace(/^::ffff:/, "").replace(/^::1$/, "0:0:0:0::/64"),
         maxSessions: 2,
       });
 
@@ -213,6 +215,86 @@ const TOO_MANY = { code: 6, message: "Too many requests" };
       const direct = await handshake(port);
       expect(direct.status).to.be(200);
       expect(engine.clients[direct.sid].remoteAddress).to.match(/127\.0\.0\.1|::1/);
+    });
+  });
+
+  describe("address groups", () => {
+    const forwarded = (port, address) => handshake(port, { "X-Forwarded-For": address });
+
+    it("count an IPv6 address with every other of its /64 prefix, however written", async () => {
+      const { engine, port } = await start({
+        addressLimits: { maxSessions: 2 },
+        addressHeader: "x-forwarded-for",
+      });
+      expect((await forwarded(port, "2001:db8:1:2::1")).status).to.be(200);
+      expect((await forwarded(port, "2001:db8:1:2:ffff:ffff:ffff:ffff")).status).to.be(200);
+      // a third address of the prefix, then the same prefix written out in full
+      expect((await forwarded(port, "2001:db8:1:2::abcd")).status).to.be(429);
+      expect((await forwarded(port, "2001:0DB8:0001:0002:0:0:0:7")).status).to.be(429);
+      // the next /64 is another group
+      const next = await forwarded(port, "2001:db8:1:3::1");
+      expect(next.status).to.be(200);
+      // the session keeps its own address
+      expect(engine.clients[next.sid].remoteAddress).to.be("2001:db8:1:3::1");
+      expect(errors.map((e) => e.context)).to.eql([
+        {
+          name: "TOO_MANY_SESSIONS",
+          address: "2001:db8:1:2::abcd",
+          group: "2001:db8:1:2::/64",
+          maxSessions: 2,
+        },
+        {
+          name: "TOO_MANY_SESSIONS",
+          address: "2001:0DB8:0001:0002:0:0:0:7",
+          group: "2001:db8:1:2::/64",
+          maxSessions: 2,
+        },
+      ]);
+      expect(engine.addresses.size).to.be(2);
+    });
+
+    it("count an IPv4-mapped IPv6 address as its IPv4 address", async () => {
+      const { port } = await start({
+        addressLimits: { maxSessions: 2 },
+        addressHeader: "x-forwarded-for",
+      });
+      expect((await forwarded(port, "::ffff:198.51.100.1")).status).to.be(200);
+      expect((await forwarded(port, "198.51.100.1")).status).to.be(200);
+      // 198.51.100.1 in hexadecimal
+      expect((await forwarded(port, "::ffff:c633:6401")).status).to.be(429);
+      // not with the other IPv4 addresses, whose mapped forms share the prefix ::/64
+      expect((await forwarded(port, "::ffff:198.51.100.2")).status).to.be(200);
+      expect(errors.map((e) => e.context.group)).to.eql(["198.51.100.1"]);
+    });
+
+    it("share the handshake rate of the group", async () => {
+      const { port } = await start({
+        addressLimits: { handshakesPerSecond: 1, handshakeBurst: 2 },
+        addressHeader: "x-forwarded-for",
+      });
+      expect((await forwarded(port, "2001:db8::1")).status).to.be(200);
+      expect((await forwarded(port, "2001:db8::2")).status).to.be(200);
+      const refused = await forwarded(port, "2001:db8::3");
+      expect(refused.status).to.be(429);
+      expect(refused.headers["retry-after"]).to.be("1");
+      expect((await forwarded(port, "2001:db8:0:1::1")).status).to.be(200);
+      expect(errors.map((e) => [e.context.name, e.context.group])).to.eql([
+        ["HANDSHAKE_RATE_EXCEEDED", "2001:db8:0:0::/64"],
+      ]);
+    });
+
+    it("on a server listening on '::', an IPv4 client is not in the group of ::1", async function () {
+      const { engine, port } = await start({ addressLimits: { maxSessions: 1 } });
+      if (engine.httpServer.address().address !== "::") this.skip();
+      const v4 = await handshake(port, {}, "127.0.0.1");
+      expect(v4.status).to.be(200);
+      expect(engine.clients[v4.sid].remoteAddress).to.be("::ffff:127.0.0.1");
+      // ::1 and ::ffff:127.0.0.1 share their first 64 bits: a /64 alone would count them
+      // as one
+      expect((await handshake(port, {}, "::1")).status).to.be(200);
+      expect((await handshake(port, {}, "127.0.0.1")).status).to.be(429);
+      expect((await handshake(port, {}, "::1")).status).to.be(429);
+      expect(errors.map((e) => e.context.group)).to.eql(["127.0.0.1", "0:0:0:0::/64"]);
     });
   });
 
