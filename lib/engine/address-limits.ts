@@ -161,6 +161,11 @@ export class AddressTable {
     }
   }
 
+  /** Whether the sessions of an address are capped (`maxSessions`). */
+  get capsSessions(): boolean {
+    return this.maxSessions !== Infinity;
+  }
+
   /** Address groups in the table. */
   get size(): number {
     return this.entries.size;
@@ -207,7 +212,7 @@ export class AddressTable {
     return undefined;
   }
 
-  /** A session of `address` opened. */
+  /** A session of `address` opened (or a handshake holds its place). */
   opened(address: string, now: number): void {
     const group = addressGroup(address);
     const entry = this.entries.get(group);
@@ -218,7 +223,7 @@ export class AddressTable {
     }
   }
 
-  /** A session of `address` closed. */
+  /** A session of `address` closed (or a handshake let go of its place). */
   closed(address: string, now: number): void {
     const group = addressGroup(address);
     const entry = this.entries.get(group);

@@ -141,6 +141,64 @@ const TOO_MANY = { code: 6, message: "Too many requests" };
     });
   });
 
+  describe("maxSessions with an async generateId", () => {
+    // generateId answers after `ms`: the handshakes wait for it together
+    const slowIds = (ms, fail = () => false) => {
+      let n = 0;
+      return () =>
+        new Promise((resolve, reject) => {
+          const id = `id-${n++}`;
+          setTimeout(() => (fail(id) ? reject(new Error("no id")) : resolve(id)), ms);
+        });
+    };
+
+    it("counts the handshakes in flight: concurrent handshakes never exceed the cap", async () => {
+      const { engine, port } = await start({ addressLimits: { maxSessions: 3 } });
+      engine.generateId = slowIds(200);
+      const results = await Promise.all([
+        ...Array.from({ length: 10 }, () => handshake(port)),
+        ...Array.from({ length: 10 }, () => wsHandshake(port)),
+      ]);
+      const statuses = results.map((r) => r.status);
+      expect(statuses.filter((s) => s === 200 || s === 101).length).to.be(3);
+      expect(statuses.filter((s) => s === 429).length).to.be(17);
+      expect(engine.clientsCount).to.be(3);
+      expect(engine.rateLimitedHandshakesCount).to.be(17);
+      expect(new Set(errors.map((e) => e.context.name))).to.eql(new Set(["TOO_MANY_SESSIONS"]));
+      for (const r of results) if (r.ws) r.ws.close();
+      // a session closed frees its place, once
+      const polling = results.filter((r) => r.status === 200);
+      for (const r of polling) await closeSession(port, r.sid);
+      await until(() => engine.clientsCount === 0, "every session closed");
+      const again = await Promise.all(Array.from({ length: 5 }, () => handshake(port)));
+      expect(again.map((r) => r.status).sort()).to.eql([200, 200, 200, 429, 429]);
+    });
+
+    it("frees the place of a handshake that fails: generateId rejecting, or the client gone meanwhile", async () => {
+      let failing = true;
+      const { engine, port } = await start({ addressLimits: { maxSessions: 2 } });
+      engine.generateId = slowIds(400, () => failing);
+      const failed = await Promise.all([handshake(port), handshake(port)]);
+      expect(failed.map((r) => r.status)).to.eql([400, 400]);
+      failing = false;
+      // a client gone before its id came: no session for it, and its place is free again
+      const gone = new Promise((resolve) => {
+        const req = require("http").get({ host: "localhost", port, path: HANDSHAKE, agent: false });
+        req.on("error", () => resolve());
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 50);
+      });
+      await gone;
+      const ok = await Promise.all([handshake(port), handshake(port), handshake(port)]);
+      expect(ok.map((r) => r.status).sort()).to.eql([200, 200, 429]);
+      // the id of the one gone came meanwhile: it found no place
+      await sleep(100);
+      expect(engine.clientsCount).to.be(2);
+    });
+  });
+
   describe("handshakesPerSecond", () => {
     it("refuses handshakes over the rate with 429 and Retry-After, then lets them in again", async () => {
       const { engine, port } = await start({ addressLimits: { handshakesPerSecond: 5, handshakeBurst: 3 } });
