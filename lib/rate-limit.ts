@@ -140,10 +140,10 @@ function startReading(transport: Readable, limits: RateLimit): void {
   if (ws.readyState === 1 && !limits.paused.has(transport)) ws.resume();
 }
 
-// The most bytes of a WebSocket's backlog handed to ws at once when it is read again: a
-// few hundred of a flooder's smallest packets, so that the excess decoded past the bucket's
-// worth is small; a packet larger than this is only read in several slices.
-const RESUME_SLICE = 4096;
+// The most bytes of a WebSocket's backlog handed to ws at once when it is read again: some
+// 60 of a flooder's smallest packets, so that what is decoded past the bucket's worth is
+// at most that many; a larger packet is read in several slices (ws joins them).
+const RESUME_SLICE = 1024;
 
 // The longest a connection over the overall limit is not read from: far below any
 // pingTimeout, so that a client a little over the limit keeps its session.
