@@ -9,8 +9,10 @@
 // handler ran (per second on average, the most in one full calendar second, the most in
 // any one-second window), what the flooder cost the server (retained heap and external
 // memory, sampled after a full gc, in a third phase), the server's CPU time per second
-// without and with the flooder (less noisy than latencies on a shared machine), and in
-// disconnect mode the time until the flooder was disconnected.
+// without and with the flooder, the WebSocket flooder's reads (how many, and the ms the
+// server spent over one, median/max: how long the flood held the event loop; less noisy
+// than latencies on a shared machine), and in disconnect mode the time until the flooder
+// was disconnected.
 //
 // Targets: ours (with the limit), baseline (another build of ours, BENCH_BASELINE, with
 // the limit; only when named), reference (socket.io 4.8: no such option, the flood reaches
@@ -112,6 +114,7 @@ async function run(target, results) {
         loopDelayMaxMs: stats.loopDelayMaxMs,
         cpuAlone: quiet.cpuMsPerSec,
         cpuFlood: stats.cpuMsPerSec,
+        floodReads: stats.reads,
       });
     }
   } finally {
@@ -137,7 +140,7 @@ async function main() {
     `\nflood: ${settings.clients} clients echoing every ${settings.interval} ms, one flooder, ` +
       `rateLimit ${settings.limit}/s, ${burst} (${settings.onLimit}; ours only), ${settings.duration} s per phase`,
   );
-  const widths = [10, 10, 12, 15, 6, 13, 10, 12, 12, 14, 10, 12];
+  const widths = [10, 10, 12, 15, 6, 13, 10, 12, 12, 14, 10, 12, 16];
   console.log(
     row(
       [
@@ -153,6 +156,7 @@ async function main() {
         "disconnect ms",
         "server MB",
         "CPU ms/s",
+        "flooder's reads",
       ],
       widths,
     ),
@@ -179,6 +183,9 @@ async function main() {
           r.disconnectMs === null ? "-" : r.disconnectMs,
           r.serverMB.toFixed(2),
           `${r.cpuAlone.toFixed(0)}/${r.cpuFlood.toFixed(0)}`,
+          r.floodReads.count === 0
+            ? "-"
+            : `${r.floodReads.count} ${r.floodReads.medianMs.toFixed(2)}/${r.floodReads.maxMs.toFixed(1)}`,
         ],
         widths,
       ),

@@ -31,6 +31,44 @@ function retained() {
   return heapUsed + external;
 }
 
+// What the server read of a WebSocket in one turn of the event loop, when 1 KB or more
+// (the flooder's: an ordinary client's frames are a few dozen bytes), and how long it took
+// over it: for each read, from the first "data" listener of the TCP stream to the last,
+// ws's own in between, which decodes the whole read and hands every message on
+// synchronously. How long the flooder holds the event loop at a time.
+let turns = [];
+let turn = null;
+
+function endTurn() {
+  if (turn.bytes >= 1024) turns.push(turn);
+  turn = null;
+}
+
+function timeReads(stream) {
+  if (!stream) return;
+  let start = 0n;
+  stream.prependListener("data", () => {
+    start = process.hrtime.bigint();
+  });
+  stream.on("data", (chunk) => {
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    if (turn === null) {
+      turn = { bytes: 0, ms: 0 };
+      setImmediate(endTurn);
+    }
+    turn.bytes += chunk.length;
+    turn.ms += ms;
+  });
+}
+
+function turnStats() {
+  const ms = turns.map((r) => r.ms).sort((a, b) => a - b);
+  const bytes = turns.map((r) => r.bytes).sort((a, b) => a - b);
+  const at = (sorted, p) =>
+    sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : 0;
+  return { count: ms.length, medianBytes: at(bytes, 0.5), medianMs: at(ms, 0.5), maxMs: at(ms, 1) };
+}
+
 function countFlood() {
   const ms = Date.now();
   perMs.set(ms, (perMs.get(ms) || 0) + 1);
@@ -71,6 +109,9 @@ async function startSio(Server, options) {
       if (reason === "rate limit exceeded") disconnectedAt = Date.now();
     });
   });
+  io.engine.on("connection", (conn) => {
+    if (conn.transport.name === "websocket") timeReads(conn.transport.socket._socket);
+  });
   await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
   const nsp = io.of("/");
   return {
@@ -83,12 +124,13 @@ async function startSio(Server, options) {
 async function startWs(WebSocketServer) {
   const httpServer = http.createServer();
   const wss = new WebSocketServer({ server: httpServer });
-  wss.on("connection", (ws) =>
+  wss.on("connection", (ws) => {
+    timeReads(ws._socket);
     ws.on("message", (data, isBinary) => {
       if (!isBinary && data.length === FLOOD.length && data.toString() === FLOOD) countFlood();
       else ws.send(data, { binary: isBinary });
-    }),
-  );
+    });
+  });
   await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
   return { port: httpServer.address().port, clients: () => wss.clients.size, dropped: () => 0 };
 }
@@ -108,6 +150,7 @@ serve({
    */
   mark({ ms }) {
     perMs = new Map();
+    turns = [];
     disconnectedAt = null;
     loopDelay.reset();
     dropped0 = server.dropped();
@@ -146,6 +189,7 @@ serve({
       loopDelayMaxMs: loopDelay.max / 1e6,
       // the server's CPU time (user and system), ms per second since the mark
       cpuMsPerSec: ((cpu.user + cpu.system) / 1000 / elapsed) * 1000,
+      reads: turnStats(),
     };
   },
 });
