@@ -86,6 +86,7 @@ interface Readable {
   /** polling */
   _pauseData?(): void;
   _resumeData?(): void;
+  _refuseData?(): void;
 }
 
 function stopReading(transport: Readable): boolean {
@@ -101,16 +102,23 @@ function stopReading(transport: Readable): boolean {
 }
 
 /**
- * Stops reading the WebSocket of a connection closed for going over its limit, and ends
- * the TCP stream once what was written goes out (the client's DISCONNECT packet, the
- * close frame): what the client still sends is never read. A flooder that ignores the
- * close would otherwise be read at full speed until ws gives up on its closing handshake
- * (30 s); ws still destroys the socket then.
+ * Stops reading a connection closed for going over its limit. A WebSocket is not read any
+ * more, and its TCP stream ends once what was written goes out (the client's DISCONNECT
+ * packet, the close frame): a flooder that ignores the close would otherwise be read at full
+ * speed until ws gives up on its closing handshake (30 s); ws still destroys the socket
+ * then. Over polling, the session waits for the client's next GET to deliver the close
+ * (or for closeTimeout, 30 s), and the POSTs that come meanwhile are refused unread: a
+ * flooder that never polls would otherwise have every one decoded.
  *
  * @internal
  */
 export function stopReadingClosed(transport: unknown): void {
-  const ws = (transport as Readable).name === "websocket" ? (transport as Readable).socket : undefined;
+  const readable = transport as Readable;
+  if (readable.name === "polling" && readable._refuseData !== undefined) {
+    readable._refuseData();
+    return;
+  }
+  const ws = readable.name === "websocket" ? readable.socket : undefined;
   if (ws === undefined) {
     return;
   }

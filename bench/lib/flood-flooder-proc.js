@@ -109,8 +109,9 @@ async function pollingFlood(port, ms, perPost) {
   let sent = 0;
   let closedAt = null;
   while (Date.now() < end) {
-    const res = await request(agent, port, "POST", path, body);
-    if (res.status !== 200) {
+    // refused, or the connection closed: the session is over for this client
+    const res = await request(agent, port, "POST", path, body).catch(() => null);
+    if (res === null || res.status !== 200) {
       closedAt = Date.now();
       break;
     }

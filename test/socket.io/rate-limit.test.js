@@ -458,6 +458,12 @@ async function rawPolling(h) {
       expect(io.metrics().namespaces["/"].rateLimitDisconnects).to.be(1);
       // the body's first 100 packets were admitted, but not handled before the disconnection
       expect(seen.times.length).to.be(0);
+      // the session waits for a GET to deliver the close: what the client POSTs meanwhile
+      // is refused, unread
+      const received = io.engine.bytesReceivedCount;
+      expect((await peer.post(body)).status).to.be(400);
+      expect(io.engine.bytesReceivedCount).to.be(received);
+      expect(io.metrics().namespaces["/"].eventsReceived).to.be(101);
       expect((await peer.get()).body.toString()).to.contain("41");
     });
 
