@@ -179,6 +179,8 @@ serve({
     sampler = null;
     return {
       handled: [...perMs.values()].reduce((a, b) => a + b, 0),
+      // from the first flood event handled to the last (the backlog is read after the flooder stopped)
+      handledSpanMs: perMs.size ? Math.max(...perMs.keys()) - Math.min(...perMs.keys()) + 1 : 0,
       maxPerSecond: maxInFullSecond(),
       maxInAnySecond: maxInAnySecond(),
       dropped: server.dropped() - dropped0,
