@@ -3,26 +3,39 @@
 // A flooding client against the `rateLimit` option: one client sends events as fast as
 // the server reads them (raw WebSocket frames, or polling POSTs of many packets) against
 // a limit of --limit events/s, next to --clients ordinary clients that each send an echo
-// with an acknowledgement every --interval ms. Each transport runs two phases of
-// --duration seconds: the ordinary clients alone, then with the flooder. Reported: the
-// echo p99 of both phases and their ratio, the flooder's rate, the most flood events the
-// handler ran in one full second, what the flooder cost the server (retained heap and
-// external memory, sampled after a full gc), and in disconnect mode the time until the
-// flooder was disconnected. Our server only (the reference has no such option).
+// with an acknowledgement every --interval ms. Each target and transport runs two phases
+// of --duration seconds: the ordinary clients alone, then with the flooder. Reported: the
+// echo p99 of both phases and their ratio, what the server read of the flood, what the
+// handler ran (per second on average, the most in one full calendar second, the most in
+// any one-second window), what the flooder cost the server (retained heap and external
+// memory, sampled after a full gc, in a third phase), the server's CPU time per second
+// without and with the flooder, the WebSocket flooder's reads (how many, and the ms the
+// server spent over one, median/max: how long the flood held the event loop; less noisy
+// than latencies on a shared machine), and in disconnect mode the time until the flooder
+// was disconnected.
 //
-//   node bench/flood.js [--clients=1000] [--interval=1000] [--duration=10] [--limit=100]
+// Targets: ours (with the limit), baseline (another build of ours, BENCH_BASELINE, with
+// the limit; only when named), reference (socket.io 4.8: no such option, the flood reaches
+// the handler), ws (a raw ws server that counts the flood and echoes the rest; WebSocket
+// only).
+//
+//   node bench/flood.js [--targets=ours,reference,ws] [--clients=1000] [--interval=1000]
+//                       [--duration=10] [--limit=100] [--burst=N]
 //                       [--transports=websocket,polling] [--per-post=2000]
 //                       [--on-limit=drop|disconnect] [--json]
 
 const path = require("path");
 const args = require("./lib/args");
 const { spawn } = require("./lib/ipc");
+const { TARGETS, unavailable } = require("./lib/targets");
 
 const settings = {
+  targets: args.list("targets", ["ours", "reference", "ws"]),
   clients: args.int("clients", 1000),
   interval: args.int("interval", 1000),
   duration: args.int("duration", 10),
   limit: args.int("limit", 100),
+  burst: args.str("burst") === undefined ? undefined : args.int("burst", 1),
   perPost: args.int("per-post", 2000),
   transports: args.list("transports", ["websocket", "polling"]),
   onLimit: args.str("on-limit") || "drop",
@@ -34,22 +47,29 @@ function row(cells, widths) {
   return cells.map((c, i) => String(c).padEnd(widths[i])).join("  ");
 }
 
-async function main() {
+/** Whether the target has the `rateLimit` option (this package, any build). */
+const limited = (target) => target === "ours" || target === "baseline";
+
+async function run(target, results) {
+  const kind = TARGETS[target].kind;
   const server = spawn(lib("flood-server-proc.js"), ["--expose-gc"]);
   const clients = spawn(lib("flood-clients-proc.js"), [], { nofile: settings.clients + 1024 });
   const flooder = spawn(lib("flood-flooder-proc.js"));
-  const results = [];
   try {
-    const { port } = await server.request("start", {
-      options: { rateLimit: { perSecond: settings.limit, onLimit: settings.onLimit } },
-    });
-    await clients.request("connect", { port, n: settings.clients }, 120000);
+    const rateLimit = { perSecond: settings.limit, onLimit: settings.onLimit };
+    if (settings.burst !== undefined) rateLimit.burst = settings.burst;
+    const { port } = await server.request("start", { target, options: limited(target) ? { rateLimit } : {} });
+    await clients.request("connect", { port, n: settings.clients, kind }, 120000);
     const ms = settings.duration * 1000;
     const echo = () => clients.request("echo", { ms, intervalMs: settings.interval }, ms + 60000);
     // a first round so that both measured phases run on a warm server
     await clients.request("echo", { ms: 2000, intervalMs: settings.interval }, 60000);
     const flood = (transport) =>
-      flooder.request("flood", { port, transport, ms, perPost: settings.perPost }, ms + 60000);
+      flooder.request(
+        "flood",
+        { port, transport, ms, perPost: settings.perPost, raw: kind === "ws" },
+        ms + 60000,
+      );
     // the flooder's session gone (a polling one is left to the heartbeat)
     const gone = async (transport) => {
       if (transport !== "websocket") return;
@@ -58,13 +78,22 @@ async function main() {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     };
-    for (const transport of settings.transports) {
+    // the raw ws baseline has no polling
+    const transports =
+      kind === "ws" ? settings.transports.filter((t) => t === "websocket") : settings.transports;
+    for (const transport of transports) {
+      await server.request("mark", {});
       const alone = await echo();
+      const quiet = await server.request("stats", {}, 60000);
       await server.request("mark", {});
       const [withFlood, flooded] = await Promise.all([echo(), flood(transport)]);
       const stats = await server.request("stats", {}, 60000);
       await gone(transport);
-      const floodMs = (flooded.closedAt || flooded.started + ms) - flooded.started;
+      // the flood, or longer when the server went on reading its backlog after it
+      const floodMs = Math.max(
+        (flooded.closedAt || flooded.started + ms) - flooded.started,
+        stats.handledSpanMs,
+      );
       // the memory, apart: sampling it takes a full gc each time, which would show in the
       // latencies
       await server.request("mark", { ms: 250 });
@@ -72,6 +101,7 @@ async function main() {
       const memory = await server.request("stats", {}, 60000);
       await gone(transport);
       results.push({
+        target,
         transport,
         p99Alone: alone.p99,
         p99Flood: withFlood.p99,
@@ -79,12 +109,16 @@ async function main() {
         echoes: withFlood.count,
         // what the server read of the flood: handled or dropped
         floodReadPerSec: ((stats.handled + stats.dropped) / floodMs) * 1000,
-        handledMaxPerSec: stats.maxPerSecond,
         handledPerSec: (stats.handled / floodMs) * 1000,
+        handledMaxPerSec: stats.maxPerSecond,
+        handledMaxAnySecond: stats.maxInAnySecond,
         disconnectMs: stats.disconnectedAt === null ? null : stats.disconnectedAt - flooded.started,
         serverMB: memory.growth / (1024 * 1024),
         loopDelayP99Ms: stats.loopDelayP99Ms,
         loopDelayMaxMs: stats.loopDelayMaxMs,
+        cpuAlone: quiet.cpuMsPerSec,
+        cpuFlood: stats.cpuMsPerSec,
+        floodReads: stats.reads,
       });
     }
   } finally {
@@ -92,24 +126,41 @@ async function main() {
     clients.kill();
     flooder.kill();
   }
+}
 
+async function main() {
+  const results = [];
+  for (const target of settings.targets) {
+    const why = unavailable(target);
+    if (why) {
+      console.log(`${target}: skipped (${why})`);
+      continue;
+    }
+    await run(target, results);
+  }
+
+  const burst = settings.burst === undefined ? "burst: default" : `burst ${settings.burst}`;
   console.log(
     `\nflood: ${settings.clients} clients echoing every ${settings.interval} ms, one flooder, ` +
-      `rateLimit ${settings.limit}/s (${settings.onLimit}), ${settings.duration} s per phase`,
+      `rateLimit ${settings.limit}/s, ${burst} (${settings.onLimit}; ours only), ${settings.duration} s per phase`,
   );
-  const widths = [10, 12, 15, 6, 13, 10, 14, 14, 10];
+  const widths = [10, 10, 12, 15, 6, 13, 10, 12, 12, 14, 10, 12, 16];
   console.log(
     row(
       [
+        "target",
         "flooder",
         "echo p99 ms",
         "p99 flooded ms",
         "ratio",
         "flood read/s",
         "handled/s",
-        "handled max/s",
+        "max in a s",
+        "max any 1 s",
         "disconnect ms",
         "server MB",
+        "CPU ms/s",
+        "flooder's reads",
       ],
       widths,
     ),
@@ -124,6 +175,7 @@ async function main() {
     console.log(
       row(
         [
+          r.target,
           r.transport,
           r.p99Alone.toFixed(2),
           r.p99Flood.toFixed(2),
@@ -131,8 +183,13 @@ async function main() {
           Math.round(r.floodReadPerSec),
           r.handledPerSec.toFixed(1),
           r.handledMaxPerSec,
+          r.handledMaxAnySecond,
           r.disconnectMs === null ? "-" : r.disconnectMs,
           r.serverMB.toFixed(2),
+          `${r.cpuAlone.toFixed(0)}/${r.cpuFlood.toFixed(0)}`,
+          r.floodReads.count === 0
+            ? "-"
+            : `${r.floodReads.count} ${r.floodReads.medianMs.toFixed(2)}/${r.floodReads.maxMs.toFixed(1)}`,
         ],
         widths,
       ),

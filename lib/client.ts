@@ -10,7 +10,7 @@ import type { SendOptions, Socket as EngineSocket } from "./engine/socket";
 import type { DisconnectReason, Socket } from "./socket";
 import { isV2Client } from "./v2-clients";
 import { emptyObject } from "./lean-objects";
-import { admitEvent, stopReadingClosed } from "./rate-limit";
+import { admitEvent, overallEmpty, stopReadingClosed } from "./rate-limit";
 import type { EventsMap, DefaultEventsMap } from "./typed-events";
 
 const debug = debugModule("socket.io:client");
@@ -67,6 +67,10 @@ export class Client<
   // one field for both: a client without them pays for one
   private maps: SocketMaps<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> | undefined;
   private connectTimeout: NodeJS.Timeout | undefined;
+  // Set once a socket of this client found its overall bucket empty (the `rateLimit`
+  // option, "drop"), until one of its event packets finds tokens: its event packets are
+  // checked before they are decoded meanwhile. Never set (no such property) otherwise.
+  private rateOver?: boolean;
 
   constructor(server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, conn: EngineSocket) {
     this.server = server;
@@ -337,6 +341,9 @@ export class Client<
     try {
       const decoder = this._decoder;
       if (decoder === undefined && typeof data === "string" && !isBinaryHeader(data)) {
+        if (this.rateOver === true && this.dropUndecoded(data)) {
+          return;
+        }
         this.ondecoded(decodeText(data, undefined, DEFAULT_MAX_ATTACHMENTS));
       } else {
         (decoder || this.createDecoder()).add(data);
@@ -370,8 +377,13 @@ export class Client<
         (packet.type === PacketType.EVENT || packet.type === PacketType.BINARY_EVENT) &&
         !admitEvent(socket, packet, limits)
       ) {
-        // dropped here, before it is queued: a flood costs its decoding and no more
+        // dropped here, before it is queued: a flood costs its decoding and no more (and
+        // not even that while the bucket stays empty: see dropUndecoded)
         socket.nsp._onRateLimited(socket, String(packet.data[0]), limits.disconnect);
+        if (!limits.disconnect && socket._rateState![0] < 1) {
+          // the next ones are dropped undecoded while the bucket is empty
+          this.rateOver = true;
+        }
         if (limits.disconnect) {
           // the socket got its DISCONNECT: the whole connection goes, unread
           const transport = this.conn.transport;
@@ -385,6 +397,53 @@ export class Client<
       debug("invalid state (packet type: %s)", packet.type);
       this.close();
     }
+  }
+
+  /**
+   * Drops an event packet, before its arguments are parsed, when its socket's overall bucket
+   * is empty: the rest of a read (or of a POST) that brought a client over its limit is
+   * mostly more of the same, dropped for the cost of finding its namespace and name. Only
+   * the plain form is recognised (`2[/nsp,][id]["name"…`, a name without escapes); any
+   * other packet, or a socket with tokens again, goes through the decoder (`false`). The
+   * arguments of a dropped event are never parsed: a malformed one is dropped as well,
+   * where the decoder would have closed the connection.
+   */
+  private dropUndecoded(data: string): boolean {
+    // "2": EVENT
+    if (data.charCodeAt(0) !== 50) {
+      return false;
+    }
+    let namespace = "/";
+    let i = 1;
+    // "/"
+    if (data.charCodeAt(1) === 47) {
+      const comma = data.indexOf(",", 1);
+      if (comma === -1) {
+        return false;
+      }
+      namespace = data.slice(1, comma);
+      i = comma + 1;
+    }
+    let code = data.charCodeAt(i);
+    // the acknowledgement id's digits
+    while (code >= 48 && code <= 57) {
+      code = data.charCodeAt(++i);
+    }
+    // '["'
+    if (code !== 91 || data.charCodeAt(i + 1) !== 34) {
+      return false;
+    }
+    const end = data.indexOf('"', i + 2);
+    if (end === -1 || data.lastIndexOf("\\", end) > i) {
+      return false;
+    }
+    const socket = this.socketOf(namespace);
+    if (socket === undefined || !overallEmpty(socket, this.server._rateLimit!, this.conn.transport)) {
+      this.rateOver = false;
+      return false;
+    }
+    socket.nsp._onRateLimited(socket, data.slice(i + 2, end), false);
+    return true;
   }
 
   private onerror(err: Error, reason?: DisconnectReason): void {

@@ -7,7 +7,9 @@
  * Nothing runs unless the option is set. When it is, a socket gets its buckets with its
  * first event (one array of numbers), and they refill from a timestamp as events arrive:
  * no timer per socket. A connection whose overall bucket is empty is not read until the
- * bucket is full again (see `pauseReading`), which one timer per server ends.
+ * bucket is full again (see `pauseReading`), which one timer per server ends; a WebSocket
+ * is then read a slice at a time (see `startReading`), and its events are dropped before
+ * they are decoded while the bucket stays empty (`overallEmpty`).
  */
 import type { Packet } from "./codec";
 import type { Socket } from "./socket";
@@ -74,10 +76,17 @@ export interface RateLimit {
 interface Readable {
   readonly name: string;
   /** websocket: the `ws` socket */
-  readonly socket?: { readonly readyState: number; pause(): void; resume(): void };
+  readonly socket?: {
+    readonly readyState: number;
+    pause(): void;
+    resume(): void;
+    /** the TCP (or TLS) stream, ws's own */
+    readonly _socket?: { readonly readableLength: number; read(size: number): unknown; end(): void } | null;
+  };
   /** polling */
   _pauseData?(): void;
   _resumeData?(): void;
+  _refuseData?(): void;
 }
 
 function stopReading(transport: Readable): boolean {
@@ -93,34 +102,56 @@ function stopReading(transport: Readable): boolean {
 }
 
 /**
- * Stops reading the WebSocket of a connection closed for going over its limit, and ends
- * the TCP stream once what was written goes out (the client's DISCONNECT packet, the
- * close frame): what the client still sends is never read. A flooder that ignores the
- * close would otherwise be read at full speed until ws gives up on its closing handshake
- * (30 s); ws still destroys the socket then.
+ * Stops reading a connection closed for going over its limit. A WebSocket is not read any
+ * more, and its TCP stream ends once what was written goes out (the client's DISCONNECT
+ * packet, the close frame): a flooder that ignores the close would otherwise be read at full
+ * speed until ws gives up on its closing handshake (30 s); ws still destroys the socket
+ * then. Over polling, the session waits for the client's next GET to deliver the close
+ * (or for closeTimeout, 30 s), and the POSTs that come meanwhile are refused unread: a
+ * flooder that never polls would otherwise have every one decoded.
  *
  * @internal
  */
 export function stopReadingClosed(transport: unknown): void {
-  const ws = (transport as Readable).name === "websocket" ? (transport as Readable).socket : undefined;
+  const readable = transport as Readable;
+  if (readable.name === "polling" && readable._refuseData !== undefined) {
+    readable._refuseData();
+    return;
+  }
+  const ws = readable.name === "websocket" ? readable.socket : undefined;
   if (ws === undefined) {
     return;
   }
   ws.pause();
-  const stream = (ws as { _socket?: { end(): void } | null })._socket;
+  const stream = ws._socket;
   if (stream) {
     stream.end();
   }
 }
 
-function startReading(transport: Readable): void {
-  if (transport.name === "websocket") {
-    // a closed socket is only forgotten
-    if (transport.socket!.readyState === 1) transport.socket!.resume();
-  } else {
+function startReading(transport: Readable, limits: RateLimit): void {
+  if (transport.name !== "websocket") {
     transport._resumeData!();
+    return;
   }
+  const ws = transport.socket!;
+  const stream = ws._socket;
+  // The backlog that waited in the stream is pulled a slice at a time, until the bucket is
+  // empty again (the connection is then paused again) or the backlog is read: ws decodes
+  // all of a chunk it is given, so that flowing again at once would decode a whole read
+  // (64 KB, some 4,000 packets of a flooder) in one go, all of it past the first bucket's
+  // worth to be dropped, the event loop held the while.
+  while (ws.readyState === 1 && stream && stream.readableLength > 0 && !limits.paused.has(transport)) {
+    stream.read(Math.min(RESUME_SLICE, stream.readableLength));
+  }
+  // a closed socket is only forgotten
+  if (ws.readyState === 1 && !limits.paused.has(transport)) ws.resume();
 }
+
+// The most bytes of a WebSocket's backlog handed to ws at once when it is read again: some
+// 60 of a flooder's smallest packets, so that what is decoded past the bucket's worth is
+// at most that many; a larger packet is read in several slices (ws joins them).
+const RESUME_SLICE = 1024;
 
 // The longest a connection over the overall limit is not read from: far below any
 // pingTimeout, so that a client a little over the limit keeps its session.
@@ -212,7 +243,7 @@ export function admitEvent(socket: Socket<any, any, any, any>, packet: Packet, l
   const overall = limits.perMs[0] > 0;
   if (overall && !hasToken(state, limits, 0, now)) {
     if (!limits.disconnect) {
-      pauseReading(socket, limits, now, (limits.burst[0] - state[0]) / limits.perMs[0]);
+      pauseReading(socket.conn.transport as unknown as Readable, limits, now, refillMs(state, limits));
     }
     return false;
   }
@@ -225,23 +256,46 @@ export function admitEvent(socket: Socket<any, any, any, any>, packet: Packet, l
 }
 
 /**
+ * Whether the overall bucket of `socket` is empty, in `"drop"` mode: its next event is over
+ * the limit whatever its name (and its connection is then not read, as with `admitEvent`).
+ * Lets the client drop such an event before it decodes it.
+ *
+ * @internal
+ */
+export function overallEmpty(
+  socket: Socket<any, any, any, any>,
+  limits: RateLimit,
+  transport: unknown,
+): boolean {
+  const state = socket._rateState;
+  if (state === undefined || limits.perMs[0] === 0 || limits.disconnect) {
+    return false;
+  }
+  const now = Date.now();
+  if (hasToken(state, limits, 0, now)) {
+    return false;
+  }
+  pauseReading(transport as Readable, limits, now, refillMs(state, limits));
+  return true;
+}
+
+/** ms until the overall bucket is full again. */
+function refillMs(state: number[], limits: RateLimit): number {
+  return (limits.burst[0] - state[0]) / limits.perMs[0];
+}
+
+/**
  * Stops reading the connection of a socket whose overall bucket is empty, until it is full
  * again (at most a second): what the client sends meanwhile waits in the network (over
  * WebSocket, TCP holds it; over polling, the client waits for the answer to its POST
  * before it sends the next), which slows the client down, rather than being read and
  * dropped at the server's expense.
  */
-function pauseReading(
-  socket: Socket<any, any, any, any>,
-  limits: RateLimit,
-  now: number,
-  refillMs: number,
-): void {
-  const transport = socket.conn.transport as unknown as Readable;
+function pauseReading(transport: Readable, limits: RateLimit, now: number, refill: number): void {
   if (limits.paused.has(transport) || !stopReading(transport)) {
     return;
   }
-  const due = now + Math.min(MAX_PAUSE_MS, Math.max(1, refillMs));
+  const due = now + Math.min(MAX_PAUSE_MS, Math.max(1, refill));
   limits.paused.set(transport, due);
   if (limits.timer === undefined) {
     limits.timer = setTimeout(resumeDue, due - now, limits);
@@ -257,7 +311,7 @@ function resumeDue(limits: RateLimit): void {
   for (const [transport, due] of limits.paused) {
     if (due <= now) {
       limits.paused.delete(transport);
-      startReading(transport);
+      startReading(transport, limits);
     } else if (due < next) {
       next = due;
     }

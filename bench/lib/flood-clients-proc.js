@@ -2,7 +2,8 @@
 
 // The ordinary clients of the flood bench (bench/flood.js): hand-rolled Socket.IO sessions
 // over WebSocket (eio-client.js), each sending an "echo" with an acknowledgement every
-// `intervalMs`, the round trips timed.
+// `intervalMs` (raw ws sessions, against the ws baseline: a message echoed back), the round
+// trips timed.
 
 const { serve } = require("./ipc");
 const { Session } = require("./eio-client");
@@ -11,13 +12,13 @@ const { now, summary } = require("./timing");
 let sessions = [];
 
 serve({
-  async connect({ port, n }) {
+  async connect({ port, n, kind }) {
     const onClose = () => {};
     const onEvent = () => {};
     for (let i = 0; i < n; i += 50) {
       const batch = [];
       for (let j = i; j < Math.min(n, i + 50); j++) {
-        const session = new Session({ kind: "sio", port, onEvent, onClose });
+        const session = new Session({ kind, port, onEvent, onClose });
         batch.push(session.openWebSocket());
         sessions.push(session);
       }
@@ -34,7 +35,7 @@ serve({
         await new Promise((resolve) => setTimeout(resolve, (i * intervalMs) / sessions.length));
         while (now() < end) {
           const sent = now();
-          await session.emitWithAck("echo", "x");
+          await session.echo("x");
           latencies.push(now() - sent);
           const wait = intervalMs - (now() - sent);
           if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));

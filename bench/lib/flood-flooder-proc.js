@@ -3,7 +3,8 @@
 // The flooding client of the flood bench (bench/flood.js), in its own process: one
 // Socket.IO client that sends '42["flood"]' as fast as the server reads, over a raw
 // WebSocket (frames built once, written on "drain") or over HTTP long-polling (POSTs of
-// `perPost` packets back to back).
+// `perPost` packets back to back). Against the raw ws baseline (`raw`), the same frames
+// over a plain WebSocket on "/".
 
 const http = require("http");
 const net = require("net");
@@ -22,7 +23,7 @@ function frames(text) {
 // A WebSocket client by hand over a TCP socket: the frames are built once, and written as
 // fast as the server reads them (on "drain"), so that the flooder costs its machine next
 // to nothing, as one on another machine would.
-function wsFlood(port, ms) {
+function wsFlood(port, ms, raw) {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, "127.0.0.1");
     const flood = frames(PACKET);
@@ -37,11 +38,13 @@ function wsFlood(port, ms) {
       closedAt = closedAt || Date.now();
     });
     socket.write(
-      "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n" +
+      `GET ${raw ? "/" : "/socket.io/?EIO=4&transport=websocket"} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n` +
         "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
     );
     const onData = async (data) => {
       seen += data.toString("latin1");
+      // a raw WebSocket is open once upgraded; a Socket.IO one once connected to "/"
+      if (raw) seen = seen.includes("\r\n\r\n") ? '40{"sid"' : seen;
       if (started === 0 && seen.includes('0{"sid"') && !seen.includes('40{"sid"')) {
         if (!seen.includes("sent-connect")) {
           seen += "sent-connect";
@@ -106,8 +109,9 @@ async function pollingFlood(port, ms, perPost) {
   let sent = 0;
   let closedAt = null;
   while (Date.now() < end) {
-    const res = await request(agent, port, "POST", path, body);
-    if (res.status !== 200) {
+    // refused, or the connection closed: the session is over for this client
+    const res = await request(agent, port, "POST", path, body).catch(() => null);
+    if (res === null || res.status !== 200) {
       closedAt = Date.now();
       break;
     }
@@ -118,7 +122,7 @@ async function pollingFlood(port, ms, perPost) {
 }
 
 serve({
-  flood({ port, transport, ms, perPost }) {
-    return transport === "polling" ? pollingFlood(port, ms, perPost) : wsFlood(port, ms);
+  flood({ port, transport, ms, perPost, raw }) {
+    return transport === "polling" ? pollingFlood(port, ms, perPost) : wsFlood(port, ms, raw);
   },
 });

@@ -7,6 +7,7 @@
  * the session's close or by a sweep that handshakes trigger at most once per refill time.
  */
 import type { IncomingMessage } from "http";
+import { isIPv4, isIPv6 } from "net";
 import type { ErrorContext } from "./handshake-errors";
 
 /**
@@ -62,7 +63,70 @@ export function addressOf(req: IncomingMessage, header: string | undefined): str
 }
 
 /**
- * The per-address counts of an engine.
+ * The 8 groups of 16 bits of an IPv6 address (a zone index, `%eth0`, ignored); undefined
+ * for anything else.
+ */
+function ipv6Groups(address: string): number[] | undefined {
+  const zone = address.indexOf("%");
+  const text = zone === -1 ? address : address.slice(0, zone);
+  if (!isIPv6(text)) {
+    return undefined;
+  }
+  const parse = (part: string): number[] => {
+    if (part === "") return [];
+    const groups: number[] = [];
+    for (const piece of part.split(":")) {
+      if (piece.indexOf(".") === -1) {
+        groups.push(parseInt(piece, 16));
+      } else {
+        // the dotted IPv4 form of the last 32 bits
+        const [a, b, c, d] = piece.split(".").map(Number);
+        groups.push((a << 8) | b, (c << 8) | d);
+      }
+    }
+    return groups;
+  };
+  const gap = text.indexOf("::");
+  if (gap === -1) {
+    return parse(text);
+  }
+  const head = parse(text.slice(0, gap));
+  const tail = parse(text.slice(gap + 2));
+  return head.concat(new Array<number>(8 - head.length - tail.length).fill(0), tail);
+}
+
+/**
+ * The group an address is counted in: an IPv4 address on its own, an IPv6 address with
+ * every other of its /64 prefix (`2001:db8:0:1::/64`: an ISP gives a subscriber at least
+ * a /64, and a host picks addresses in it at will, so that counting each would let one
+ * client through the caps with as many addresses as it likes). An IPv4-mapped IPv6
+ * address (`::ffff:192.0.2.1`, how a server listening on "::" sees an IPv4 client) is
+ * counted as its IPv4 address. Anything else (an address header's odd value) on its own.
+ *
+ * @internal
+ */
+export function addressGroup(address: string): string {
+  if (address.indexOf(":") === -1) {
+    return address;
+  }
+  // the common case of a server listening on "::", parsed in full below otherwise
+  if (address.startsWith("::ffff:") && isIPv4(address.slice(7))) {
+    return address.slice(7);
+  }
+  const groups = ipv6Groups(address);
+  if (groups === undefined) {
+    return address;
+  }
+  if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0) {
+    if (groups[5] === 0xffff) {
+      return `${groups[6] >> 8}.${groups[6] & 255}.${groups[7] >> 8}.${groups[7] & 255}`;
+    }
+  }
+  return `${groups[0].toString(16)}:${groups[1].toString(16)}:${groups[2].toString(16)}:${groups[3].toString(16)}::/64`;
+}
+
+/**
+ * The per-address counts of an engine, by address group (see `addressGroup`).
  *
  * @internal
  */
@@ -97,7 +161,12 @@ export class AddressTable {
     }
   }
 
-  /** Addresses in the table. */
+  /** Whether the sessions of an address are capped (`maxSessions`). */
+  get capsSessions(): boolean {
+    return this.maxSessions !== Infinity;
+  }
+
+  /** Address groups in the table. */
   get size(): number {
     return this.entries.size;
   }
@@ -113,10 +182,11 @@ export class AddressTable {
     if (now - this.lastSweep >= this.sweepMs) {
       this.sweep(now);
     }
-    let entry = this.entries.get(address);
+    const group = addressGroup(address);
+    let entry = this.entries.get(group);
     if (entry === undefined) {
       entry = { sessions: 0, tokens: this.burst, stamp: now };
-      this.entries.set(address, entry);
+      this.entries.set(group, entry);
     } else {
       this.refill(entry, now);
     }
@@ -124,6 +194,7 @@ export class AddressTable {
       return {
         name: "HANDSHAKE_RATE_EXCEEDED",
         address,
+        group,
         retryAfter: Math.max(1, Math.ceil((1 - entry.tokens) / this.perMs / 1000)),
       };
     }
@@ -133,32 +204,35 @@ export class AddressTable {
 
   /** The refusal's context when `address` already has `maxSessions` sessions. */
   checkSessions(address: string): ErrorContext | undefined {
-    const entry = this.entries.get(address);
+    const group = addressGroup(address);
+    const entry = this.entries.get(group);
     if (entry !== undefined && entry.sessions >= this.maxSessions) {
-      return { name: "TOO_MANY_SESSIONS", address, maxSessions: this.maxSessions };
+      return { name: "TOO_MANY_SESSIONS", address, group, maxSessions: this.maxSessions };
     }
     return undefined;
   }
 
-  /** A session of `address` opened. */
+  /** A session of `address` opened (or a handshake holds its place). */
   opened(address: string, now: number): void {
-    const entry = this.entries.get(address);
+    const group = addressGroup(address);
+    const entry = this.entries.get(group);
     if (entry === undefined) {
-      this.entries.set(address, { sessions: 1, tokens: this.burst, stamp: now });
+      this.entries.set(group, { sessions: 1, tokens: this.burst, stamp: now });
     } else {
       entry.sessions++;
     }
   }
 
-  /** A session of `address` closed. */
+  /** A session of `address` closed (or a handshake let go of its place). */
   closed(address: string, now: number): void {
-    const entry = this.entries.get(address);
+    const group = addressGroup(address);
+    const entry = this.entries.get(group);
     if (entry === undefined) {
       return;
     }
     entry.sessions--;
     if (entry.sessions <= 0 && this.isFull(entry, now)) {
-      this.entries.delete(address);
+      this.entries.delete(group);
     }
   }
 

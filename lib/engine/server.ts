@@ -627,7 +627,7 @@ export class Server extends EventEmitter {
     }
     const allowRequest = this.opts.allowRequest;
     if (!allowRequest) {
-      return addresses === undefined ? fn() : this.checkSessions(addresses, req, fn);
+      return addresses === undefined ? fn() : this.checkSessions(addresses, req, upgrade, fn);
     }
     allowRequest(req, (message, success) => {
       if (!success) {
@@ -636,16 +636,85 @@ export class Server extends EventEmitter {
       if (addresses === undefined) {
         return fn();
       }
-      this.checkSessions(addresses, req, fn);
+      this.checkSessions(addresses, req, upgrade, fn);
     });
   }
 
-  private checkSessions(addresses: AddressTable, req: EngineRequest, fn: VerifyCallback): void {
-    const refusal = addresses.checkSessions(this._addressOf(req));
+  private checkSessions(
+    addresses: AddressTable,
+    req: EngineRequest,
+    upgrade: boolean,
+    fn: VerifyCallback,
+  ): void {
+    const address = this._addressOf(req);
+    const refusal = addresses.checkSessions(address);
     if (refusal) {
       return this.refuseAddress(fn, refusal);
     }
+    if (addresses.capsSessions) {
+      this.holdPlace(addresses, req, address, upgrade ? req.socket : req.res);
+    }
     fn();
+  }
+
+  /**
+   * Counts the session of a handshake from its check on, so that the handshakes in flight
+   * (waiting for an async generateId, or for the upgrade) count against `maxSessions` as
+   * well: concurrent handshakes cannot go past the cap together. The place becomes the
+   * session's when it opens, and is freed if the request's connection (polling: its
+   * response) closes before, whatever ended the handshake.
+   */
+  private holdPlace(
+    addresses: AddressTable,
+    req: EngineRequest,
+    address: string,
+    target: NodeJS.EventEmitter | null | undefined,
+  ): void {
+    if (!target) {
+      return;
+    }
+    addresses.opened(address, Date.now());
+    const release = (): void => {
+      if (req._addressHold === hold) {
+        req._addressHold = undefined;
+        addresses.closed(address, Date.now());
+      }
+    };
+    const hold = { target, release };
+    req._addressHold = hold;
+    target.once("close", release);
+  }
+
+  /**
+   * Whether a handshake whose place among its address's sessions is not held (see
+   * holdPlace: its client went away while its id was generated) may still open its session:
+   * with `maxSessions`, it is checked again, refused as it would have been at first.
+   */
+  private mayOpen(req: EngineRequest, closeConnection: CloseConnection): boolean {
+    const addresses = this.addresses;
+    if (addresses === undefined || !addresses.capsSessions || req._addressHold !== undefined) {
+      return true;
+    }
+    const refusal = addresses.checkSessions(this._addressOf(req));
+    if (refusal === undefined) {
+      return true;
+    }
+    this.refuseAddress((code, context) => {
+      this.connectionError(req, code!, context);
+      closeConnection(code!, context);
+    }, refusal);
+    return false;
+  }
+
+  /** A session opened: counted among its address's, in the place its handshake held if any. */
+  private countSession(req: EngineRequest, address: string): void {
+    const hold = req._addressHold;
+    if (hold !== undefined) {
+      req._addressHold = undefined;
+      hold.target.removeListener("close", hold.release);
+    } else {
+      this.addresses!.opened(address, Date.now());
+    }
   }
 
   private refuseAddress(fn: VerifyCallback, refusal: ErrorContext): void {
@@ -910,6 +979,9 @@ export class Server extends EventEmitter {
     closeConnection: CloseConnection,
   ): Promise<void> {
     debug('handshaking client "%s"', id);
+    if (!this.mayOpen(req, closeConnection)) {
+      return;
+    }
     let transport: Transport;
     try {
       transport = this.createTransport(transportName, req);
@@ -936,7 +1008,7 @@ export class Server extends EventEmitter {
     this.clientsCount++;
     this.handshakesCount++;
     if (this.addresses !== undefined) {
-      this.addresses.opened(socket.remoteAddress, Date.now());
+      this.countSession(req, socket.remoteAddress);
     }
     // a listener, as engine.io's (the session's first "close" listener, seen by listenerCount)
     socket.on("close", onSessionClose);

@@ -37,6 +37,14 @@ export interface EngineRequest extends IncomingMessage {
   res?: ServerResponse | null;
   /** the accepted WebSocket of an upgrade request */
   websocket?: WebSocket;
+  /**
+   * The place a handshake holds among the sessions of its address (`addressLimits`) until
+   * its session opens: `release` frees it, called on the "close" of `target` (the response
+   * of a polling handshake, the socket of an upgrade).
+   *
+   * @internal
+   */
+  _addressHold?: { readonly target: NodeJS.EventEmitter; readonly release: () => void };
 }
 
 export type ReadyState = "open" | "closing" | "closed";

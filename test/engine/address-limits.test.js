@@ -17,8 +17,8 @@ const { useEngine } = require("./support/engine-harness");
 const HANDSHAKE = "/engine.io/?EIO=4&transport=polling";
 
 /** A polling handshake; resolves { status, headers, json or sid }. */
-async function handshake(port, headers = {}) {
-  const res = await request(port, { path: HANDSHAKE, headers, encoding: "utf8" });
+async function handshake(port, headers = {}, host = undefined) {
+  const res = await request(port, { host, path: HANDSHAKE, headers, encoding: "utf8" });
   if (res.status === 200) {
     expect(res.body[0]).to.be("0");
     return { status: 200, sid: JSON.parse(res.body.slice(1)).sid };
@@ -86,9 +86,11 @@ const TOO_MANY = { code: 6, message: "Too many requests" };
       expect(errors[0].code).to.be(6);
       expect(errors[0].message).to.be("Too many requests");
       expect(errors[0].req.url).to.contain("transport=polling");
+      const address = engine.clients[first.sid].remoteAddress;
       expect(errors[0].context).to.eql({
         name: "TOO_MANY_SESSIONS",
-        address: engine.clients[first.sid].remoteAddress,
+        address,
+        group: address.replace(/^::ffff:/, "").replace(/^::1$/, "0:0:0:0::/64"),
         maxSessions: 2,
       });
 
@@ -136,6 +138,64 @@ const TOO_MANY = { code: 6, message: "Too many requests" };
       client.close();
       await until(() => engine.clientsCount === 0, "the session closed");
       expect((await handshake(port)).status).to.be(200);
+    });
+  });
+
+  describe("maxSessions with an async generateId", () => {
+    // generateId answers after `ms`: the handshakes wait for it together
+    const slowIds = (ms, fail = () => false) => {
+      let n = 0;
+      return () =>
+        new Promise((resolve, reject) => {
+          const id = `id-${n++}`;
+          setTimeout(() => (fail(id) ? reject(new Error("no id")) : resolve(id)), ms);
+        });
+    };
+
+    it("counts the handshakes in flight: concurrent handshakes never exceed the cap", async () => {
+      const { engine, port } = await start({ addressLimits: { maxSessions: 3 } });
+      engine.generateId = slowIds(200);
+      const results = await Promise.all([
+        ...Array.from({ length: 10 }, () => handshake(port)),
+        ...Array.from({ length: 10 }, () => wsHandshake(port)),
+      ]);
+      const statuses = results.map((r) => r.status);
+      expect(statuses.filter((s) => s === 200 || s === 101).length).to.be(3);
+      expect(statuses.filter((s) => s === 429).length).to.be(17);
+      expect(engine.clientsCount).to.be(3);
+      expect(engine.rateLimitedHandshakesCount).to.be(17);
+      expect(new Set(errors.map((e) => e.context.name))).to.eql(new Set(["TOO_MANY_SESSIONS"]));
+      for (const r of results) if (r.ws) r.ws.close();
+      // a session closed frees its place, once
+      const polling = results.filter((r) => r.status === 200);
+      for (const r of polling) await closeSession(port, r.sid);
+      await until(() => engine.clientsCount === 0, "every session closed");
+      const again = await Promise.all(Array.from({ length: 5 }, () => handshake(port)));
+      expect(again.map((r) => r.status).sort()).to.eql([200, 200, 200, 429, 429]);
+    });
+
+    it("frees the place of a handshake that fails: generateId rejecting, or the client gone meanwhile", async () => {
+      let failing = true;
+      const { engine, port } = await start({ addressLimits: { maxSessions: 2 } });
+      engine.generateId = slowIds(400, () => failing);
+      const failed = await Promise.all([handshake(port), handshake(port)]);
+      expect(failed.map((r) => r.status)).to.eql([400, 400]);
+      failing = false;
+      // a client gone before its id came: no session for it, and its place is free again
+      const gone = new Promise((resolve) => {
+        const req = require("http").get({ host: "localhost", port, path: HANDSHAKE, agent: false });
+        req.on("error", () => resolve());
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 50);
+      });
+      await gone;
+      const ok = await Promise.all([handshake(port), handshake(port), handshake(port)]);
+      expect(ok.map((r) => r.status).sort()).to.eql([200, 200, 429]);
+      // the id of the one gone came meanwhile: it found no place
+      await sleep(100);
+      expect(engine.clientsCount).to.be(2);
     });
   });
 
@@ -213,6 +273,86 @@ const TOO_MANY = { code: 6, message: "Too many requests" };
       const direct = await handshake(port);
       expect(direct.status).to.be(200);
       expect(engine.clients[direct.sid].remoteAddress).to.match(/127\.0\.0\.1|::1/);
+    });
+  });
+
+  describe("address groups", () => {
+    const forwarded = (port, address) => handshake(port, { "X-Forwarded-For": address });
+
+    it("count an IPv6 address with every other of its /64 prefix, however written", async () => {
+      const { engine, port } = await start({
+        addressLimits: { maxSessions: 2 },
+        addressHeader: "x-forwarded-for",
+      });
+      expect((await forwarded(port, "2001:db8:1:2::1")).status).to.be(200);
+      expect((await forwarded(port, "2001:db8:1:2:ffff:ffff:ffff:ffff")).status).to.be(200);
+      // a third address of the prefix, then the same prefix written out in full
+      expect((await forwarded(port, "2001:db8:1:2::abcd")).status).to.be(429);
+      expect((await forwarded(port, "2001:0DB8:0001:0002:0:0:0:7")).status).to.be(429);
+      // the next /64 is another group
+      const next = await forwarded(port, "2001:db8:1:3::1");
+      expect(next.status).to.be(200);
+      // the session keeps its own address
+      expect(engine.clients[next.sid].remoteAddress).to.be("2001:db8:1:3::1");
+      expect(errors.map((e) => e.context)).to.eql([
+        {
+          name: "TOO_MANY_SESSIONS",
+          address: "2001:db8:1:2::abcd",
+          group: "2001:db8:1:2::/64",
+          maxSessions: 2,
+        },
+        {
+          name: "TOO_MANY_SESSIONS",
+          address: "2001:0DB8:0001:0002:0:0:0:7",
+          group: "2001:db8:1:2::/64",
+          maxSessions: 2,
+        },
+      ]);
+      expect(engine.addresses.size).to.be(2);
+    });
+
+    it("count an IPv4-mapped IPv6 address as its IPv4 address", async () => {
+      const { port } = await start({
+        addressLimits: { maxSessions: 2 },
+        addressHeader: "x-forwarded-for",
+      });
+      expect((await forwarded(port, "::ffff:198.51.100.1")).status).to.be(200);
+      expect((await forwarded(port, "198.51.100.1")).status).to.be(200);
+      // 198.51.100.1 in hexadecimal
+      expect((await forwarded(port, "::ffff:c633:6401")).status).to.be(429);
+      // not with the other IPv4 addresses, whose mapped forms share the prefix ::/64
+      expect((await forwarded(port, "::ffff:198.51.100.2")).status).to.be(200);
+      expect(errors.map((e) => e.context.group)).to.eql(["198.51.100.1"]);
+    });
+
+    it("share the handshake rate of the group", async () => {
+      const { port } = await start({
+        addressLimits: { handshakesPerSecond: 1, handshakeBurst: 2 },
+        addressHeader: "x-forwarded-for",
+      });
+      expect((await forwarded(port, "2001:db8::1")).status).to.be(200);
+      expect((await forwarded(port, "2001:db8::2")).status).to.be(200);
+      const refused = await forwarded(port, "2001:db8::3");
+      expect(refused.status).to.be(429);
+      expect(refused.headers["retry-after"]).to.be("1");
+      expect((await forwarded(port, "2001:db8:0:1::1")).status).to.be(200);
+      expect(errors.map((e) => [e.context.name, e.context.group])).to.eql([
+        ["HANDSHAKE_RATE_EXCEEDED", "2001:db8:0:0::/64"],
+      ]);
+    });
+
+    it("on a server listening on '::', an IPv4 client is not in the group of ::1", async function () {
+      const { engine, port } = await start({ addressLimits: { maxSessions: 1 } });
+      if (engine.httpServer.address().address !== "::") this.skip();
+      const v4 = await handshake(port, {}, "127.0.0.1");
+      expect(v4.status).to.be(200);
+      expect(engine.clients[v4.sid].remoteAddress).to.be("::ffff:127.0.0.1");
+      // ::1 and ::ffff:127.0.0.1 share their first 64 bits: a /64 alone would count them
+      // as one
+      expect((await handshake(port, {}, "::1")).status).to.be(200);
+      expect((await handshake(port, {}, "127.0.0.1")).status).to.be(429);
+      expect((await handshake(port, {}, "::1")).status).to.be(429);
+      expect(errors.map((e) => e.context.group)).to.eql(["127.0.0.1", "0:0:0:0::/64"]);
     });
   });
 

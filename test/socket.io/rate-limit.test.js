@@ -161,9 +161,10 @@ async function rawPolling(h) {
         const upTo = seen.times.filter((t) => t < seen.times[0] + second * 1000).length;
         expect(upTo).to.be.below(100 + 100 * second + 5);
       }
-      // over its limit, the flooder is read about once a second (a 64 KB read each time,
-      // some 4,000 packets), not at the rate it sends
-      expect(read).to.be.below(10000 * (FLOOD_MS / 1000 + 1));
+      // over its limit, the flooder is read about once a second, not at the rate it sends:
+      // its first read (up to 64 KB, some 4,000 packets), then about the bucket's worth a
+      // second (1 KB slices of some 60 packets, until the bucket is empty again)
+      expect(read).to.be.below(4000 + 500 * (FLOOD_MS / 1000));
       expect(sent).to.be.greaterThan(2 * read);
       await until(() => seen.limited === nsp.rateLimitDroppedCount, "a rate_limited event per drop");
       expect([...seen.limitedEvents]).to.eql(["flood"]);
@@ -171,16 +172,94 @@ async function rawPolling(h) {
       expect(seen.reasons).to.eql([]);
     });
 
-    it("with a burst of 5, at most 105 events in any second, the first one included", async () => {
-      const { seen } = await floodServer(h, { perSecond: 100, burst: 5 });
+    it("reads a WebSocket flooder's backlog a slice at a time: a few hundred of its packets in a turn of the event loop", async () => {
+      const { nsp, seen } = await floodServer(h, { perSecond: 100 });
       const peer = await rawSocket(h);
+      // the flooder's packets read (handled or dropped) in each turn of the event loop once
+      // the connection was first paused (in the turn of the first drop)
+      const later = [];
+      let last = 0;
+      let flooding = true;
+      const turn = () => {
+        const read = seen.times.length + nsp.rateLimitDroppedCount;
+        if (read > last && nsp.rateLimitDroppedCount > 0) {
+          later.push(read - last);
+        }
+        last = read;
+        if (flooding) setImmediate(turn);
+      };
+      setImmediate(turn);
       await floodWs(peer, '42["flood"]', FLOOD_MS);
-      const times = seen.times.slice();
-      // at most 5 + 100 admitted in any second; the handlers run a tick after their packet
-      // was read, with their batch, which may bring one or two of a batch closer
-      expect(maxInWindow(times, 1000)).to.be.within(80, 107);
-      expect(times.length).to.be.within(5 + 100 * (FLOOD_MS / 1000) * 0.8, 5 + 100 * (FLOOD_MS / 1000) + 5);
+      flooding = false;
+      // until then, the connection flowed: ws decodes all of a read (up to 64 KB, some 4,000
+      // packets); the backlog is read again once a second, in 1 KB slices (some 60 packets)
+      // until the bucket is empty again: its 100, and the rest of the last slice dropped
+      later.shift();
+      expect(later.length).to.be.within(FLOOD_MS / 1000 - 1, FLOOD_MS / 1000 + 1);
+      expect(Math.max(...later)).to.be.below(200);
     });
+
+    it("drops the events of a socket over its limit before parsing their arguments, and reads its other packets", async () => {
+      // a token every 100 s: nothing comes back while the test runs
+      const io = await h.server({ rateLimit: { perSecond: 0.01, burst: 2 } });
+      const limited = [];
+      const handled = [];
+      let mainSocket;
+      io.on("rate_limited", (socket, event) => limited.push(event));
+      io.on("connection", (socket) => {
+        mainSocket = socket;
+        socket.onAny((event) => handled.push(`/ ${event}`));
+      });
+      io.of("/chat").on("connection", (socket) => socket.onAny((event) => handled.push(`/chat ${event}`)));
+      const peer = await rawSocket(h);
+      peer.send("40/chat,");
+      expect(await peer.next()).to.match(/^40\/chat,\{"sid":/);
+      const answer = mainSocket.timeout(5000).emitWithAck("question");
+      expect(await peer.next()).to.be('420["question"]');
+      // two events through, the third over the limit: the bucket of "/" is empty
+      peer.send('42["one"]');
+      peer.send('42["two"]');
+      peer.send('42["three"]');
+      // dropped for their namespace and name: an acknowledgement id, a malformed payload
+      // (which would have closed the connection, had it been parsed)
+      peer.send('421["four",1]');
+      peer.send('42["five",{oops');
+      // a name with an escape is decoded first, and dropped all the same
+      peer.send('42["six\\"",1]');
+      // the other packets of the connection go through: an acknowledgement, an event of
+      // another namespace (a bucket of its own)
+      peer.send('430["answer"]');
+      peer.send('42/chat,["seven"]');
+      expect(await answer).to.be("answer");
+      await until(() => limited.length === 4 && handled.length === 3, "every packet accounted for");
+      expect(limited).to.eql(["three", "four", "five", 'six"']);
+      expect(handled).to.eql(["/ one", "/ two", "/chat seven"]);
+      expect(io.of("/").rateLimitDroppedCount).to.be(4);
+      expect(io.metrics().namespaces["/"].eventsReceived).to.be(6);
+      expect(peer.closed).to.be(false);
+    });
+
+    for (const transport of ["websocket", "polling"]) {
+      it(`with a burst of 5, at most 105 events in any one-second window over ${transport}, the first one included`, async () => {
+        const { seen } = await floodServer(h, { perSecond: 100, burst: 5 });
+        if (transport === "websocket") {
+          await floodWs(await rawSocket(h), '42["flood"]', FLOOD_MS);
+        } else {
+          await floodPolling(await rawPolling(h), '42["flood"]', 500, FLOOD_MS);
+        }
+        const times = seen.times.slice();
+        // at most 5 + 100 admitted in any second; the handlers run a tick after their packet
+        // was read, with their batch, which may bring one or two of a batch closer
+        expect(maxInWindow(times, 1000)).to.be.within(40, 107);
+        // with so small a bucket, a polling client's round trip after each held answer (the
+        // bucket full again: 50 ms) loses it some of the 100 a second
+        const least = transport === "websocket" ? 0.8 : 0.5;
+        expect(times.length).to.be.within(
+          5 + 100 * (FLOOD_MS / 1000) * least,
+          5 + 100 * (FLOOD_MS / 1000) + 5,
+        );
+      });
+    }
 
     it("counts each packet of a polling POST: one POST of 1000 packets gets 100 through, answered once the bucket refilled", async () => {
       const { io, nsp, seen } = await floodServer(h, { perSecond: 100 });
@@ -379,6 +458,12 @@ async function rawPolling(h) {
       expect(io.metrics().namespaces["/"].rateLimitDisconnects).to.be(1);
       // the body's first 100 packets were admitted, but not handled before the disconnection
       expect(seen.times.length).to.be(0);
+      // the session waits for a GET to deliver the close: what the client POSTs meanwhile
+      // is refused, unread
+      const received = io.engine.bytesReceivedCount;
+      expect((await peer.post(body)).status).to.be(400);
+      expect(io.engine.bytesReceivedCount).to.be(received);
+      expect(io.metrics().namespaces["/"].eventsReceived).to.be(101);
       expect((await peer.get()).body.toString()).to.contain("41");
     });
 

@@ -7,15 +7,19 @@ const http = require("http");
 
 /**
  * Resolves { status, headers, body } once the response is complete: `body` is a Buffer,
- * or a string with `encoding` (e.g. "utf8").
+ * or a string with `encoding` (e.g. "utf8"); `host` "localhost" unless given ("127.0.0.1",
+ * "::1"...).
  *
  * @example
  * const res = await request(port, { path: "/engine.io/?EIO=4&transport=polling" });
  * const res = await request(port, { method: "POST", path, body: "4hello", encoding: "utf8" });
  */
-function request(port, { method = "GET", path = "/", headers = {}, body, encoding } = {}) {
+function request(
+  port,
+  { host = "localhost", method = "GET", path = "/", headers = {}, body, encoding } = {},
+) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: "localhost", port, method, path, headers, agent: false }, (res) => {
+    const req = http.request({ host, port, method, path, headers, agent: false }, (res) => {
       const chunks = [];
       res.on("data", (c) => chunks.push(c));
       res.on("end", () => {

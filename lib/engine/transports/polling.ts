@@ -109,6 +109,8 @@ export class Polling extends Transport {
   // paused has no such properties: while paused, the answer to a POST is held.
   private dataPaused?: boolean;
   private heldAnswer?: (() => void) | null;
+  // Set by `_refuseData()` only (the rate limit's disconnection): the POSTs are refused.
+  private dataRefused?: boolean;
 
   // Created once per session and reused by every poll. The GET stays the pending one, as with
   // the reference: the close that follows answers it (writing into a dead response costs
@@ -181,6 +183,13 @@ export class Polling extends Transport {
   }
 
   private onDataRequest(req: EngineRequest, res: ServerResponse): void {
+    if (this.dataRefused === true) {
+      debug("data refused");
+      res.writeHead(400, { Connection: "close" });
+      res.end();
+      req.destroy();
+      return;
+    }
     if (this.dataReq) {
       this.onError(codedError("EIO_ERR_DATA_OVERLAP"));
       res.writeHead(400);
@@ -273,6 +282,18 @@ export class Polling extends Transport {
    */
   _pauseData(): void {
     this.dataPaused = true;
+  }
+
+  /**
+   * Refuses every later POST (400, its body unread, its connection closed), the session
+   * left as it is: a session closed for sending too much (the rate limit of Socket.IO,
+   * "disconnect") waits for its client's next GET to deliver the close, and a client that
+   * never polls must not be read meanwhile.
+   *
+   * @internal
+   */
+  _refuseData(): void {
+    this.dataRefused = true;
   }
 
   /**
