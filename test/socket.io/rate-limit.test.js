@@ -361,6 +361,32 @@ async function rawPolling(h) {
       expect([...seen.limitedEvents]).to.eql(["flood"]);
     });
 
+    it("keeps a client a little over its limit: its excess dropped, its heartbeat and its events not left behind a growing backlog", async () => {
+      const io = await h.server({ rateLimit: { perSecond: 100 }, pingInterval: 400, pingTimeout: 1500 });
+      const late = [];
+      const reasons = [];
+      io.on("connection", (socket) => {
+        socket.on("tick", (sentAt) => late.push(Date.now() - sentAt));
+        socket.on("disconnect", (reason) => reasons.push(reason));
+      });
+      const client = await h.connect("/", { transports: ["websocket"] });
+      // some 200 events a second, each with some payload, for 5 s
+      const payload = "x".repeat(40);
+      const timer = setInterval(() => {
+        for (let i = 0; i < 5; i++) client.emit("tick", Date.now(), payload);
+      }, 20);
+      await sleep(5000);
+      clearInterval(timer);
+      expect(reasons).to.eql([]);
+      expect(client.connected).to.be(true);
+      expect(io.of("/").rateLimitDroppedCount).to.be.greaterThan(200);
+      expect(late.length).to.be.within(400, 100 + 5 * 100 + 5);
+      // what the handler gets in the last second was sent in the last two: no backlog (64
+      // KB of it are read a second; with a read, or the bucket's worth, the client's
+      // events, and its pongs, wait behind more and more of their own: "ping timeout")
+      expect(Math.max(...late.slice(-100))).to.be.below(2000);
+    });
+
     it("does not count the acknowledgements a client sends", async () => {
       const io = await h.server({ rateLimit: { perSecond: 10 } });
       const socketPromise = waitFor(io, "connection");
