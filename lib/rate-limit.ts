@@ -70,6 +70,8 @@ export interface RateLimit {
   readonly paused: Map<Readable, number>;
   /** the transports read a slice a turn (see `drain`) */
   readonly draining: Set<Readable>;
+  /** bytes read past the limit per refill of an overall bucket: its share of a second's */
+  readonly drainBudget: number;
   /** the one timer that reads them again, when some are paused */
   timer: NodeJS.Timeout | undefined;
 }
@@ -140,18 +142,19 @@ export function stopReadingClosed(transport: unknown): void {
 // slices (ws joins them).
 const SLICE = 1024;
 
-// While the bucket stays empty, what is read (and dropped) of a connection per refill of its
-// bucket: what a client a little over its limit sends in a second, so that its backlog does
-// not grow (its heartbeat stays behind no more than a second of it); what a flooder sends
-// past it waits, in the network or in its POST body.
-const DRAIN_BUDGET = 64 * 1024;
+// While the bucket stays empty, what is read (and dropped) of a connection a second, in
+// shares of a refill of its bucket (`drainBudget`): what a client a little over its limit
+// sends in a second, so that its backlog does not grow (its heartbeat stays behind no more
+// than a second of it); what a flooder sends past it waits, in the network or in its POST
+// body.
+const DRAIN_PER_SECOND = 64 * 1024;
 
 /** Reads a connection again: its bucket is full again (or a POST body was left to decode). */
 function startReading(transport: Readable, limits: RateLimit): void {
   // a drain running goes on: it sees the connection is not paused any more
   if (!limits.draining.has(transport)) {
     limits.draining.add(transport);
-    drain(transport, limits, DRAIN_BUDGET);
+    drain(transport, limits, limits.drainBudget);
   }
 }
 
@@ -249,6 +252,8 @@ export function resolveRateLimit(options: RateLimitOptions | undefined): RateLim
   if (onLimit !== "drop" && onLimit !== "disconnect") {
     throw new TypeError('rateLimit.onLimit must be "drop" or "disconnect"');
   }
+  // a paused connection is read again once its bucket is full: burst / perSecond seconds
+  const refillMs = perMs[0] > 0 ? Math.min(MAX_PAUSE_MS, burst[0] / perMs[0]) : MAX_PAUSE_MS;
   return {
     perMs,
     burst,
@@ -256,6 +261,7 @@ export function resolveRateLimit(options: RateLimitOptions | undefined): RateLim
     disconnect: onLimit === "disconnect",
     paused: new Map(),
     draining: new Set(),
+    drainBudget: Math.max(SLICE, Math.round((DRAIN_PER_SECOND * refillMs) / 1000)),
     timer: undefined,
   };
 }
