@@ -22,7 +22,7 @@
 //   node bench/flood.js [--targets=ours,reference,ws] [--clients=1000] [--interval=1000]
 //                       [--duration=10] [--limit=100] [--burst=N]
 //                       [--transports=websocket,polling] [--per-post=2000]
-//                       [--on-limit=drop|disconnect] [--json]
+//                       [--on-limit=drop|disconnect] [--json] [--cpu-prof=DIR]
 
 const path = require("path");
 const args = require("./lib/args");
@@ -52,7 +52,12 @@ const limited = (target) => target === "ours" || target === "baseline";
 
 async function run(target, results) {
   const kind = TARGETS[target].kind;
-  const server = spawn(lib("flood-server-proc.js"), ["--expose-gc"]);
+  // --cpu-prof=DIR writes a V8 CPU profile of each server process (open it in Chrome DevTools)
+  const cpuProf = args.str("cpu-prof");
+  const execArgv = cpuProf
+    ? ["--expose-gc", "--cpu-prof", `--cpu-prof-dir=${cpuProf}`, `--cpu-prof-name=flood-${target}.cpuprofile`]
+    : ["--expose-gc"];
+  const server = spawn(lib("flood-server-proc.js"), execArgv);
   const clients = spawn(lib("flood-clients-proc.js"), [], { nofile: settings.clients + 1024 });
   const flooder = spawn(lib("flood-flooder-proc.js"));
   try {
@@ -122,6 +127,7 @@ async function run(target, results) {
       });
     }
   } finally {
+    if (cpuProf) await server.end();
     server.kill();
     clients.kill();
     flooder.kill();

@@ -7,9 +7,9 @@
  * Nothing runs unless the option is set. When it is, a socket gets its buckets with its
  * first event (one array of numbers), and they refill from a timestamp as events arrive:
  * no timer per socket. A connection whose overall bucket is empty is not read until the
- * bucket is full again (see `pauseReading`), which one timer per server ends; a WebSocket
- * is then read a slice at a time (see `startReading`), and its events are dropped before
- * they are decoded while the bucket stays empty (`overallEmpty`).
+ * bucket is full again (see `pauseReading`), which one timer per server ends; it is then
+ * read a slice at a time, a slice a turn of the event loop (see `drain`), and its events
+ * are dropped before they are decoded while the bucket stays empty (`overallEmpty`).
  */
 import type { Packet } from "./codec";
 import type { Socket } from "./socket";
@@ -68,6 +68,10 @@ export interface RateLimit {
   readonly disconnect: boolean;
   /** the transports not read from, with the time they are read again */
   readonly paused: Map<Readable, number>;
+  /** the transports read a slice a turn (see `drain`) */
+  readonly draining: Set<Readable>;
+  /** bytes read past the limit per refill of an overall bucket: its share of a second's */
+  readonly drainBudget: number;
   /** the one timer that reads them again, when some are paused */
   timer: NodeJS.Timeout | undefined;
 }
@@ -75,6 +79,7 @@ export interface RateLimit {
 /** What stops and starts reading in the engine's transports. */
 interface Readable {
   readonly name: string;
+  readonly readyState: string;
   /** websocket: the `ws` socket */
   readonly socket?: {
     readonly readyState: number;
@@ -85,6 +90,7 @@ interface Readable {
   };
   /** polling */
   _pauseData?(): void;
+  _drainData?(maxBytes: number): boolean;
   _resumeData?(): void;
   _refuseData?(): void;
 }
@@ -129,29 +135,78 @@ export function stopReadingClosed(transport: unknown): void {
   }
 }
 
+// A connection paused for going over its limit is read again a slice a turn of the event
+// loop: what ws (or the polling transport) decodes at once, and drops past the bucket's
+// worth, is some 60 of a flooder's smallest packets, not a whole read of 64 KB (some
+// 4,000) or a POST body of up to maxHttpBufferSize; a larger packet is read in several
+// slices (ws joins them).
+const SLICE = 1024;
+
+// While the bucket stays empty, what is read (and dropped) of a connection a second, in
+// shares of a refill of its bucket (`drainBudget`): what a client a little over its limit
+// sends in a second, so that its backlog does not grow (its heartbeat stays behind no more
+// than a second of it); what a flooder sends past it waits, in the network or in its POST
+// body.
+const DRAIN_PER_SECOND = 64 * 1024;
+
+/** Reads a connection again: its bucket is full again (or a POST body was left to decode). */
 function startReading(transport: Readable, limits: RateLimit): void {
-  if (transport.name !== "websocket") {
-    transport._resumeData!();
-    return;
+  // a drain running goes on: it sees the connection is not paused any more
+  if (!limits.draining.has(transport)) {
+    limits.draining.add(transport);
+    drain(transport, limits, limits.drainBudget);
   }
-  const ws = transport.socket!;
-  const stream = ws._socket;
-  // The backlog that waited in the stream is pulled a slice at a time, until the bucket is
-  // empty again (the connection is then paused again) or the backlog is read: ws decodes
-  // all of a chunk it is given, so that flowing again at once would decode a whole read
-  // (64 KB, some 4,000 packets of a flooder) in one go, all of it past the first bucket's
-  // worth to be dropped, the event loop held the while.
-  while (ws.readyState === 1 && stream && stream.readableLength > 0 && !limits.paused.has(transport)) {
-    stream.read(Math.min(RESUME_SLICE, stream.readableLength));
-  }
-  // a closed socket is only forgotten
-  if (ws.readyState === 1 && !limits.paused.has(transport)) ws.resume();
 }
 
-// The most bytes of a WebSocket's backlog handed to ws at once when it is read again: some
-// 60 of a flooder's smallest packets, so that what is decoded past the bucket's worth is
-// at most that many; a larger packet is read in several slices (ws joins them).
-const RESUME_SLICE = 1024;
+function isOpen(transport: Readable): boolean {
+  return transport.name === "websocket"
+    ? transport.socket!.readyState === 1
+    : transport.readyState === "open";
+}
+
+/** Reads one slice of what waits; whether some is left. */
+function readSlice(transport: Readable): boolean {
+  if (transport.name !== "websocket") {
+    return transport._drainData!(SLICE);
+  }
+  const stream = transport.socket!._socket;
+  if (!stream || stream.readableLength === 0) {
+    return false;
+  }
+  stream.read(Math.min(SLICE, stream.readableLength));
+  return stream.readableLength > 0;
+}
+
+/**
+ * Reads what waits of a connection a slice a turn: on while it is within its limit, up to
+ * `budget` bytes (a slice each) while its bucket is empty. Once nothing waits, a connection
+ * within its limit is read as usual again (a WebSocket flows; the POST is answered); one
+ * still paused waits for its bucket, and the timer.
+ */
+function drain(transport: Readable, limits: RateLimit, budget: number): void {
+  if (!isOpen(transport)) {
+    limits.draining.delete(transport);
+    return;
+  }
+  const more = readSlice(transport);
+  const paused = limits.paused.has(transport);
+  if (paused) {
+    budget -= SLICE;
+  }
+  if (more && (!paused || budget > 0)) {
+    setImmediate(drain, transport, limits, budget);
+    return;
+  }
+  limits.draining.delete(transport);
+  if (paused || !isOpen(transport)) {
+    return;
+  }
+  if (transport.name === "websocket") {
+    transport.socket!.resume();
+  } else {
+    transport._resumeData!();
+  }
+}
 
 // The longest a connection over the overall limit is not read from: far below any
 // pingTimeout, so that a client a little over the limit keeps its session.
@@ -197,12 +252,16 @@ export function resolveRateLimit(options: RateLimitOptions | undefined): RateLim
   if (onLimit !== "drop" && onLimit !== "disconnect") {
     throw new TypeError('rateLimit.onLimit must be "drop" or "disconnect"');
   }
+  // a paused connection is read again once its bucket is full: burst / perSecond seconds
+  const refillMs = perMs[0] > 0 ? Math.min(MAX_PAUSE_MS, burst[0] / perMs[0]) : MAX_PAUSE_MS;
   return {
     perMs,
     burst,
     eventIndex,
     disconnect: onLimit === "disconnect",
     paused: new Map(),
+    draining: new Set(),
+    drainBudget: Math.max(SLICE, Math.round((DRAIN_PER_SECOND * refillMs) / 1000)),
     timer: undefined,
   };
 }
@@ -297,6 +356,11 @@ function pauseReading(transport: Readable, limits: RateLimit, now: number, refil
   }
   const due = now + Math.min(MAX_PAUSE_MS, Math.max(1, refill));
   limits.paused.set(transport, due);
+  if (transport.name === "polling") {
+    // the rest of the POST body, left undecoded: read on (and dropped) from the next turn,
+    // within the budget
+    setImmediate(startReading, transport, limits);
+  }
   if (limits.timer === undefined) {
     limits.timer = setTimeout(resumeDue, due - now, limits);
     // the paused connections do not keep the process alive

@@ -1,6 +1,7 @@
 /**
- * The `addressLimits` option: per remote address, a cap on the sessions open at once and
- * a token bucket on the handshakes (new sessions). Refusals are answered with 429.
+ * The `addressLimits` option: per remote address (an IPv6 one with the others of its /64),
+ * a cap on the sessions open at once and a token bucket on the handshakes (new sessions).
+ * Refusals are answered with 429.
  *
  * One table entry per address that has a session or handshook lately, and no timer: an
  * entry goes when its address has no session left and its bucket has refilled, found on
@@ -117,10 +118,9 @@ export function addressGroup(address: string): string {
   if (groups === undefined) {
     return address;
   }
-  if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0) {
-    if (groups[5] === 0xffff) {
-      return `${groups[6] >> 8}.${groups[6] & 255}.${groups[7] >> 8}.${groups[7] & 255}`;
-    }
+  const mapped = groups[5] === 0xffff && groups[0] + groups[1] + groups[2] + groups[3] + groups[4] === 0;
+  if (mapped) {
+    return `${groups[6] >> 8}.${groups[6] & 255}.${groups[7] >> 8}.${groups[7] & 255}`;
   }
   return `${groups[0].toString(16)}:${groups[1].toString(16)}:${groups[2].toString(16)}:${groups[3].toString(16)}::/64`;
 }

@@ -14,6 +14,11 @@ import type { Packet } from "../codec/packet";
 
 const debug = debugModule("engine:polling");
 
+// the separator of the packets of a v4 payload
+const SEPARATOR = "\x1e";
+// `until` of decodeBody: until the data is paused
+const PAUSED = -1;
+
 /** Options of the `httpCompression` server option (also handed to zlib). */
 export interface HttpCompressionOptions extends zlib.ZlibOptions {
   /** payloads smaller than this many bytes are sent uncompressed */
@@ -109,6 +114,9 @@ export class Polling extends Transport {
   // paused has no such properties: while paused, the answer to a POST is held.
   private dataPaused?: boolean;
   private heldAnswer?: (() => void) | null;
+  // the rest of a (v4, text) POST body left undecoded by a pause, and where it starts
+  private heldBody?: string | null;
+  private heldOffset?: number;
   // Set by `_refuseData()` only (the rate limit's disconnection): the POSTs are refused.
   private dataRefused?: boolean;
 
@@ -276,12 +284,34 @@ export class Polling extends Transport {
 
   /**
    * Holds the answer to the POST being decoded (and to the next ones) until `_resumeData()`:
-   * a client waits for it before it sends more.
+   * a client waits for it before it sends more. The rest of a body being decoded (v4) is
+   * left undecoded, for `_drainData()`.
    *
    * @internal
    */
   _pauseData(): void {
     this.dataPaused = true;
+  }
+
+  /**
+   * Decodes the packets of the body a pause left undecoded, `maxBytes` of it or a little
+   * more (whole packets); whether some is left.
+   *
+   * @internal
+   */
+  _drainData(maxBytes: number): boolean {
+    const body = this.heldBody;
+    if (!body) {
+      return false;
+    }
+    const start = this.heldOffset!;
+    const next = this.readyState === "open" ? this.decodeBody(body, start, start + maxBytes) : -1;
+    if (next === -1) {
+      this.heldBody = null;
+      return false;
+    }
+    this.heldOffset = next;
+    return true;
   }
 
   /**
@@ -297,12 +327,16 @@ export class Polling extends Transport {
   }
 
   /**
-   * Answers the POST held by `_pauseData()`, if any.
+   * Answers the POST held by `_pauseData()`, if any, once its body is decoded (see
+   * `_drainData()`).
    *
    * @internal
    */
   _resumeData(): void {
     this.dataPaused = false;
+    if (this.heldBody) {
+      return;
+    }
     const answer = this.heldAnswer;
     if (answer) {
       this.heldAnswer = null;
@@ -343,7 +377,36 @@ export class Polling extends Transport {
   /** Decodes a POST body: a payload of packets. */
   protected override onData(data: string | Buffer): void {
     debug('received "%s"', data);
-    this.codec.decodePayload(data, this.onPayloadPacket);
+    if (typeof data !== "string" || this.codec.protocol !== 4) {
+      this.codec.decodePayload(data, this.onPayloadPacket);
+      return;
+    }
+    const next = this.decodeBody(data, 0, PAUSED);
+    if (next !== -1) {
+      this.heldBody = data;
+      this.heldOffset = next;
+    }
+  }
+
+  /**
+   * Decodes the packets of a v4 text body from `start` on, as the codec's `decodePayload`
+   * does (up to the first invalid one, or a close), until the offset `until` is passed, or
+   * with `PAUSED` until `_pauseData()` is called meanwhile (the rate limit of Socket.IO: what
+   * the client sent past its limit waits, undecoded, as it would in the network over
+   * WebSocket). The offset of the next packet then, or -1 once the body is decoded.
+   */
+  private decodeBody(body: string, start: number, until: number): number {
+    for (;;) {
+      const end = body.indexOf(SEPARATOR, start);
+      const packet = this.codec.decodePacket(end === -1 ? body.substring(start) : body.substring(start, end));
+      if (this.onPayloadPacket(packet) === false || packet.type === "error" || end === -1) {
+        return -1;
+      }
+      start = end + 1;
+      if (until === PAUSED ? this.dataPaused === true : start >= until) {
+        return start;
+      }
+    }
   }
 
   // bound once: called for each packet of every POST body
