@@ -62,15 +62,15 @@ function wsFlood(port, ms, raw) {
         sent += flood.count;
         if (!socket.write(flood.buffer)) {
           await new Promise((done) => {
-            const timer = setTimeout(done, end - Date.now());
-            socket.once("drain", () => {
+            const finish = () => {
               clearTimeout(timer);
+              socket.off("drain", finish);
+              socket.off("close", finish);
               done();
-            });
-            socket.once("close", () => {
-              clearTimeout(timer);
-              done();
-            });
+            };
+            const timer = setTimeout(finish, end - Date.now());
+            socket.once("drain", finish);
+            socket.once("close", finish);
           });
         }
       }
