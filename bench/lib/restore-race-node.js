@@ -12,6 +12,7 @@ const http = require("http");
 const { createClient } = require("redis");
 const { createAdapter } = require("@socket.io/redis-streams-adapter");
 const { Server } = require("../../test/support/impl").sio();
+const { streamHeard } = require("../../test/ecosystem/support/stream-probe");
 
 const [port, redisUrl, churn, duration] = process.argv.slice(2).map((a, i) => (i === 1 ? a : Number(a)));
 
@@ -35,19 +36,8 @@ async function main() {
     }
   });
 
-  // the adapter reads the stream once its own probe, sent to a room nobody is in, comes back
+  await streamHeard(io, "probe");
   const adapter = io.of("/").adapter;
-  let heard = false;
-  const onRawMessage = adapter.onRawMessage;
-  adapter.onRawMessage = function (...args) {
-    heard = true;
-    return onRawMessage.apply(this, args);
-  };
-  while (!heard) {
-    io.to("probe").emit("probe");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  adapter.onRawMessage = onRawMessage;
   // why the sessions that were not restored were not
   const restoreSession = adapter.restoreSession;
   adapter.restoreSession = function (...args) {

@@ -10,6 +10,7 @@ const http = require("http");
 const { createClient } = require("redis");
 const { createAdapter } = require("@socket.io/redis-streams-adapter");
 const { Server } = require("../../support/impl").sio();
+const { streamHeard } = require("./stream-probe");
 
 const [name, redisUrl, persist] = process.argv.slice(2);
 
@@ -35,19 +36,7 @@ async function main() {
     socket.on("whoami", (cb) => cb(socket.data.node));
   });
 
-  // the stream: a probe sent to a room nobody is in comes back
-  const adapter = io.of("/").adapter;
-  let read = false;
-  const onRawMessage = adapter.onRawMessage;
-  adapter.onRawMessage = function (...args) {
-    read = true;
-    return onRawMessage.apply(this, args);
-  };
-  while (!read) {
-    io.to("probe:" + name).emit("probe");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  adapter.onRawMessage = onRawMessage;
+  await streamHeard(io, "probe:" + name);
   httpServer.listen(0, "127.0.0.1", () => console.log("ready " + httpServer.address().port));
 }
 

@@ -12,6 +12,7 @@
 // ("gone <ms>") for the pace at which the node let its clients go.
 const http = require("http");
 const { Server } = require("../../support/impl").sio();
+const { streamHeard } = require("./stream-probe");
 
 const [name, port, backendUrl, rate, deadline] = process.argv.slice(2);
 
@@ -44,18 +45,7 @@ async function heard(io) {
     while ((await adapter.serverCount()) < 2) await new Promise((resolve) => setTimeout(resolve, 50));
     return;
   }
-  // the stream: its own probe, sent to a room nobody is in, comes back
-  let read = false;
-  const onRawMessage = adapter.onRawMessage;
-  adapter.onRawMessage = function (...args) {
-    read = true;
-    return onRawMessage.apply(this, args);
-  };
-  while (!read) {
-    io.to("probe:" + name).emit("probe");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  adapter.onRawMessage = onRawMessage;
+  await streamHeard(io, "probe:" + name);
 }
 
 async function main() {
