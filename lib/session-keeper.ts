@@ -118,12 +118,30 @@ export class SessionKeeper {
   private store(socket: KeptSocket): void {
     // a socket gone since it was marked was persisted (or tombstoned) by its disconnect
     if (!socket.connected) return;
-    const session = socket._sessionToPersist();
-    try {
-      this.nsp.adapter.persistSession(session);
-    } catch (err) {
-      debug("could not store the session of %s: %s", session.sid, err);
+    storeSession(this.nsp.adapter, socket._sessionToPersist());
+  }
+}
+
+/**
+ * Stores a session through the adapter on the keeper's behalf: a store that fails, at once
+ * or as a rejected promise (an adapter whose backend is down), is only logged, never an
+ * uncaught exception or an unhandled rejection; the session then lives as long as its node.
+ *
+ * @example
+ * storeSession(nsp.adapter, socket._sessionToPersist());
+ */
+export function storeSession(
+  adapter: { persistSession(session: SessionToPersist): unknown },
+  session: SessionToPersist,
+): void {
+  const onError = (err: unknown): void => debug("could not store the session of %s: %s", session.sid, err);
+  try {
+    const result = adapter.persistSession(session) as PromiseLike<unknown> | undefined;
+    if (result !== undefined && result !== null && typeof result.then === "function") {
+      result.then(undefined, onError);
     }
+  } catch (err) {
+    onError(err);
   }
 }
 

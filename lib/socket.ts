@@ -12,6 +12,7 @@ import { generateId } from "./ids";
 import { emptyObject } from "./lean-objects";
 import { listenerTables } from "./engine/listener-table";
 import { isV2Client } from "./v2-clients";
+import { storeSession } from "./session-keeper";
 import { Packet, PacketType } from "./codec";
 import type { Server } from "./server";
 import {
@@ -637,7 +638,7 @@ export class Socket<
       this.adapter.persistSession(this._sessionToPersist());
     } else if (this.nsp._sessionKeeper !== undefined) {
       // the copy stored while connected must not bring back a session that ended for good
-      this.adapter.persistSession({ sid: this.id, pid: this.pid!, rooms: [], data: null, closed: true });
+      storeSession(this.adapter, { sid: this.id, pid: this.pid!, rooms: [], data: null, closed: true });
     }
 
     this._cleanup();

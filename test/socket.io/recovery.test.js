@@ -246,6 +246,45 @@ describe("connection state recovery", () => {
       },
     );
 
+    // persistWhileConnected stores on join() and at a disconnect for good: a store that
+    // fails (a backend down) is the adapter's trouble, never the process's
+    (REFERENCE ? it.skip : it)(
+      "persistWhileConnected: a store that rejects or throws is neither unhandled nor uncaught",
+      async () => {
+        const unhandled = [];
+        const onUnhandled = (reason) => unhandled.push(reason);
+        process.on("unhandledRejection", onUnhandled);
+        try {
+          const io = await h.server({ connectionStateRecovery: { persistWhileConnected: true } });
+          const adapter = io.of("/").adapter;
+          let stores = 0;
+          adapter.persistSession = () => {
+            stores++;
+            if (stores % 2 === 0) throw new Error("backend down");
+            return Promise.reject(new Error("backend down"));
+          };
+          io.on("connection", (socket) => {
+            socket.on("join", (room, cb) => {
+              socket.join(room);
+              cb();
+            });
+          });
+          const client = await h.connect("/");
+          await client.emitWithAck("join", "a");
+          await client.emitWithAck("join", "b");
+          const gone = until(() => io.of("/").sockets.size === 0, "the disconnection");
+          client.disconnect();
+          await gone;
+          // a rejection is reported once the microtasks and a turn of the loop have run
+          await sleep(50);
+          expect(stores).to.be.greaterThan(2);
+          expect(unhandled).to.eql([]);
+        } finally {
+          process.removeListener("unhandledRejection", onUnhandled);
+        }
+      },
+    );
+
     it("the default adapter is session-aware only when recovery is enabled", async () => {
       const plain = await h.server();
       expect(plain.sockets.adapter.persistSession).to.be.a("function");
