@@ -12,6 +12,7 @@
  * are dropped before they are decoded while the bucket stays empty (`overallEmpty`).
  */
 import type { Packet } from "./codec";
+import { READ_SLICE } from "./engine/read-slices";
 import type { Socket } from "./socket";
 
 /** The rate of one bucket. */
@@ -139,8 +140,8 @@ export function stopReadingClosed(transport: unknown): void {
 // loop: what ws (or the polling transport) decodes at once, and drops past the bucket's
 // worth, is some 60 of a flooder's smallest packets, not a whole read of 64 KB (some
 // 4,000) or a POST body of up to maxHttpBufferSize; a larger packet is read in several
-// slices (ws joins them).
-const SLICE = 1024;
+// slices (ws joins them). The same slice as the first read of a WebSocket (read-slices.ts).
+const SLICE = READ_SLICE;
 
 // While the bucket stays empty, what is read (and dropped) of a connection a second, in
 // shares of a refill of its bucket (`drainBudget`): what a client a little over its limit

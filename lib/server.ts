@@ -437,6 +437,9 @@ export class Server<
    */
   public bind(engine: Engine): this {
     this.engine = engine;
+    if (this._rateLimit !== undefined) {
+      engine._readInSlices = true;
+    }
     this.engine.on("connection", this.onconnection.bind(this));
     return this;
   }

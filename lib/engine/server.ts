@@ -33,6 +33,7 @@ import { HeartbeatQueue } from "./heartbeat";
 import { AddressTable, addressOf } from "./address-limits";
 import type { AddressLimitsOptions } from "./address-limits";
 import type { HeartbeatEntry } from "./heartbeat";
+import { readInSlices } from "./read-slices";
 import { Forwarding } from "./forwarding";
 import type { SessionForwardingOptions } from "./forwarding";
 
@@ -396,6 +397,14 @@ export class Server extends EventEmitter {
    * @internal
    */
   _draining = false;
+
+  /**
+   * Set by the Socket.IO server when its `rateLimit` option is on: the reads of every
+   * WebSocket are handed to ws a slice at a time (see read-slices.ts).
+   *
+   * @internal
+   */
+  _readInSlices = false;
 
   private readonly middlewares: Middleware[] = [];
   /** the counts of `addressLimits`; undefined without the option */
@@ -841,6 +850,9 @@ export class Server extends EventEmitter {
       try {
         this.ws.handleUpgrade(request, socket, upgradeHead, (websocket) => {
           socket.removeListener("error", onSocketError);
+          if (this._readInSlices) {
+            readInSlices(socket);
+          }
           this.onWebSocket(request, websocket, id);
         });
       } finally {

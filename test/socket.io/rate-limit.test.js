@@ -190,13 +190,60 @@ async function rawPolling(h) {
       setImmediate(turn);
       await floodWs(peer, '42["flood"]', FLOOD_MS);
       flooding = false;
-      // until then, the connection flowed: ws decodes all of a read (up to 64 KB, some 4,000
-      // packets); the backlog is read again once a second, 64 KB of it in 1 KB slices, one a
-      // turn (60 packets of 17 bytes: admitted while the bucket lasts, then dropped)
+      // the backlog is read again once a second, 64 KB of it in 1 KB slices, one a turn (60
+      // packets of 17 bytes: admitted while the bucket lasts, then dropped); the turn of the
+      // first drop is the next test's
       later.shift();
       expect(later.length).to.be.greaterThan(50 * (FLOOD_MS / 1000 - 1));
       expect(Math.max(...later)).to.be.below(120);
     });
+
+    it("stops a WebSocket flooder's first read where its bucket ran out: the rest of the read waits", async () => {
+      const { nsp, seen } = await floodServer(h, { perSecond: 100 });
+      const peer = await rawSocket(h);
+      // 4,000 packets in one write (68 KB): on loopback, the server's first read of them
+      // is the size of its buffer, 64 KB
+      const stream = peer.ws._socket;
+      stream.cork();
+      for (let i = 0; i < 4000; i++) peer.ws.send('42["flood"]');
+      stream.uncork();
+      await until(() => nsp.rateLimitDroppedCount > 0, "a first drop");
+      // what was read in the turns that followed: only what the slice holding the 100th
+      // packet had left (ws would have decoded the whole read, some 3,900 more, at once)
+      await sleep(100);
+      const read = seen.times.length + nsp.rateLimitDroppedCount;
+      expect(read).to.be.below(100 + 2 * 60);
+      expect(seen.times.length).to.be(100);
+      // the rest is read once the bucket is full again: a second later, 1 KB a turn
+      await until(() => seen.times.length === 200, "the next 100, a second later", 3000);
+      expect(peer.closed).to.not.be(true);
+    });
+
+    for (const perMessageDeflate of [false, true]) {
+      it(`delivers big messages whole though reads are handed to ws a slice at a time${perMessageDeflate ? " (perMessageDeflate)" : ""}`, async () => {
+        const io = await h.server({
+          rateLimit: { perSecond: 100 },
+          perMessageDeflate,
+          maxHttpBufferSize: 4e6,
+        });
+        const got = [];
+        io.on("connection", (socket) =>
+          socket.on("big", (text, bytes, ack) => ack([text.length, bytes.length, got.push(text)])),
+        );
+        const client = await h.connect("/", { transports: ["websocket"] });
+        const text = "é".repeat(300000) + "x".repeat(100001);
+        const bytes = Buffer.alloc(700000, 7);
+        const answers = await Promise.all(
+          [0, 1, 2].map(() => client.timeout(10000).emitWithAck("big", text, bytes)),
+        );
+        expect(answers).to.eql([
+          [400001, 700000, 1],
+          [400001, 700000, 2],
+          [400001, 700000, 3],
+        ]);
+        for (const t of got) expect(t === text).to.be(true);
+      });
+    }
 
     it("drops the events of a socket over its limit before parsing their arguments, and reads its other packets", async () => {
       // a token every 100 s: nothing comes back while the test runs
