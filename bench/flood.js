@@ -22,7 +22,10 @@
 //   node bench/flood.js [--targets=ours,reference,ws] [--clients=1000] [--interval=1000]
 //                       [--duration=10] [--limit=100] [--burst=N]
 //                       [--transports=websocket,polling] [--per-post=2000]
-//                       [--on-limit=drop|disconnect] [--json] [--cpu-prof=DIR]
+//                       [--on-limit=drop|disconnect] [--repeat=N] [--json] [--cpu-prof=DIR]
+//
+// --repeat=N: the two echo phases (alone, with the flooder) take turns N times; the row
+// shows the last pair, and the ratio of every pair is listed after the table.
 
 const path = require("path");
 const args = require("./lib/args");
@@ -39,6 +42,7 @@ const settings = {
   perPost: args.int("per-post", 2000),
   transports: args.list("transports", ["websocket", "polling"]),
   onLimit: args.str("on-limit") || "drop",
+  repeat: args.int("repeat", 1),
 };
 
 const lib = (name) => path.join(__dirname, "lib", name);
@@ -87,13 +91,20 @@ async function run(target, results) {
     const transports =
       kind === "ws" ? settings.transports.filter((t) => t === "websocket") : settings.transports;
     for (const transport of transports) {
-      await server.request("mark", {});
-      const alone = await echo();
-      const quiet = await server.request("stats", {}, 60000);
-      await server.request("mark", {});
-      const [withFlood, flooded] = await Promise.all([echo(), flood(transport)]);
-      const stats = await server.request("stats", {}, 60000);
-      await gone(transport);
+      // --repeat: the two phases take turns, so that a change in the machine's other load
+      // shows as a spread of the ratios rather than as one ratio
+      const ratios = [];
+      let alone, quiet, withFlood, flooded, stats;
+      for (let k = 0; k < settings.repeat; k++) {
+        await server.request("mark", {});
+        alone = await echo();
+        quiet = await server.request("stats", {}, 60000);
+        await server.request("mark", {});
+        [withFlood, flooded] = await Promise.all([echo(), flood(transport)]);
+        stats = await server.request("stats", {}, 60000);
+        await gone(transport);
+        ratios.push(withFlood.p99 / alone.p99);
+      }
       // the flood, or longer when the server went on reading its backlog after it
       const floodMs = Math.max(
         (flooded.closedAt || flooded.started + ms) - flooded.started,
@@ -111,6 +122,7 @@ async function run(target, results) {
         p99Alone: alone.p99,
         p99Flood: withFlood.p99,
         ratio: withFlood.p99 / alone.p99,
+        ratios,
         echoes: withFlood.count,
         // what the server read of the flood: handled or dropped
         floodReadPerSec: ((stats.handled + stats.dropped) / floodMs) * 1000,
@@ -200,6 +212,16 @@ async function main() {
         widths,
       ),
     );
+  }
+  if (settings.repeat > 1) {
+    console.log("\necho p99 with the flooder / alone, each pair in turn (median):");
+    for (const r of results) {
+      const sorted = r.ratios.slice().sort((a, b) => a - b);
+      const median = sorted[Math.floor(sorted.length / 2)];
+      console.log(
+        `${r.target} ${r.transport}: ${r.ratios.map((x) => x.toFixed(2)).join(", ")} (${median.toFixed(2)})`,
+      );
+    }
   }
   if (args.flag("json")) console.log(JSON.stringify({ settings, results }));
 }
