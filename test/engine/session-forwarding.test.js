@@ -808,8 +808,9 @@ function comparable(headers) {
 
     /**
      * A GET sent to `owner` as another node sends it (its internal listener, the token, a
-     * kept-alive connection). Resolves { status, headers, body (Buffer), cut() }: cut()
-     * closes the connection as a node that dies does, and resolves once the owner saw it.
+     * kept-alive connection). Resolves { status, headers, body (Buffer), connection (the
+     * owner's side), cut() }: cut() closes the connection as a node that dies does, and
+     * resolves once the owner saw it.
      */
     function getAsNode(owner, query, headers = {}) {
       const agent = new http.Agent({ keepAlive: true });
@@ -834,6 +835,7 @@ function comparable(headers) {
                 headers: res.headers,
                 body: Buffer.concat(chunks),
                 agent,
+                connection: ownerSide,
                 cut: async () => {
                   agent.destroy();
                   await until(() => ownerSide.destroyed, "the owner saw the connection closed");
@@ -935,6 +937,80 @@ function comparable(headers) {
         expect(owner.errors).to.eql([]);
       });
     }
+
+    it("holds a retry that comes before the owner sees the relay's connection close, and answers it again once it does", async () => {
+      const [owner] = await startNodes(1, {}, ENGINE_ONLY);
+      const sid = await handshake(owner.port);
+      const socket = owner.engine.clients[sid];
+      const pending = getAsNode(owner, `EIO=4&sid=${sid}&t=first`);
+      await until(() => socket.transport.writable, "the GET pending");
+      socket.send("lost");
+      const first = await pending;
+      expect(first.body.toString()).to.be("4lost");
+      // the retry, through a third node faster than the close of the dying relay's connection:
+      // held until that connection closes (it waits on its "close")
+      const watchers = first.connection.listenerCount("close");
+      const retried = poll(owner.port, `sid=${sid}&t=first`);
+      await until(() => first.connection.listenerCount("close") > watchers, "the retry held");
+      // not a pending poll: what is sent meanwhile waits for the next GET
+      socket.send("meanwhile");
+      expect(socket.transport.writable).to.be(false);
+      await first.cut();
+      const again = await atOnce(retried, "the retried GET");
+      expect(again.body).to.be("4lost");
+      expect(owner.engine.retriedPollsCount).to.be(1);
+      expect((await poll(owner.port, `sid=${sid}&t=second`)).body).to.be("4meanwhile");
+      expect(owner.errors).to.eql([]);
+    });
+
+    it("closes the session when a held GET's client goes away; one held while the session closes gets the close, or 400 code 1", async () => {
+      const [owner] = await startNodes(1, {}, ENGINE_ONLY);
+      /** A session, its GET answered through another node (connection open), and a GET with its t held. */
+      const held = async () => {
+        const sid = await handshake(owner.port);
+        const socket = owner.engine.clients[sid];
+        const pending = getAsNode(owner, `EIO=4&sid=${sid}&t=same`);
+        await until(() => socket.transport.writable, "the GET pending");
+        socket.send("answered");
+        const first = await pending;
+        const watchers = first.connection.listenerCount("close");
+        const req = http.request({
+          port: owner.port,
+          path: `/socket.io/?EIO=4&transport=polling&sid=${sid}&t=same`,
+        });
+        const answer = new Promise((resolve) => {
+          req.on("response", (res) => {
+            let body = "";
+            res.on("data", (c) => (body += c));
+            res.on("end", () => resolve({ status: res.statusCode, body }));
+          });
+          req.on("error", () => resolve("aborted"));
+        });
+        req.end();
+        await until(() => first.connection.listenerCount("close") > watchers, "the GET held");
+        return { socket, req, answer };
+      };
+
+      // its client goes away: as a pending GET whose client goes away
+      const gone = await held();
+      const closed = new Promise((resolve) =>
+        gone.socket.once("close", (reason, description) => resolve({ reason, description })),
+      );
+      gone.req.destroy();
+      const { reason, description } = await closed;
+      expect(reason).to.be("transport error");
+      expect(description.message).to.be("poll connection closed prematurely");
+
+      // the session closes while it is held: once the wait is over, the GET is the one the close
+      // waits for; closed at once (discarded), it is a session gone
+      const closing = await held();
+      closing.socket.close();
+      expect(await closing.answer).to.eql({ status: 200, body: "6\x1e1" });
+      const discarded = await held();
+      discarded.socket.close(true);
+      expect(await discarded.answer).to.eql({ status: 400, body: JSON.stringify(UNKNOWN_SID) });
+      expect(owner.engine.retriedPollsCount).to.be(0);
+    });
 
     it("answers a GET repeated with the same t as a new poll while the answer's connection is open, and never with another session's answer", async () => {
       const [owner] = await startNodes(1, {}, ENGINE_ONLY);

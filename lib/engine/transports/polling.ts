@@ -10,6 +10,7 @@ import * as zlib from "zlib";
 import accepts from "accepts";
 import debugModule from "debug";
 import { codedError } from "../../errors";
+import { abortRequest, errors } from "../handshake-errors";
 import { Transport, EngineRequest } from "../transport";
 import { fromOtherNode } from "../forwarding";
 import type { Packet } from "../codec/packet";
@@ -68,15 +69,20 @@ interface ForwardedAnswer {
   connection: NetSocket;
 }
 
-/**
- * Whether the connection that carried an answer is gone. A GET with the same `t` while it
- * is still open is not a retry but a new poll (engine.io-client 6 draws `t` from the clock's
- * millisecond and 3 random base-36 characters: two polls of a client in one millisecond share
- * it once in 46656 times): answering it again would deliver its packets twice.
- */
+/** Whether the connection that carried an answer is gone (closed, or closing: its peer ended it). */
 function isGone(connection: NetSocket): boolean {
   return connection.destroyed || connection.readableEnded;
 }
+
+// How long a GET with the `t` of the last answer that went through another node waits for
+// the connection of that answer to close. The kernel of a killed node closes its connections
+// one after the other (milliseconds apart on a busy machine), and the proxy that saw the
+// first one close may have sent the retry, through a third node, before the close of the
+// answer's connection reaches this one. A GET whose answer's connection stays open is a new
+// poll that drew the same `t` (engine.io-client 6 draws it from the clock's millisecond and
+// 3 random base-36 characters: two polls of a client in one millisecond share it once in
+// 46656 times), and waits this long: a long poll, it would have waited for packets anyway.
+const RETRY_WAIT = 1000;
 
 /**
  * The bytes of one POST body. Node hands a body over in as many chunks as the client
@@ -206,8 +212,8 @@ export class Polling extends Transport {
     if (answered) {
       // any other GET means the client got it
       this.forwardedAnswer = null;
-      if (answered.t === req._query.t && isGone(answered.connection)) {
-        this.answerAgain(req, res, answered);
+      if (answered.t === req._query.t) {
+        this.onRepeatedPoll(req, res, answered);
         return;
       }
     }
@@ -232,6 +238,56 @@ export class Polling extends Transport {
     if (this.writable && this.shouldClose) {
       this.send([NOOP_PACKET]);
     }
+  }
+
+  /**
+   * A GET with the `t` of the last answer that went through another node: a retry of it if
+   * the connection of that answer is gone or closes within RETRY_WAIT, else a new poll.
+   */
+  private onRepeatedPoll(req: EngineRequest, res: ServerResponse, answer: ForwardedAnswer): void {
+    const connection = answer.connection;
+    if (isGone(connection)) {
+      this.answerAgain(req, res, answer);
+      return;
+    }
+    debug("a GET with the t of the last forwarded answer: waiting for that answer's connection");
+    let timer: NodeJS.Timeout | undefined;
+    const release = (): boolean => {
+      if (timer === undefined) {
+        return false;
+      }
+      clearTimeout(timer);
+      timer = undefined;
+      connection.removeListener("close", onGone);
+      req.removeListener("close", onAbort);
+      return true;
+    };
+    const onGone = (): void => {
+      if (release()) {
+        this.answerAgain(req, res, answer);
+      }
+    };
+    const onAbort = (): void => {
+      if (release()) {
+        this.onError(codedError("EIO_ERR_POLL_CLOSED"));
+      }
+    };
+    const onWaited = (): void => {
+      if (isGone(connection)) {
+        onGone();
+      } else if (release()) {
+        if (this.readyState === "closed") {
+          // the session closed meanwhile: answered as a request a moment later would have been
+          abortRequest(res, errors.UNKNOWN_SID);
+        } else {
+          this.onPollRequest(req, res);
+        }
+      }
+    };
+    // after the I/O of the turn in which the timer fires: a close already received counts
+    timer = setTimeout(() => setImmediate(onWaited), RETRY_WAIT);
+    connection.once("close", onGone);
+    req.once("close", onAbort);
   }
 
   /**
