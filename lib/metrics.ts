@@ -42,6 +42,8 @@ export interface EngineMetrics {
   forwardedUpgrades: number;
   /** forwarded requests and upgrades whose owner could not be reached or did not answer in time */
   forwardingFailures: number;
+  /** long polls answered again: the node relaying their answer died before it did, and a proxy retried them */
+  retriedPolls: number;
 }
 
 /** The metrics of one namespace, in `io.metrics().namespaces[name]`. */
@@ -115,6 +117,7 @@ interface EngineLike {
   forwardedRequestsCount?: number;
   forwardedUpgradesCount?: number;
   forwardingFailuresCount?: number;
+  retriedPollsCount?: number;
 }
 
 function engineMetrics(engine: EngineLike | undefined): EngineMetrics {
@@ -150,6 +153,7 @@ function engineMetrics(engine: EngineLike | undefined): EngineMetrics {
     forwardedRequests: count(e.forwardedRequestsCount),
     forwardedUpgrades: count(e.forwardedUpgradesCount),
     forwardingFailures: count(e.forwardingFailuresCount),
+    retriedPolls: count(e.retriedPollsCount),
   };
 }
 
@@ -278,6 +282,11 @@ const DEFINITIONS: MetricDefinition[] = [
     name: "engine_forwarding_failures_total",
     help: "Forwarded requests and upgrades whose owner could not be reached or did not answer in time",
     read: (m) => m.engine.forwardingFailures,
+  },
+  {
+    name: "engine_retried_polls_total",
+    help: "Long polls answered again after the node relaying their answer died before it did",
+    read: (m) => m.engine.retriedPolls,
   },
   {
     name: "sockets",

@@ -74,6 +74,16 @@ interface Marked extends IncomingMessage {
   [kForwarded]?: true;
 }
 
+/**
+ * Whether a request for a session this node holds came from another node (its internal
+ * listener): the only requests so marked that reach a session.
+ *
+ * @internal
+ */
+export function fromOtherNode(req: IncomingMessage): boolean {
+  return (req as Marked)[kForwarded] === true;
+}
+
 // RFC 9110 7.6.1, plus the historical Proxy-Connection and Keep-Alive
 const HOP_BY_HOP = new Set([
   "connection",

@@ -385,6 +385,11 @@ export class Server extends EventEmitter {
    * time: answered 400 "Session ID unknown", or cut when its answer had begun.
    */
   forwardingFailuresCount = 0;
+  /**
+   * Long polls answered twice (`sessionForwarding`): the node relaying the first answer
+   * died before relaying it, and a proxy sent the GET again, to this node or another one.
+   */
+  retriedPollsCount = 0;
   /** the WebSocket server (undefined when websocket is not an allowed transport) */
   ws: WsServerLike | undefined;
   /** the http server created by `listen()` */

@@ -67,6 +67,7 @@ export interface TrafficCounters {
   packetsSentCount: number;
   bytesReceivedCount: number;
   bytesSentCount: number;
+  retriedPollsCount: number;
 }
 
 /**

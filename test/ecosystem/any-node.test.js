@@ -255,6 +255,8 @@ describe("any node serves any request (sessionForwarding), three nodes without a
           reconnectAttemptsOverOne: reconnections.filter((r) => r.attempt !== 1).length,
           recoveredVictims: recovered(victimsDisconnected),
           recoveredOthers: recovered(others),
+          // long polls answered again by their owner (see below), so far, on the nodes left
+          retriedPolls: counter(await deployment.stats(), "retriedPolls"),
           ...eventsBetween(load.records, stoppedAt),
           // when each was emitted, from the stop
           undisturbedUnansweredAcksMs: undisturbed.flatMap((r) =>
@@ -300,18 +302,17 @@ describe("any node serves any request (sessionForwarding), three nodes without a
         for (const r of disconnected.filter((r) => !isRecovered(r))) {
           expect(since(r, "lost")).to.be(since(r, "lostAtReconnection"));
         }
-        // The other clients did not notice, but for one thing: a long-poll answer their node
-        // had handed to the stopped node to relay is lost with it when nginx, seeing no
-        // response header, retries the GET on another node (proxy_next_upstream, for an
-        // idempotent request): the client never knows. Only what was broadcast at the stop,
-        // and the acknowledgements of what was emitted just before.
-        for (const ms of figures.undisturbedUnansweredAcksMs) expect(ms).to.be.within(-2000, 500);
+        // The other clients did not notice anything, not even those whose long-poll answer
+        // their node had handed to the stopped node to relay: nginx, seeing no response
+        // header, sends the same GET to another node (proxy_next_upstream, for an idempotent
+        // request), and the owner answers it again with the same packets (retriedPolls).
+        expect(figures.undisturbedUnansweredAcksMs).to.eql([]);
         expect(figures.undisturbedSequences.outOfOrder).to.be(0);
         expect(figures.undisturbedSequences.duplicatedAcrossReconnection).to.not.be.greaterThan(
           acrossAllowed,
         );
         for (const r of undisturbed) expect(since(r, "duplicatedAfterRestore")).to.be(0);
-        for (const ms of missedByUndisturbed) expect(ms).to.be.within(-500, 500);
+        expect(missedByUndisturbed).to.eql([]);
         if (adapter === "redis-streams") {
           // A session is stored when it ends, and while it is connected
           // (persistWhileConnected), and restored on whichever node the reconnection lands:

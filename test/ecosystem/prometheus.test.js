@@ -241,6 +241,7 @@ const settled = (predicate, what) => until(predicate, what, 8000);
       socketio_engine_forwarded_requests_total: 0,
       socketio_engine_forwarded_upgrades_total: 0,
       socketio_engine_forwarding_failures_total: 0,
+      socketio_engine_retried_polls_total: 0,
       "socketio_sockets{namespace=/}": 0,
       "socketio_sockets{namespace=/chat}": 0,
       "socketio_events_received_total{namespace=/}": tally.eventsReceived["/"],

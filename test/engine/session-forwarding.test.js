@@ -8,8 +8,10 @@
 // node that owns the session answers them all. Ours only: the reference has no such option.
 const expect = require("expect.js");
 const http = require("http");
+const fs = require("fs");
 const net = require("net");
 const path = require("path");
+const { fork } = require("child_process");
 const WebSocket = require("ws");
 const { io: ioc } = require("socket.io-client");
 const { Socket: EngineClient } = require("engine.io-client");
@@ -648,6 +650,398 @@ function comparable(headers) {
         body: "Session ID unknown",
       });
       expect(node.engine.forwardingFailuresCount).to.be(2);
+    });
+  });
+
+  describe("a node that dies while it relays a long poll", () => {
+    /** A node in a process of its own, to stop and kill (support/forwarding-node.js): { port, child }. */
+    async function forkNode() {
+      const child = fork(path.join(__dirname, "support", "forwarding-node.js"), [SECRET]);
+      others.push(() => child.kill("SIGKILL"));
+      // ("message" has two arguments: the message and a handle)
+      const [{ port }] = await waitFor(child, "message", 10000);
+      return { port, child };
+    }
+
+    /** Stops a forked node, and resolves once the kernel says it is stopped. */
+    async function stop(node) {
+      node.child.kill("SIGSTOP");
+      const state = () => fs.readFileSync(`/proc/${node.child.pid}/stat`, "latin1").split(") ")[1][0];
+      await until(() => state() === "T", "the node is stopped");
+    }
+
+    async function kill(node) {
+      const exited = waitFor(node.child, "exit");
+      node.child.kill("SIGKILL");
+      await exited;
+    }
+
+    /**
+     * An http balancer that does what nginx does with its defaults (`proxy_next_upstream
+     * error timeout`): `route(req)` lists the nodes to try; a GET whose node fails before a
+     * response header is sent again, the same request, to the next one. `log`: one
+     * { method, url, port } per attempt.
+     */
+    async function retryingBalancer(route) {
+      const lb = { log: [], route };
+      lb.server = http.createServer((req, res) => {
+        const chunks = [];
+        req.on("data", (c) => chunks.push(c));
+        req.on("end", () => {
+          const targets = lb.route(req);
+          const headers = { ...req.headers };
+          delete headers.connection;
+          const attempt = (i) => {
+            const port = targets[i].port;
+            lb.log.push({ method: req.method, url: req.url, port });
+            const upstream = http.request(
+              { host: "127.0.0.1", port, method: req.method, path: req.url, headers, agent: false },
+              (answer) => {
+                res.writeHead(answer.statusCode, answer.headers);
+                answer.pipe(res);
+              },
+            );
+            upstream.on("error", () => {
+              if (!res.headersSent && req.method === "GET" && i + 1 < targets.length) attempt(i + 1);
+              else res.destroy();
+            });
+            upstream.end(Buffer.concat(chunks));
+          };
+          attempt(0);
+        });
+      });
+      lb.port = await listen(lb.server);
+      others.push(() => {
+        lb.server.closeAllConnections();
+        lb.server.close();
+      });
+      return lb;
+    }
+
+    /**
+     * An engine.io-client (polling only) through a retrying balancer, its session on
+     * `owner`; then its GETs go to `relay` first, `third` next, with a GET pending on the
+     * owner through the relay.
+     */
+    async function pollingThroughRelay(owner, relay, third) {
+      const lb = await retryingBalancer(() => [owner]);
+      const engineClient = new EngineClient(`ws://localhost:${lb.port}`, {
+        path: "/socket.io/",
+        transports: ["polling"],
+        reconnection: false,
+      });
+      clients.push(engineClient);
+      const received = [];
+      engineClient.on("message", (m) => received.push(m));
+      await waitFor(engineClient, "open");
+      const serverSocket = owner.engine.clients[engineClient.id];
+      lb.route = (req) => (req.method === "GET" ? [relay, third] : [owner]);
+      // the pending GET (on the owner) answered: the next one goes through the relay
+      serverSocket.send("m0");
+      await until(() => received.length === 1 && serverSocket.transport.writable, "a GET through the relay");
+      const lastGet = lb.log.filter((e) => e.method === "GET").pop();
+      expect(lastGet.port).to.be(relay.port);
+      return { lb, engineClient, serverSocket, received };
+    }
+
+    it("answers the GET a proxy retries after the relay was killed with the answer it lost: no packet lost, none twice", async () => {
+      const [owner, third] = await startNodes(2, {}, ENGINE_ONLY);
+      const relay = await forkNode();
+      const { lb, engineClient, serverSocket, received } = await pollingThroughRelay(owner, relay, third);
+      const closes = [];
+      engineClient.on("close", (reason) => closes.push(reason));
+
+      // the owner answers the GET into the relay's connection, which the relay never reads
+      await stop(relay);
+      serverSocket.send("m1");
+      expect(serverSocket.transport.writable).to.be(false);
+      await kill(relay);
+      // no response header: the balancer sends the same GET (same t) to the third node,
+      // which forwards it to the owner
+      await until(() => received.length === 2, "the lost answer delivered");
+      expect(received).to.eql(["m0", "m1"]);
+      const [lost, retried] = lb.log.filter((e) => e.method === "GET").slice(-2);
+      expect(lost.port).to.be(relay.port);
+      expect(retried).to.eql({ ...lost, port: third.port });
+      expect(retried.url).to.match(/[?&]t=[^&]+/);
+      expect(owner.engine.retriedPollsCount).to.be(1);
+      expect(owner.engine.packetsSentCount).to.be(3); // the open packet, m0, m1: m1 once
+
+      // what follows comes once, in order, both ways
+      serverSocket.send("m2");
+      serverSocket.send("m3");
+      await until(() => received.length === 4, "m2 and m3");
+      engineClient.send("up");
+      expect(await waitFor(serverSocket, "message")).to.be("up");
+      serverSocket.send("m4");
+      await until(() => received.length === 5, "m4");
+      expect(received).to.eql(["m0", "m1", "m2", "m3", "m4"]);
+      expect(owner.engine.retriedPollsCount).to.be(1);
+      expect(closes).to.eql([]);
+      expect(owner.engine.clientsCount).to.be(1);
+      expect(owner.errors).to.eql([]);
+    });
+
+    it("closes the session when the relay of a GET still pending is killed, as for a local client gone: the retried GET gets 400 code 1", async () => {
+      const [owner, third] = await startNodes(2, {}, ENGINE_ONLY);
+      const relay = await forkNode();
+      const { lb, engineClient, serverSocket } = await pollingThroughRelay(owner, relay, third);
+      const closedOnServer = new Promise((resolve) =>
+        serverSocket.once("close", (reason, description) => resolve({ reason, description })),
+      );
+      const closedOnClient = new Promise((resolve) =>
+        engineClient.once("close", (reason, description) => resolve({ reason, description })),
+      );
+      await kill(relay);
+      const server = await closedOnServer;
+      expect(server.reason).to.be("transport error");
+      expect(server.description.message).to.be("poll connection closed prematurely");
+      const client = await closedOnClient;
+      expect(client.reason).to.be("transport error");
+      expect(client.description.message).to.be("xhr poll error");
+      expect(client.description.description).to.be(400);
+      const [, retried] = lb.log.filter((e) => e.method === "GET").slice(-2);
+      expect(retried.port).to.be(third.port);
+      expect(owner.errors).to.eql([1]);
+      expect(owner.engine.retriedPollsCount).to.be(0);
+    });
+
+    /**
+     * A GET sent to `owner` as another node sends it (its internal listener, the token, a
+     * kept-alive connection). Resolves { status, headers, body (Buffer), connection (the
+     * owner's side), cut() }: cut() closes the connection as a node that dies does, and
+     * resolves once the owner saw it.
+     */
+    function getAsNode(owner, query, headers = {}) {
+      const agent = new http.Agent({ keepAlive: true });
+      others.push(() => agent.destroy());
+      let ownerSide;
+      owner.engine._forwarding.listener.once("connection", (s) => (ownerSide = s));
+      return new Promise((resolve, reject) => {
+        const req = http.request(
+          {
+            host: "127.0.0.1",
+            port: owner.internalPort,
+            path: `/socket.io/?transport=polling&${query}`,
+            headers: { ...headers, [HEADER]: new (sessionTag().SessionTagCodec)(SECRET).token },
+            agent,
+          },
+          (res) => {
+            const chunks = [];
+            res.on("data", (c) => chunks.push(c));
+            res.on("end", () =>
+              resolve({
+                status: res.statusCode,
+                headers: res.headers,
+                body: Buffer.concat(chunks),
+                agent,
+                connection: ownerSide,
+                cut: async () => {
+                  agent.destroy();
+                  await until(() => ownerSide.destroyed, "the owner saw the connection closed");
+                },
+              }),
+            );
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      });
+    }
+
+    /** `promise`, or a failure once `ms` have passed: a GET that should be answered at once. */
+    const atOnce = (promise, what, ms = 3000) =>
+      Promise.race([
+        promise,
+        sleep(ms).then(() => {
+          throw new Error(`no answer to ${what}`);
+        }),
+      ]);
+
+    // every form a long-poll answer takes: each is answered again byte for byte
+    const VARIANTS = [
+      { title: "v4, text", query: "EIO=4", packet: "hello" },
+      { title: "v4, binary (base64 in the text payload)", query: "EIO=4", packet: Buffer.from([1, 2, 255]) },
+      {
+        title: "v3, binary payload",
+        options: { allowEIO3: true },
+        query: "EIO=3",
+        packet: Buffer.from([1, 2, 255]),
+        type: "application/octet-stream",
+      },
+      {
+        title: "v3, base64",
+        options: { allowEIO3: true },
+        query: "EIO=3&b64=1",
+        packet: Buffer.from([1, 2]),
+      },
+      {
+        title: "v3, JSONP",
+        options: { allowEIO3: true },
+        query: "EIO=3&j=0",
+        packet: 'say "hi"\n',
+        type: "text/javascript; charset=UTF-8",
+      },
+      {
+        title: "v4, gzip",
+        options: { httpCompression: { threshold: 100 } },
+        query: "EIO=4",
+        headers: { "accept-encoding": "gzip" },
+        packet: "z".repeat(500),
+        encoding: "gzip",
+      },
+    ];
+    for (const v of VARIANTS) {
+      it(`answers a retried GET again byte for byte, the next GET as usual: ${v.title}`, async () => {
+        const [owner] = await startNodes(1, v.options, ENGINE_ONLY);
+        const opened = waitFor(owner.engine, "connection");
+        expect(
+          (await request(owner.port, { path: `/socket.io/?transport=polling&${v.query}` })).status,
+        ).to.be(200);
+        const serverSocket = await opened;
+        const query = `${v.query}&sid=${serverSocket.id}`;
+        const headers = v.headers || {};
+        // a GET through another node, answered
+        const pending = getAsNode(owner, `${query}&t=first`, headers);
+        await until(() => serverSocket.transport.writable, "the GET pending");
+        serverSocket.send(v.packet);
+        const first = await pending;
+        expect(first.status).to.be(200);
+        if (v.type) expect(first.headers["content-type"]).to.be(v.type);
+        expect(first.headers["content-encoding"]).to.be(v.encoding);
+        // that node dies; a proxy sends the same GET again (here, to the owner itself)
+        await first.cut();
+        const again = await atOnce(
+          request(owner.port, { path: `/socket.io/?transport=polling&${query}&t=first`, headers }),
+          "the retried GET",
+        );
+        expect(again.status).to.be(200);
+        expect(again.body.equals(first.body)).to.be(true);
+        expect(comparable(again.headers)).to.eql(comparable(first.headers));
+        expect(owner.engine.retriedPollsCount).to.be(1);
+        // what was sent meanwhile goes with the next GET, and only that
+        serverSocket.send("after");
+        const next = await request(owner.port, {
+          path: `/socket.io/?transport=polling&${query}&t=second`,
+          headers,
+        });
+        expect(next.body.toString("latin1")).to.contain("after");
+        expect(next.body.equals(first.body)).to.be(false);
+        // the first t is forgotten: a GET with it now is a new poll
+        const late = request(owner.port, { path: `/socket.io/?transport=polling&${query}&t=first`, headers });
+        await until(() => serverSocket.transport.writable, "the GET pending");
+        serverSocket.send("later");
+        expect((await late).body.toString("latin1")).to.contain("later");
+        expect(owner.engine.retriedPollsCount).to.be(1);
+        expect(owner.engine.clientsCount).to.be(1);
+        expect(owner.errors).to.eql([]);
+      });
+    }
+
+    it("holds a retry that comes before the owner sees the relay's connection close, and answers it again once it does", async () => {
+      const [owner] = await startNodes(1, {}, ENGINE_ONLY);
+      const sid = await handshake(owner.port);
+      const socket = owner.engine.clients[sid];
+      const pending = getAsNode(owner, `EIO=4&sid=${sid}&t=first`);
+      await until(() => socket.transport.writable, "the GET pending");
+      socket.send("lost");
+      const first = await pending;
+      expect(first.body.toString()).to.be("4lost");
+      // the retry, through a third node faster than the close of the dying relay's connection:
+      // held until that connection closes (it waits on its "close")
+      const watchers = first.connection.listenerCount("close");
+      const retried = poll(owner.port, `sid=${sid}&t=first`);
+      await until(() => first.connection.listenerCount("close") > watchers, "the retry held");
+      // not a pending poll: what is sent meanwhile waits for the next GET
+      socket.send("meanwhile");
+      expect(socket.transport.writable).to.be(false);
+      await first.cut();
+      const again = await atOnce(retried, "the retried GET");
+      expect(again.body).to.be("4lost");
+      expect(owner.engine.retriedPollsCount).to.be(1);
+      expect((await poll(owner.port, `sid=${sid}&t=second`)).body).to.be("4meanwhile");
+      expect(owner.errors).to.eql([]);
+    });
+
+    it("closes the session when a held GET's client goes away; one held while the session closes gets the close, or 400 code 1", async () => {
+      const [owner] = await startNodes(1, {}, ENGINE_ONLY);
+      /** A session, its GET answered through another node (connection open), and a GET with its t held. */
+      const held = async () => {
+        const sid = await handshake(owner.port);
+        const socket = owner.engine.clients[sid];
+        const pending = getAsNode(owner, `EIO=4&sid=${sid}&t=same`);
+        await until(() => socket.transport.writable, "the GET pending");
+        socket.send("answered");
+        const first = await pending;
+        const watchers = first.connection.listenerCount("close");
+        const req = http.request({
+          port: owner.port,
+          path: `/socket.io/?EIO=4&transport=polling&sid=${sid}&t=same`,
+        });
+        const answer = new Promise((resolve) => {
+          req.on("response", (res) => {
+            let body = "";
+            res.on("data", (c) => (body += c));
+            res.on("end", () => resolve({ status: res.statusCode, body }));
+          });
+          req.on("error", () => resolve("aborted"));
+        });
+        req.end();
+        await until(() => first.connection.listenerCount("close") > watchers, "the GET held");
+        return { socket, req, answer };
+      };
+
+      // its client goes away: as a pending GET whose client goes away
+      const gone = await held();
+      const closed = new Promise((resolve) =>
+        gone.socket.once("close", (reason, description) => resolve({ reason, description })),
+      );
+      gone.req.destroy();
+      const { reason, description } = await closed;
+      expect(reason).to.be("transport error");
+      expect(description.message).to.be("poll connection closed prematurely");
+
+      // the session closes while it is held: once the wait is over, the GET is the one the close
+      // waits for; closed at once (discarded), it is a session gone
+      const closing = await held();
+      closing.socket.close();
+      expect(await closing.answer).to.eql({ status: 200, body: "6\x1e1" });
+      const discarded = await held();
+      discarded.socket.close(true);
+      expect(await discarded.answer).to.eql({ status: 400, body: JSON.stringify(UNKNOWN_SID) });
+      expect(owner.engine.retriedPollsCount).to.be(0);
+    });
+
+    it("answers a GET repeated with the same t as a new poll while the answer's connection is open, and never with another session's answer", async () => {
+      const [owner] = await startNodes(1, {}, ENGINE_ONLY);
+      const s1 = owner.engine.clients[await handshake(owner.port)];
+      const s2 = owner.engine.clients[await handshake(owner.port)];
+      const answered = async (socket, packet, get) => {
+        const pending = get();
+        await until(() => socket.transport.writable, "the GET pending");
+        socket.send(packet);
+        return pending;
+      };
+      const asNode = (socket, t) => () => getAsNode(owner, `EIO=4&sid=${socket.id}&t=${t}`);
+      const local = (socket, t) => () => poll(owner.port, `sid=${socket.id}&t=${t}`);
+
+      // the same t again, the connection of the answer still open: not a retry (two polls of a
+      // client within a millisecond may draw the same t): a new poll, answered with what is new
+      const one = await answered(s1, "one", asNode(s1, "same"));
+      expect(one.body.toString()).to.be("4one");
+      expect((await answered(s1, "two", local(s1, "same"))).body).to.be("4two");
+      one.agent.destroy();
+
+      // another session's GET with the t of an answer whose connection is gone: its own poll
+      const three = await answered(s1, "three", asNode(s1, "x"));
+      await three.cut();
+      expect((await answered(s2, "for s2", local(s2, "x"))).body).to.be("4for s2");
+      // s1's retry gets s1's answer, once: a GET with that t again is a new poll
+      expect((await atOnce(poll(owner.port, `sid=${s1.id}&t=x`), "the retried GET")).body).to.be("4three");
+      expect((await answered(s1, "four", local(s1, "x"))).body).to.be("4four");
+      expect(owner.engine.retriedPollsCount).to.be(1);
+      expect(owner.engine.clientsCount).to.be(2);
+      expect(owner.errors).to.eql([]);
     });
   });
 

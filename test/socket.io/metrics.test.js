@@ -48,6 +48,7 @@ const bytes = (text) => Buffer.byteLength(text);
           forwardedRequests: 0,
           forwardedUpgrades: 0,
           forwardingFailures: 0,
+          retriedPolls: 0,
         },
         namespaces: {
           "/": {
@@ -341,6 +342,7 @@ const bytes = (text) => Buffer.byteLength(text);
         "socketio_engine_forwarded_requests_total counter",
         "socketio_engine_forwarded_upgrades_total counter",
         "socketio_engine_forwarding_failures_total counter",
+        "socketio_engine_retried_polls_total counter",
         "socketio_sockets gauge",
         "socketio_events_received_total counter",
         "socketio_events_sent_total counter",

@@ -5,11 +5,14 @@
  * queued packets, as one payload) and sends its packets with POST requests.
  */
 import type { ServerResponse, OutgoingHttpHeaders } from "http";
+import type { Socket as NetSocket } from "net";
 import * as zlib from "zlib";
 import accepts from "accepts";
 import debugModule from "debug";
 import { codedError } from "../../errors";
+import { abortRequest, errors } from "../handshake-errors";
 import { Transport, EngineRequest } from "../transport";
+import { fromOtherNode } from "../forwarding";
 import type { Packet } from "../codec/packet";
 
 const debug = debugModule("engine:polling");
@@ -44,6 +47,42 @@ function shouldCompress(packets: Packet[]): boolean {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * The answer to a long poll that came through another node (`sessionForwarding`), kept
+ * until the client's next GET. That node may die after the answer reached it and before it
+ * relayed it: a proxy that got no response header then sends the same GET to another node
+ * (nginx's `proxy_next_upstream`, for an idempotent request), with the same query string and
+ * so the same `t`, the random parameter engine.io-client puts on each request. That retry
+ * gets these bytes again; without them, the packets of the answer would be lost, and the
+ * client, which never saw an error, would not know.
+ */
+interface ForwardedAnswer {
+  /** the `t` query parameter of the GET it answered */
+  readonly t: string;
+  /** as written: wrapped (JSONP), compressed if it was */
+  readonly body: string | Buffer;
+  readonly length: number;
+  readonly type: string;
+  readonly encoding: string | undefined;
+  /** the connection from the other node it was written to */
+  connection: NetSocket;
+}
+
+/** Whether the connection that carried an answer is gone (closed, or closing: its peer ended it). */
+function isGone(connection: NetSocket): boolean {
+  return connection.destroyed || connection.readableEnded;
+}
+
+// How long a GET with the `t` of the last answer that went through another node waits for
+// the connection of that answer to close. The kernel of a killed node closes its connections
+// one after the other (milliseconds apart on a busy machine), and the proxy that saw the
+// first one close may have sent the retry, through a third node, before the close of the
+// answer's connection reaches this one. A GET whose answer's connection stays open is a new
+// poll that drew the same `t` (engine.io-client 6 draws it from the clock's millisecond and
+// 3 random base-36 characters: two polls of a client in one millisecond share it once in
+// 46656 times), and waits this long: a long poll, it would have waited for packets anyway.
+const RETRY_WAIT = 1000;
 
 /**
  * The bytes of one POST body. Node hands a body over in as many chunks as the client
@@ -119,6 +158,8 @@ export class Polling extends Transport {
   private heldOffset?: number;
   // Set by `_refuseData()` only (the rate limit's disconnection): the POSTs are refused.
   private dataRefused?: boolean;
+  // Set only once a GET that came through another node is answered (`sessionForwarding`).
+  private forwardedAnswer?: ForwardedAnswer | null;
 
   // Created once per session and reused by every poll. The GET stays the pending one, as with
   // the reference: the close that follows answers it (writing into a dead response costs
@@ -167,6 +208,15 @@ export class Polling extends Transport {
   }
 
   private onPollRequest(req: EngineRequest, res: ServerResponse): void {
+    const answered = this.forwardedAnswer;
+    if (answered) {
+      // any other GET means the client got it
+      this.forwardedAnswer = null;
+      if (answered.t === req._query.t) {
+        this.onRepeatedPoll(req, res, answered);
+        return;
+      }
+    }
     if (this.pollReq) {
       debug("request overlap");
       this.onError(codedError("EIO_ERR_POLL_OVERLAP"));
@@ -187,6 +237,81 @@ export class Polling extends Transport {
     // a close was requested while no GET was pending: answer this one with it
     if (this.writable && this.shouldClose) {
       this.send([NOOP_PACKET]);
+    }
+  }
+
+  /**
+   * A GET with the `t` of the last answer that went through another node: a retry of it if
+   * the connection of that answer is gone or closes within RETRY_WAIT, else a new poll.
+   */
+  private onRepeatedPoll(req: EngineRequest, res: ServerResponse, answer: ForwardedAnswer): void {
+    const connection = answer.connection;
+    if (isGone(connection)) {
+      this.answerAgain(req, res, answer);
+      return;
+    }
+    debug("a GET with the t of the last forwarded answer: waiting for that answer's connection");
+    let timer: NodeJS.Timeout | undefined;
+    const release = (): boolean => {
+      if (timer === undefined) {
+        return false;
+      }
+      clearTimeout(timer);
+      timer = undefined;
+      connection.removeListener("close", onGone);
+      req.removeListener("close", onAbort);
+      return true;
+    };
+    const onGone = (): void => {
+      if (release()) {
+        this.answerAgain(req, res, answer);
+      }
+    };
+    const onAbort = (): void => {
+      if (release()) {
+        this.onError(codedError("EIO_ERR_POLL_CLOSED"));
+      }
+    };
+    const onWaited = (): void => {
+      if (isGone(connection)) {
+        onGone();
+      } else if (release()) {
+        if (this.readyState === "closed") {
+          // the session closed meanwhile: answered as a request a moment later would have been
+          abortRequest(res, errors.UNKNOWN_SID);
+        } else {
+          this.onPollRequest(req, res);
+        }
+      }
+    };
+    // after the I/O of the turn in which the timer fires: a close already received counts
+    timer = setTimeout(() => setImmediate(onWaited), RETRY_WAIT);
+    connection.once("close", onGone);
+    req.once("close", onAbort);
+  }
+
+  /**
+   * Answers a GET retried after the node relaying its answer died, with that answer; the
+   * packets buffered since go with the next GET, as they would have.
+   */
+  private answerAgain(req: EngineRequest, res: ServerResponse, answer: ForwardedAnswer): void {
+    debug("the answer to this GET was lost with the node relaying it: sent again");
+    const owner = this._owner;
+    if (owner !== null) {
+      owner.server.retriedPollsCount++;
+    }
+    const headers: OutgoingHttpHeaders = { "Content-Type": answer.type };
+    if (answer.encoding !== undefined) {
+      headers["Content-Encoding"] = answer.encoding;
+    }
+    headers["Content-Length"] = answer.length;
+    res.writeHead(200, this.headers(req, headers));
+    res.end(answer.body);
+    this.lastResponse = res;
+    // through another node again: that one may die too
+    if (fromOtherNode(req)) {
+      answer.connection = req.socket;
+      this.forwardedAnswer = answer;
     }
   }
 
@@ -486,12 +611,19 @@ export class Polling extends Transport {
     const data = this.wrap(payload);
     const length = typeof data === "string" ? Buffer.byteLength(data) : data.length;
     this.countSent(packets, length);
-    const headers: OutgoingHttpHeaders = { "Content-Type": this.contentType(data) };
+    const type = this.contentType(data);
+    const headers: OutgoingHttpHeaders = { "Content-Type": type };
+    let encoding: string | undefined;
     const respond = (body: string | Buffer): void => {
-      headers["Content-Length"] = body === data ? length : (body as Buffer).length;
+      const bodyLength = body === data ? length : (body as Buffer).length;
+      headers["Content-Length"] = bodyLength;
       res.writeHead(200, this.headers(req, headers));
       res.end(body);
       this.lastResponse = res;
+      const t = req._query.t;
+      if (typeof t === "string" && t !== "" && fromOtherNode(req)) {
+        this.forwardedAnswer = { t, body, length: bodyLength, type, encoding, connection: req.socket };
+      }
       callback();
     };
     const options = this.httpCompression;
@@ -503,19 +635,19 @@ export class Polling extends Transport {
       respond(data);
       return;
     }
-    const encoding = accepts(req).encodings(["gzip", "deflate"]);
-    if (!encoding) {
+    const accepted = accepts(req).encodings(["gzip", "deflate"]);
+    if (!accepted) {
       respond(data);
       return;
     }
-    compressFunction(encoding)(data, options, (err, compressed) => {
+    compressFunction(accepted)(data, options, (err, compressed) => {
       if (err) {
         res.writeHead(500);
         res.end();
         callback();
         return;
       }
-      headers["Content-Encoding"] = encoding;
+      headers["Content-Encoding"] = encoding = accepted;
       respond(compressed);
     });
   }

@@ -173,6 +173,7 @@ async function startServer(send) {
             forwardedRequests: engine.forwardedRequestsCount,
             forwardedUpgrades: engine.forwardedUpgradesCount,
             forwardingFailures: engine.forwardingFailuresCount,
+            retriedPolls: engine.retriedPollsCount,
           }),
       );
     },
