@@ -51,11 +51,13 @@ export class HeartbeatQueue {
    * @param onDue called with each session whose deadline passed, once removed from the queue
    * @param slack how late a deadline may fire, so that those close to each other share a
    *   callback: 0 (each on time) unless the server's `pingBatchWindow` asks for more
+   * @param unref the timer does not keep the process alive (deadlines that only free things)
    */
   constructor(
     private readonly length: () => number,
     private readonly onDue: (entry: HeartbeatEntry) => void,
     private readonly slack: () => number = () => 0,
+    private readonly unref = false,
   ) {}
 
   /**
@@ -142,6 +144,9 @@ export class HeartbeatQueue {
     const at = head.hbDue + this.slack();
     this.timerAt = at;
     this.timer = setTimeout(this.run, Math.max(1, at - performance.now()));
+    if (this.unref) {
+      this.timer.unref();
+    }
   }
 
   private readonly run = (): void => {
