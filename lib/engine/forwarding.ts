@@ -23,6 +23,7 @@ import debugModule from "debug";
 import { SessionTagCodec, MIN_SECRET_LENGTH } from "./session-tag";
 import {
   CONNECT_TIMEOUT,
+  FORWARDING_HEADER,
   OWNER_KEEP_ALIVE,
   Relay,
   connectionTokens,
@@ -59,9 +60,6 @@ export interface SessionForwardingOptions {
    */
   timeout?: number;
 }
-
-/** The header carrying the token of the deployment, on the internal listener only. */
-export const FORWARDING_HEADER = "x-socket-io-forwarding";
 
 // bound on the body of a refused forwarded upgrade (the engine's and ws's are a few bytes)
 const MAX_REFUSAL_BODY = 64 * 1024;
@@ -168,7 +166,8 @@ function readRefusal(answer: IncomingMessage, then: (response: Buffer | undefine
       answer.statusMessage +
       "\r\n" +
       headLines(headers) +
-      (headers.indexOf("Connection") === -1 ? "Connection: close\r\n" : "") +
+      // the tunnel's client connection ends with the refusal
+      "Connection: close\r\n" +
       "Content-Length: " +
       body.length +
       "\r\n\r\n";
@@ -240,12 +239,8 @@ export class Forwarding {
     this.host = options.host !== undefined ? options.host : "127.0.0.1";
     this.port = options.port !== undefined ? options.port : 0;
     this.advertised = advertisedHost(this.host, options.address);
-    this.relay = new Relay(
-      FORWARDING_HEADER,
-      this.tags.token,
-      this.timeout,
-      (req, res, answered, reason, target) =>
-        this.relayFailed(req as EngineRequest, res, answered, reason, target),
+    this.relay = new Relay(this.tags.token, this.timeout, (req, res, answered, reason, target) =>
+      this.relayFailed(req as EngineRequest, res, answered, reason, target),
     );
     this.listener = createServer({ keepAliveTimeout: OWNER_KEEP_ALIVE }, (req, res) =>
       this.onInternalRequest(req, res),

@@ -75,6 +75,101 @@ const HOP_BY_HOP = new Set([
   "upgrade",
 ]);
 
+/** The header carrying the token of the deployment, on the internal listener only. */
+export const FORWARDING_HEADER = "x-socket-io-forwarding";
+
+// What a header name is to the relay (HOP_BY_HOP, and the names it reads).
+const enum Name {
+  Other,
+  HopByHop,
+  Connection,
+  ContentLength,
+  TransferEncoding,
+  Host,
+  Forwarding,
+}
+
+function nameOf(name: string): Name {
+  // by length first: most names are of none of these lengths, and are not even lower-cased
+  switch (name.length) {
+    case 2:
+      return name.toLowerCase() === "te" ? Name.HopByHop : Name.Other;
+    case 4:
+      return name.toLowerCase() === "host" ? Name.Host : Name.Other;
+    case 7: {
+      const lower = name.toLowerCase();
+      return lower === "trailer" || lower === "upgrade" ? Name.HopByHop : Name.Other;
+    }
+    case 10: {
+      const lower = name.toLowerCase();
+      return lower === "connection" ? Name.Connection : lower === "keep-alive" ? Name.HopByHop : Name.Other;
+    }
+    case 14:
+      return name.toLowerCase() === "content-length" ? Name.ContentLength : Name.Other;
+    case 16:
+      return name.toLowerCase() === "proxy-connection" ? Name.HopByHop : Name.Other;
+    case 17:
+      return name.toLowerCase() === "transfer-encoding" ? Name.TransferEncoding : Name.Other;
+    case 18:
+      return name.toLowerCase() === "proxy-authenticate" ? Name.HopByHop : Name.Other;
+    case 19:
+      return name.toLowerCase() === "proxy-authorization" ? Name.HopByHop : Name.Other;
+    case 22:
+      return name.toLowerCase() === FORWARDING_HEADER ? Name.Forwarding : Name.Other;
+    default:
+      return Name.Other;
+  }
+}
+
+/**
+ * Whether a Connection header value lists nothing but keep-alive and close, the common
+ * case, in which no other header of the message is hop-by-hop for being listed.
+ */
+function plainConnection(value: string): boolean {
+  const lower = value.toLowerCase();
+  return lower === "keep-alive" || lower === "close";
+}
+
+/** Whether a comma-separated header value has `token` (lower case) among its tokens. */
+function hasToken(value: string, token: string): boolean {
+  const lower = value.toLowerCase();
+  if (lower === token) {
+    return true;
+  }
+  for (const item of lower.split(",")) {
+    if (item.trim() === token) {
+      return true;
+    }
+  }
+  return false;
+}
+
+function isBlank(code: number): boolean {
+  return code === 32 || code === 9;
+}
+
+/** The status code of a status line "HTTP/1.x NNN reason" ending at `end`; -1 if it is not one. */
+function statusCode(text: string, end: number): number {
+  if (
+    end < 12 ||
+    !text.startsWith("HTTP/1.") ||
+    (text.charCodeAt(7) !== 48 && text.charCodeAt(7) !== 49) ||
+    text.charCodeAt(8) !== 32 ||
+    (end > 12 && text.charCodeAt(12) !== 32)
+  ) {
+    return -1;
+  }
+  let code = 0;
+  for (let i = 9; i < 12; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) {
+      return -1;
+    }
+    code = code * 10 + digit;
+  }
+  return code;
+}
+
 /**
  * The header names a Connection header lists (hop-by-hop too), lower case.
  *
@@ -93,8 +188,7 @@ export function connectionTokens(value: string | string[] | undefined): Set<stri
 
 /**
  * Response headers (raw: names and values alternate) minus the hop-by-hop ones, those the
- * Connection header lists and those in `skip` (lower case); with `Connection: close` when
- * the Connection header said close.
+ * Connection header lists and those in `skip` (lower case).
  *
  * @internal
  */
@@ -105,11 +199,6 @@ export function relayedHeaders(raw: string[], listed: Set<string> | undefined, s
     if (!HOP_BY_HOP.has(name) && !(listed && listed.has(name)) && !(skip && skip.has(name))) {
       out.push(raw[i], raw[i + 1]);
     }
-  }
-  // the owner closing its connection after this answer (a refused POST body) closes the
-  // client's too, as it would have without a hop between them
-  if (listed && listed.has("close")) {
-    out.push("Connection", "close");
   }
   return out;
 }
@@ -130,7 +219,6 @@ export function isEndToEnd(
 
 const HEAD_END = Buffer.from("\r\n\r\n", "latin1");
 const CRLF = Buffer.from("\r\n", "latin1");
-const STATUS_LINE = /^HTTP\/1\.([01]) (\d\d\d)(?: ([^\r\n]*))?$/;
 const DIGITS = /^\d{1,15}$/;
 const CHUNK_SIZE_DIGITS = /^[0-9A-Fa-f]{1,8}$/;
 const CONTENT_LENGTH = new Set(["content-length"]);
@@ -535,38 +623,66 @@ class Link implements HeartbeatEntry {
 
   /** Reads the owner's status and headers; false when the request failed on them. */
   private onHead(exchange: Exchange, text: string): boolean {
-    const lines = text.split("\r\n");
-    const status = STATUS_LINE.exec(lines[0]);
-    if (status === null) {
+    // "HTTP/1.x NNN reason"
+    let end = text.indexOf("\r\n");
+    if (end === -1) {
+      end = text.length;
+    }
+    const code = statusCode(text, end);
+    if (code === -1) {
       this.fail("malformed status line");
       return false;
     }
-    const code = Number(status[2]);
+    const message = end > 12 ? text.slice(13, end) : "";
     const raw: string[] = [];
     let contentLength = -1;
     let transferEncoding: string | undefined;
     let connection: string | undefined;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i];
-      const colon = line.indexOf(":");
-      if (colon <= 0) {
+    let listing = false;
+    for (let at = end + 2; at < text.length; at = end + 2) {
+      end = text.indexOf("\r\n", at);
+      if (end === -1) {
+        end = text.length;
+      }
+      const colon = text.indexOf(":", at);
+      if (colon <= at || colon > end) {
         this.fail("malformed header line");
         return false;
       }
-      const name = line.slice(0, colon);
-      const value = line.slice(colon + 1).trim();
-      const lower = name.toLowerCase();
-      if (lower === "content-length") {
-        const n = DIGITS.test(value) ? Number(value) : -1;
-        if (n === -1 || (contentLength !== -1 && contentLength !== n)) {
-          this.fail("malformed Content-Length");
-          return false;
+      const name = text.slice(at, colon);
+      // the value without the whitespace around it
+      let from = colon + 1;
+      let to = end;
+      while (from < to && isBlank(text.charCodeAt(from))) {
+        from++;
+      }
+      while (to > from && isBlank(text.charCodeAt(to - 1))) {
+        to--;
+      }
+      const value = text.slice(from, to);
+      switch (nameOf(name)) {
+        case Name.Other:
+        case Name.Host:
+        case Name.Forwarding:
+          break;
+        case Name.ContentLength: {
+          const n = DIGITS.test(value) ? Number(value) : -1;
+          if (n === -1 || (contentLength !== -1 && contentLength !== n)) {
+            this.fail("malformed Content-Length");
+            return false;
+          }
+          contentLength = n;
+          break;
         }
-        contentLength = n;
-      } else if (lower === "transfer-encoding") {
-        transferEncoding = transferEncoding === undefined ? value : transferEncoding + ", " + value;
-      } else if (lower === "connection") {
-        connection = connection === undefined ? value : connection + ", " + value;
+        case Name.TransferEncoding:
+          transferEncoding = transferEncoding === undefined ? value : transferEncoding + ", " + value;
+          continue;
+        case Name.Connection:
+          connection = connection === undefined ? value : connection + ", " + value;
+          listing = listing || !plainConnection(value);
+          continue;
+        default:
+          continue;
       }
       raw.push(name, value);
     }
@@ -578,16 +694,16 @@ class Link implements HeartbeatEntry {
       // an interim answer (100 Continue to a client's Expect): the final one follows
       return true;
     }
-    const listed = connectionTokens(connection);
+    const close = connection !== undefined && hasToken(connection, "close");
     this.last =
-      (listed !== undefined && listed.has("close")) ||
-      (status[1] === "0" && !(listed !== undefined && listed.has("keep-alive")));
-    let skip: Set<string> | undefined;
+      close ||
+      (text.charCodeAt(7) === 48 && !(connection !== undefined && hasToken(connection, "keep-alive")));
+    let headers = raw;
     if (exchange.req.method === "HEAD" || code === 204 || code === 304) {
       this.phase = Phase.Done;
     } else if (transferEncoding !== undefined) {
       // the body is decoded here: its length is the client response's own business
-      skip = CONTENT_LENGTH;
+      headers = relayedHeaders(raw, undefined, CONTENT_LENGTH);
       const codings = transferEncoding.split(",");
       if (codings[codings.length - 1].trim().toLowerCase() === "chunked") {
         this.phase = Phase.ChunkSize;
@@ -604,7 +720,16 @@ class Link implements HeartbeatEntry {
       this.phase = Phase.UntilClose;
       this.last = true;
     }
-    return exchange.head(code, status[3] === undefined ? "" : status[3], relayedHeaders(raw, listed, skip));
+    if (listing) {
+      // the Connection header names other headers, hop-by-hop too: left out as well
+      headers = relayedHeaders(headers, connectionTokens(connection));
+    }
+    if (close) {
+      // the owner closing its connection after this answer (a refused POST body) closes the
+      // client's too, as it would have without a hop between them
+      headers.push("Connection", "close");
+    }
+    return exchange.head(code, message, headers);
   }
 
   /** The answer is whole: relayed, and the connection kept for the next request if it can be. */
@@ -641,21 +766,23 @@ export class Relay {
   private readonly headerLine: string;
 
   /**
-   * @param header the forwarding header's name (lower case), never taken from a client
-   * @param token its value, the deployment's token
+   * @param token the forwarding header's value, the deployment's token
    * @param timeout ms a request may last
    * @param failed told of each request that failed
    */
   constructor(
-    private readonly header: string,
     token: string,
     timeout: number,
     readonly failed: RelayFailure,
   ) {
-    this.headerLine = header + ": " + token + "\r\n";
+    // last: the owner takes it out of the request, which is cheap for the last header
+    this.headerLine = FORWARDING_HEADER + ": " + token + "\r\n";
     this.deadlines = new HeartbeatQueue(
       () => timeout,
       (entry) => (entry as Exchange).fail("timeout"),
+      () => 0,
+      // a request in flight keeps the process alive by its connections
+      true,
     );
     this.idleLinks = new HeartbeatQueue(
       () => IDLE_CONNECTION,
@@ -672,35 +799,54 @@ export class Relay {
    */
   forward(target: RelayTarget, req: IncomingMessage, res: ServerResponse): void {
     const raw = req.rawHeaders;
-    // the names that the Connection header lists are hop-by-hop too
-    let listed: Set<string> | undefined;
-    for (let i = 0; i < raw.length; i += 2) {
-      if (raw[i].length === 10 && raw[i].toLowerCase() === "connection") {
-        if (listed === undefined) {
-          listed = new Set();
-        }
-        for (const token of raw[i + 1].split(",")) {
-          listed.add(token.trim().toLowerCase());
-        }
-      }
-    }
     let head = req.method + " " + req.url + " HTTP/1.1\r\n";
     let host = false;
     let contentLength: string | undefined;
     let transferEncoding = false;
+    let listing = false;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i];
-      const lower = name.toLowerCase();
-      if (lower === "transfer-encoding") {
-        transferEncoding = true;
-      } else if (isEndToEnd(lower, listed, this.header)) {
-        if (lower === "host") {
-          host = true;
-        } else if (lower === "content-length") {
+      switch (nameOf(name)) {
+        case Name.Other:
+          break;
+        case Name.Connection:
+          listing = listing || !plainConnection(raw[i + 1]);
+          continue;
+        case Name.TransferEncoding:
+          transferEncoding = true;
+          continue;
+        case Name.ContentLength:
           contentLength = raw[i + 1];
-        }
-        head += name + ": " + raw[i + 1] + "\r\n";
+          break;
+        case Name.Host:
+          host = true;
+          break;
+        default:
+          // hop-by-hop, or the forwarding header sent by a client
+          continue;
       }
+      head += name + ": " + raw[i + 1] + "\r\n";
+    }
+    if (listing) {
+      // the Connection header names other headers, hop-by-hop too: left out as well
+      head = req.method + " " + req.url + " HTTP/1.1\r\n";
+      host = false;
+      const hadLength = contentLength !== undefined;
+      contentLength = undefined;
+      const listed = connectionTokens(req.headers.connection);
+      for (let i = 0; i < raw.length; i += 2) {
+        const lower = raw[i].toLowerCase();
+        if (isEndToEnd(lower, listed, FORWARDING_HEADER)) {
+          if (lower === "host") {
+            host = true;
+          } else if (lower === "content-length") {
+            contentLength = raw[i + 1];
+          }
+          head += raw[i] + ": " + raw[i + 1] + "\r\n";
+        }
+      }
+      // a length the client listed goes: its body goes chunked instead
+      transferEncoding = transferEncoding || (hadLength && contentLength === undefined);
     }
     if (!host) {
       // an HTTP/1.0 client's request: the owner's HTTP/1.1 server requires one

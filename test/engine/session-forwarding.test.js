@@ -453,6 +453,20 @@ function comparable(headers) {
       expect(other.engine.forwardedRequestsCount).to.be(2);
     });
 
+    it("sends the body of a request whose Connection header lists its Content-Length (chunked, then)", async () => {
+      const [owner, other] = await startNodes(2, {}, ENGINE_ONLY);
+      const sid = await handshake(owner.port);
+      const message = waitFor(owner.engine.clients[sid], "message");
+      const answer = await poll(other.port, `sid=${sid}`, {
+        method: "POST",
+        headers: { connection: "Content-Length, X-Other", "x-other": "dropped" },
+        body: "4listed",
+      });
+      expect(answer.body).to.be("ok");
+      expect(await message).to.be("listed");
+      expect(other.engine.forwardingFailuresCount).to.be(0);
+    });
+
     it("relays the owner's CORS headers, as a local request gets them (preflight included)", async () => {
       const cors = { origin: "https://app.example", credentials: true };
       const [owner, other] = await startNodes(2, { cors }, ENGINE_ONLY);
