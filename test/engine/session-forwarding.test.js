@@ -780,6 +780,66 @@ function comparable(headers) {
       expect(node.engine.forwardingFailuresCount).to.be(0);
     });
 
+    it("relays every kind of answer whole, its bytes split at random (seeded), on connections kept when they can be", async () => {
+      let seed = 7;
+      const random = () => {
+        // a small LCG: the same splits on every run
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return seed / 2147483648;
+      };
+      const answers = [];
+      const expected = [];
+      for (let i = 0; i < 40; i++) {
+        const body = Buffer.alloc(1 + Math.floor(random() * 3000));
+        for (let j = 0; j < body.length; j++) body[j] = Math.floor(random() * 256);
+        const kind = ["length", "chunked", "close"][i % 3];
+        let raw;
+        if (kind === "length") {
+          raw = Buffer.concat([
+            Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`),
+            body,
+          ]);
+        } else if (kind === "chunked") {
+          const parts = [Buffer.from("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")];
+          for (let at = 0; at < body.length;) {
+            const size = Math.min(body.length - at, 1 + Math.floor(random() * 700));
+            parts.push(
+              Buffer.from(`${size.toString(16)}\r\n`),
+              body.subarray(at, at + size),
+              Buffer.from("\r\n"),
+            );
+            at += size;
+          }
+          parts.push(Buffer.from("0\r\n\r\n"));
+          raw = Buffer.concat(parts);
+        } else {
+          raw = Buffer.concat([Buffer.from("HTTP/1.1 200 OK\r\n\r\n"), body]);
+        }
+        const pieces = [];
+        for (let at = 0; at < raw.length;) {
+          const size = 1 + Math.floor(random() * (random() < 0.5 ? 8 : 900));
+          pieces.push(raw.subarray(at, at + size));
+          at += size;
+        }
+        answers.push({ kind, pieces });
+        expected.push(body);
+      }
+      const { node, owner, sid } = await nodeAndRawOwner((socket, request, index) => {
+        const { kind, pieces } = answers[index];
+        writeApart(socket, pieces).then(() => kind === "close" && socket.end());
+      });
+      for (let i = 0; i < answers.length; i++) {
+        const answer = await request(node.port, { path: `/socket.io/?EIO=4&transport=polling&sid=${sid}` });
+        expect(answer.status).to.be(200);
+        expect(answer.body.equals(expected[i])).to.be(true);
+      }
+      // a connection goes with each answer that its end delimits, and only then
+      expect(owner.connections).to.be(
+        1 + answers.filter((a, i) => a.kind === "close" && i < answers.length - 1).length,
+      );
+      expect(node.engine.forwardingFailuresCount).to.be(0);
+    });
+
     it("relays an answer delimited by the connection's end whole, and opens a new connection for the next request", async () => {
       const { node, owner, sid } = await nodeAndRawOwner((socket) => {
         writeApart(socket, ["HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil ", "the end"]).then(
@@ -1105,6 +1165,7 @@ function comparable(headers) {
           Cookie: "io=kept",
           Origin: "https://app.example",
           [HEADER]: "sent by the client",
+          "X-Latin": "caf\u00e9",
         },
       });
       const token = new (sessionTag().SessionTagCodec)(SECRET).token;
@@ -1113,6 +1174,8 @@ function comparable(headers) {
       expect(headers[HEADER]).to.be(token);
       expect(headers.cookie).to.be("io=kept");
       expect(headers.origin).to.be("https://app.example");
+      // a byte over 127 in a value reaches the owner as the client sent it
+      expect(headers["x-latin"]).to.be("caf\u00e9");
       expect(headers.host).to.be(`localhost:${node.port}`);
       expect(headers["x-client-hop"]).to.be(undefined);
       expect(headers["proxy-authorization"]).to.be(undefined);
