@@ -3,7 +3,7 @@
  * request of any session, without load-balancer affinity. The owner of a session is named
  * in its id (session-tag.ts); a polling request or a WebSocket upgrade for a session this
  * node does not hold is sent to the owner's internal listener and its answer relayed
- * (polling), or the two connections are joined byte for byte (WebSocket). The owner runs
+ * (polling, relay.ts), or the two connections are joined byte for byte (WebSocket). The owner runs
  * everything else (CORS, middlewares, maxHttpBufferSize, long-poll semantics): the answer is
  * the owner's.
  */
@@ -197,8 +197,8 @@ function onInternalSocketError(err: Error): void {
 }
 
 /**
- * The forwarding of one engine: its internal listener, the agent of forwarded polling
- * requests, the tunnels of forwarded upgrades.
+ * The forwarding of one engine: its internal listener, the relay of forwarded polling
+ * requests (relay.ts), the tunnels of forwarded upgrades.
  *
  * @internal
  */
