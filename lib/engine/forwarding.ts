@@ -3,9 +3,9 @@
  * request of any session, without load-balancer affinity. The owner of a session is named
  * in its id (session-tag.ts); a polling request or a WebSocket upgrade for a session this
  * node does not hold is sent to the owner's internal listener and its answer relayed
- * (polling, relay.ts), or the two connections are joined byte for byte (WebSocket). The owner runs
- * everything else (CORS, middlewares, maxHttpBufferSize, long-poll semantics): the answer is
- * the owner's.
+ * (polling, relay.ts), or the two connections are joined byte for byte (WebSocket). The
+ * owner runs everything else (CORS, middlewares, maxHttpBufferSize, long-poll semantics):
+ * the answer is the owner's.
  */
 import { createServer, request as httpRequest } from "http";
 import type {
