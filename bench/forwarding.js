@@ -14,7 +14,12 @@
 // server processes together per emit; then what forwarding adds at p50/p99.
 //
 //   node bench/forwarding.js [--clients=10] [--messages=5000] [--ws-messages=20000]
-//                            [--interval=0] [--size=64] [--rounds=3] [--json]
+//                            [--interval=0] [--size=64] [--rounds=3] [--rows=polling]
+//                            [--cpu-prof=DIR] [--json]
+//
+// --rows=TEXT runs the rows whose name has TEXT only (polling, websocket, forwarded...); --cpu-prof=DIR writes a V8 CPU
+// profile of each node process into DIR (node-0, the owner of the first client's session;
+// node-1, the node its requests are forwarded to...) when the bench ends.
 //
 // A first round of each row, a fifth of the size, warms the servers up and is not counted;
 // the rows then take turns --rounds times and each row's median round (by p99) is shown.
@@ -34,12 +39,19 @@ const settings = {
   interval: Number(args.str("interval") || 0),
 };
 const SECRET = "the secret of the forwarding bench";
-const ROWS = [
+const ALL_ROWS = [
   { name: "polling, local", transport: "polling", forwarded: false },
   { name: "polling, forwarded", transport: "polling", forwarded: true },
   { name: "websocket, direct", transport: "websocket", forwarded: false },
   { name: "websocket, tunnel", transport: "websocket", forwarded: true },
 ];
+const onlyRows = args.str("rows");
+const ROWS = onlyRows ? ALL_ROWS.filter((r) => r.name.includes(onlyRows)) : ALL_ROWS;
+if (ROWS.length === 0) {
+  console.error(`--rows: no row's name has "${onlyRows}"`);
+  process.exit(2);
+}
+const cpuProf = args.str("cpu-prof");
 
 const sum = (values) => values.reduce((s, v) => s + v, 0);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -123,7 +135,14 @@ function row(cells, widths) {
 }
 
 async function main() {
-  const nodes = [0, 1, 2].map(() => spawn(path.join(__dirname, "lib", "forwarding-node-proc.js")));
+  const nodes = [0, 1, 2].map((i) =>
+    spawn(
+      path.join(__dirname, "lib", "forwarding-node-proc.js"),
+      cpuProf
+        ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(cpuProf)}`, `--cpu-prof-name=node-${i}.cpuprofile`]
+        : [],
+    ),
+  );
   const results = new Map(ROWS.map((r) => [r.name, []]));
   try {
     const ports = (await Promise.all(nodes.map((n) => n.request("start", { secret: SECRET })))).map(
@@ -133,6 +152,8 @@ async function main() {
       for (const r of ROWS) results.get(r.name).push(await measureRow(nodes, ports, r));
     }
   } finally {
+    // a profiled node writes its profile as it exits: asked to exit rather than killed
+    if (cpuProf) await Promise.all(nodes.map((n) => n.end()));
     nodes.forEach((n) => n.kill());
   }
 
@@ -169,13 +190,18 @@ async function main() {
       ),
     );
   }
-  const [local, forwarded, direct, tunnel] = shown;
-  console.log(
-    `\nforwarded polling adds ${(forwarded.p50 - local.p50).toFixed(2)} ms at p50, ` +
-      `${(forwarded.p99 - local.p99).toFixed(2)} ms at p99, ${(forwarded.cpu - local.cpu).toFixed(1)} us of CPU per emit; ` +
-      `the tunnel adds ${(tunnel.p50 - direct.p50).toFixed(2)} ms at p50, ${(tunnel.p99 - direct.p99).toFixed(2)} ms at p99, ` +
-      `${(tunnel.cpu - direct.cpu).toFixed(1)} us of CPU per emit`,
-  );
+  const byName = new Map(shown.map((r) => [r.row, r]));
+  const adds = (what, base, extra) =>
+    `${what} adds ${(extra.p50 - base.p50).toFixed(2)} ms at p50, ${(extra.p99 - base.p99).toFixed(2)} ms at p99, ` +
+    `${(extra.cpu - base.cpu).toFixed(1)} us of CPU per emit`;
+  const said = [];
+  if (byName.has("polling, local") && byName.has("polling, forwarded")) {
+    said.push(adds("forwarded polling", byName.get("polling, local"), byName.get("polling, forwarded")));
+  }
+  if (byName.has("websocket, direct") && byName.has("websocket, tunnel")) {
+    said.push(adds("the tunnel", byName.get("websocket, direct"), byName.get("websocket, tunnel")));
+  }
+  console.log(`\n${said.join("; ")}`);
   if (args.flag("json")) console.log(JSON.stringify({ settings, results: shown }));
 }
 

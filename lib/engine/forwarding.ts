@@ -3,11 +3,11 @@
  * request of any session, without load-balancer affinity. The owner of a session is named
  * in its id (session-tag.ts); a polling request or a WebSocket upgrade for a session this
  * node does not hold is sent to the owner's internal listener and its answer relayed
- * (polling), or the two connections are joined byte for byte (WebSocket). The owner runs
- * everything else (CORS, middlewares, maxHttpBufferSize, long-poll semantics): the answer is
- * the owner's.
+ * (polling, relay.ts), or the two connections are joined byte for byte (WebSocket). The
+ * owner runs everything else (CORS, middlewares, maxHttpBufferSize, long-poll semantics):
+ * the answer is the owner's.
  */
-import { Agent, createServer, request as httpRequest } from "http";
+import { createServer, request as httpRequest } from "http";
 import type {
   ClientRequest,
   IncomingHttpHeaders,
@@ -21,6 +21,16 @@ import { networkInterfaces } from "os";
 import type { Duplex } from "stream";
 import debugModule from "debug";
 import { SessionTagCodec, MIN_SECRET_LENGTH } from "./session-tag";
+import {
+  CONNECT_TIMEOUT,
+  FORWARDING_HEADER,
+  OWNER_KEEP_ALIVE,
+  Relay,
+  connectionTokens,
+  isEndToEnd,
+  relayedHeaders,
+} from "./relay";
+import type { RelayTarget } from "./relay";
 import type { EngineRequest } from "./transport";
 import type { Server } from "./server";
 
@@ -51,17 +61,6 @@ export interface SessionForwardingOptions {
   timeout?: number;
 }
 
-/** The header carrying the token of the deployment, on the internal listener only. */
-export const FORWARDING_HEADER = "x-socket-io-forwarding";
-
-// a node that does not accept the connection in this time is taken for gone
-const CONNECT_TIMEOUT = 2000;
-// A kept-alive connection between two nodes is dropped by the node that opened it after
-// IDLE_CONNECTION ms without a request, long before the owner would drop it: a request
-// written on a connection that the owner is closing is reset, and its client answered 400
-// "Session ID unknown" though the owner is up. The margin is wider than any event loop lag.
-const IDLE_CONNECTION = 5000;
-const OWNER_KEEP_ALIVE = 30000;
 // bound on the body of a refused forwarded upgrade (the engine's and ws's are a few bytes)
 const MAX_REFUSAL_BODY = 64 * 1024;
 // session ids whose tag was verified, kept so that each request of a forwarded session does
@@ -84,63 +83,18 @@ export function fromOtherNode(req: IncomingMessage): boolean {
   return (req as Marked)[kForwarded] === true;
 }
 
-// RFC 9110 7.6.1, plus the historical Proxy-Connection and Keep-Alive
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-]);
-
-/** The header names a Connection header lists (hop-by-hop too), lower case. */
-function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) {
-    return undefined;
-  }
-  const tokens = new Set<string>();
-  for (const token of String(value).split(",")) {
-    tokens.add(token.trim().toLowerCase());
-  }
-  return tokens;
-}
-
-/** The request headers sent to the owner: the client's, minus the hop-by-hop ones, plus the token. */
-function upstreamHeaders(headers: IncomingHttpHeaders, token: string, upgrade: boolean): OutgoingHttpHeaders {
+/** The headers of an upgrade sent to the owner: the client's, minus the hop-by-hop ones, plus the token. */
+function upgradeHeaders(headers: IncomingHttpHeaders, token: string): OutgoingHttpHeaders {
   const listed = connectionTokens(headers.connection);
   const out: OutgoingHttpHeaders = {};
   for (const name of Object.keys(headers)) {
-    if (!HOP_BY_HOP.has(name) && name !== FORWARDING_HEADER && !(listed && listed.has(name))) {
+    if (isEndToEnd(name, listed, FORWARDING_HEADER)) {
       out[name] = headers[name];
     }
   }
-  if (upgrade) {
-    out.connection = "Upgrade";
-    out.upgrade = headers.upgrade;
-  }
+  out.connection = "Upgrade";
+  out.upgrade = headers.upgrade;
   out[FORWARDING_HEADER] = token;
-  return out;
-}
-
-/** The owner's response headers (raw: names and values alternate), minus the hop-by-hop ones. */
-function relayedHeaders(raw: string[], headers: IncomingHttpHeaders, skip?: Set<string>): string[] {
-  const listed = connectionTokens(headers.connection);
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
-    if (!HOP_BY_HOP.has(name) && !(listed && listed.has(name)) && !(skip && skip.has(name))) {
-      out.push(raw[i], raw[i + 1]);
-    }
-  }
-  // the owner closing its connection after this answer (a refused POST body) closes the
-  // client's too, as it would have without a hop between them
-  if (listed && listed.has("close")) {
-    out.push("Connection", "close");
-  }
   return out;
 }
 
@@ -179,13 +133,7 @@ function formatAddress(host: string, port: number): string {
   return host.indexOf(":") !== -1 && host[0] !== "[" ? "[" + host + "]:" + port : host + ":" + port;
 }
 
-interface Target {
-  host: string;
-  port: number;
-  address: string;
-}
-
-function parseAddress(address: string): Target | undefined {
+function parseAddress(address: string): RelayTarget | undefined {
   const colon = address.lastIndexOf(":");
   const port = Number(address.slice(colon + 1));
   if (colon <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) {
@@ -216,7 +164,11 @@ function readRefusal(answer: IncomingMessage, then: (response: Buffer | undefine
   });
   answer.on("end", () => {
     const body = Buffer.concat(chunks);
-    const headers = relayedHeaders(answer.rawHeaders, answer.headers, CONTENT_LENGTH);
+    const headers = relayedHeaders(
+      answer.rawHeaders,
+      connectionTokens(answer.headers.connection),
+      CONTENT_LENGTH,
+    );
     const head =
       "HTTP/1.1 " +
       answer.statusCode +
@@ -224,7 +176,8 @@ function readRefusal(answer: IncomingMessage, then: (response: Buffer | undefine
       answer.statusMessage +
       "\r\n" +
       headLines(headers) +
-      (headers.indexOf("Connection") === -1 ? "Connection: close\r\n" : "") +
+      // the tunnel's client connection ends with the refusal
+      "Connection: close\r\n" +
       "Content-Length: " +
       body.length +
       "\r\n\r\n";
@@ -254,8 +207,8 @@ function onInternalSocketError(err: Error): void {
 }
 
 /**
- * The forwarding of one engine: its internal listener, the agent of forwarded polling
- * requests, the tunnels of forwarded upgrades.
+ * The forwarding of one engine: its internal listener, the relay of forwarded polling
+ * requests (relay.ts), the tunnels of forwarded upgrades.
  *
  * @internal
  */
@@ -265,14 +218,15 @@ export class Forwarding {
   readonly timeout: number;
   /** the internal listener */
   readonly listener: HttpServer;
-  private readonly agent: Agent;
+  /** the forwarded polling requests */
+  private readonly relay: Relay;
   private readonly host: string;
   private readonly port: number;
   private readonly advertised: string;
   /** the client sockets of the open tunnels */
   private readonly tunnels = new Set<Duplex>();
   /** other nodes' session ids whose tag was verified, and their owner */
-  private readonly owners = new Map<string, Target>();
+  private readonly owners = new Map<string, RelayTarget>();
   private state: "idle" | "opening" | "listening" | "closed" | "failed" = "idle";
   private waiting: ((ready: boolean) => void)[] = [];
   private self: string | undefined;
@@ -295,11 +249,9 @@ export class Forwarding {
     this.host = options.host !== undefined ? options.host : "127.0.0.1";
     this.port = options.port !== undefined ? options.port : 0;
     this.advertised = advertisedHost(this.host, options.address);
-    this.agent = new Agent({
-      keepAlive: true,
-      noDelay: true,
-      timeout: IDLE_CONNECTION,
-    } as ConstructorParameters<typeof Agent>[0]);
+    this.relay = new Relay(this.tags.token, this.timeout, (req, res, answered, reason, target) =>
+      this.relayFailed(req as EngineRequest, res, answered, reason, target),
+    );
     this.listener = createServer({ keepAliveTimeout: OWNER_KEEP_ALIVE }, (req, res) =>
       this.onInternalRequest(req, res),
     );
@@ -337,14 +289,14 @@ export class Forwarding {
     });
   }
 
-  /** Closes the internal listener, the forwarding agent's connections and the open tunnels. */
+  /** Closes the internal listener, the connections to other nodes and the open tunnels. */
   close(): void {
     if (this.state === "opening" || this.state === "listening") {
       this.listener.close();
     }
     this.state = "closed";
     this.settle(false);
-    this.agent.destroy();
+    this.relay.close();
     for (const socket of this.tunnels) {
       socket.destroy();
     }
@@ -376,77 +328,7 @@ export class Forwarding {
     }
     this.engine.forwardedRequestsCount++;
     debug('forwarding "%s %s" to %s', req.method, req.url, target.address);
-    const upstream = httpRequest({
-      host: target.host,
-      port: target.port,
-      method: req.method,
-      path: req.url,
-      headers: upstreamHeaders(req.headers, this.tags.token, false),
-      agent: this.agent,
-    });
-    // the owner's answer, once its status line went to the client; done: nothing more to do
-    let answered: IncomingMessage | undefined;
-    let done = false;
-    const finish = (): void => {
-      done = true;
-      clearTimeout(timer);
-    };
-    const fail = (reason: string): void => {
-      // once the whole answer is in, what follows is the owner's connection closing (after
-      // a refused body, say): the answer still reaches the client
-      if (done || (answered !== undefined && answered.complete)) {
-        return;
-      }
-      finish();
-      this.engine.forwardingFailuresCount++;
-      upstream.destroy();
-      if (answered !== undefined) {
-        debug("forwarded request to %s cut (%s)", target.address, reason);
-        res.destroy();
-        return;
-      }
-      debug("%s unreachable (%s): answered as an unknown session", target.address, reason);
-      req.unpipe(upstream);
-      this.answerLocally(req, res);
-    };
-    const timer = setTimeout(() => fail("timeout"), this.timeout);
-    upstream.on("socket", onUpstreamSocket);
-    upstream.on("error", (err: Error) => fail(err.message));
-    upstream.on("response", (answer: IncomingMessage) => {
-      if (done) {
-        answer.resume();
-        return;
-      }
-      answered = answer;
-      answer.on("error", (err: Error) => fail(err.message));
-      answer.on("end", finish);
-      res.writeHead(
-        answer.statusCode as number,
-        answer.statusMessage,
-        relayedHeaders(answer.rawHeaders, answer.headers),
-      );
-      answer.pipe(res);
-    });
-    const onClientError = (err: Error): void => {
-      debug("client of a forwarded request: %s", err.message);
-      upstream.destroy();
-    };
-    req.on("error", onClientError);
-    res.on("error", onClientError);
-    res.on("close", () => {
-      if (!res.writableFinished && !done) {
-        // the client went away: the owner sees the request end early, as it would have
-        debug("client of a forwarded request gone");
-        finish();
-        upstream.destroy();
-      }
-    });
-    if (req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined) {
-      // no body (a GET): nothing to pipe
-      upstream.end();
-    } else {
-      req.pipe(upstream);
-    }
+    this.relay.forward(target, req, res);
     return true;
   }
 
@@ -467,7 +349,7 @@ export class Forwarding {
       port: target.port,
       method: req.method,
       path: req.url,
-      headers: upstreamHeaders(req.headers, this.tags.token, true),
+      headers: upgradeHeaders(req.headers, this.tags.token),
       agent: false,
     });
     let done = false;
@@ -567,7 +449,7 @@ export class Forwarding {
   }
 
   /** Where a request for a session this node does not hold goes; undefined: answered here. */
-  private ownerOf(req: EngineRequest): Target | undefined {
+  private ownerOf(req: EngineRequest): RelayTarget | undefined {
     const sid = req._query.sid;
     if (
       typeof sid !== "string" ||
@@ -606,6 +488,24 @@ export class Forwarding {
     this.engine.handleRequest(req, res);
   }
 
+  /** A forwarded request the owner did not answer (in full): answered here, or cut. */
+  private relayFailed(
+    req: EngineRequest,
+    res: ServerResponse,
+    answered: boolean,
+    reason: string,
+    target: RelayTarget,
+  ): void {
+    this.engine.forwardingFailuresCount++;
+    if (answered) {
+      debug("forwarded request to %s cut (%s)", target.address, reason);
+      res.destroy();
+      return;
+    }
+    debug("%s unreachable (%s): answered as an unknown session", target.address, reason);
+    this.answerLocally(req, res);
+  }
+
   private onInternalRequest(req: IncomingMessage, res: ServerResponse): void {
     if (!this.authorized(req)) {
       res.writeHead(403, { Connection: "close", "Content-Length": 0 });
@@ -635,10 +535,11 @@ export class Forwarding {
       debug("request without the forwarding token from %s: 403", req.socket.remoteAddress);
       return false;
     }
+    // the relay writes it last: the headers object loses its last property, which is cheap
     delete req.headers[FORWARDING_HEADER];
     const raw = req.rawHeaders;
     for (let i = raw.length - 2; i >= 0; i -= 2) {
-      if (raw[i].toLowerCase() === FORWARDING_HEADER) {
+      if (raw[i].length === FORWARDING_HEADER.length && raw[i].toLowerCase() === FORWARDING_HEADER) {
         raw.splice(i, 2);
       }
     }

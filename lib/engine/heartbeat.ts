@@ -51,11 +51,16 @@ export class HeartbeatQueue {
    * @param onDue called with each session whose deadline passed, once removed from the queue
    * @param slack how late a deadline may fire, so that those close to each other share a
    *   callback: 0 (each on time) unless the server's `pingBatchWindow` asks for more
+   * @param unref the timer does not keep the process alive (deadlines of things that do, or
+   *   that only free things), and so may stay armed when the queue empties: a queue that
+   *   empties often (a deadline per request, most of them met) arms it once per deadline
+   *   length instead of once per entry
    */
   constructor(
     private readonly length: () => number,
     private readonly onDue: (entry: HeartbeatEntry) => void,
     private readonly slack: () => number = () => 0,
+    private readonly unref = false,
   ) {}
 
   /**
@@ -122,8 +127,8 @@ export class HeartbeatQueue {
     entry.hbQueue = null;
     entry.hbPrev = null;
     entry.hbNext = null;
-    // an empty queue holds no timer: it would keep the process alive for nothing
-    if (this.head === null && this.timer !== null) {
+    // an empty queue holds no timer that would keep the process alive for nothing
+    if (this.head === null && this.timer !== null && !this.unref) {
       clearTimeout(this.timer);
       this.timer = null;
     }
@@ -142,6 +147,9 @@ export class HeartbeatQueue {
     const at = head.hbDue + this.slack();
     this.timerAt = at;
     this.timer = setTimeout(this.run, Math.max(1, at - performance.now()));
+    if (this.unref) {
+      this.timer.unref();
+    }
   }
 
   private readonly run = (): void => {

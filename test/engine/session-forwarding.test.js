@@ -43,6 +43,58 @@ async function decoy() {
   return d;
 }
 
+/**
+ * A fake owner that speaks raw HTTP over TCP: for each request it reads (head, and a body
+ * of the Content-Length it gives), `answer(socket, request, index)` writes what the test
+ * wants, as it wants it (in pieces, truncated, not HTTP at all...). `request` is
+ * { head, body }; `connections` counts the connections the forwarding node opened. `slow`:
+ * it stops reading for 300 ms after the first bytes of each connection.
+ */
+async function rawOwner(answer, { slow = false } = {}) {
+  const o = { connections: 0, requests: [], sockets: new Set() };
+  o.server = net.createServer((socket) => {
+    o.connections++;
+    o.sockets.add(socket);
+    socket.on("error", () => {});
+    socket.on("close", () => o.sockets.delete(socket));
+    let buffered = Buffer.alloc(0);
+    let first = true;
+    socket.on("data", (chunk) => {
+      if (slow && first) {
+        first = false;
+        socket.pause();
+        setTimeout(() => socket.resume(), 300);
+      }
+      buffered = Buffer.concat([buffered, chunk]);
+      for (;;) {
+        const end = buffered.indexOf("\r\n\r\n");
+        if (end === -1) return;
+        const head = buffered.subarray(0, end).toString("latin1");
+        const length = Number((/\r\ncontent-length: *(\d+)/i.exec(head) || [0, 0])[1]);
+        if (buffered.length < end + 4 + length) return;
+        const request = { head, body: buffered.subarray(end + 4, end + 4 + length).toString() };
+        buffered = buffered.subarray(end + 4 + length);
+        o.requests.push(request);
+        answer(socket, request, o.requests.length - 1);
+      }
+    });
+  });
+  o.port = await listen(o.server);
+  o.close = () => {
+    for (const s of o.sockets) s.destroy();
+    o.server.close();
+  };
+  return o;
+}
+
+/** Writes `pieces` one by one, a turn of the event loop apart (so that they are read apart). */
+async function writeApart(socket, pieces) {
+  for (const piece of pieces) {
+    socket.write(piece);
+    await sleep(5);
+  }
+}
+
 /** A session id owned by `address` ("host:port"), tagged with `secret`. */
 function sidFor(address, { secret = SECRET, id = "forged-id" } = {}) {
   return new (sessionTag().SessionTagCodec)(secret).tag(id, address);
@@ -401,6 +453,20 @@ function comparable(headers) {
         expect(await message).to.be('2["echo","slow body"]');
       }
       expect(other.engine.forwardedRequestsCount).to.be(2);
+    });
+
+    it("sends the body of a request whose Connection header lists its Content-Length (chunked, then)", async () => {
+      const [owner, other] = await startNodes(2, {}, ENGINE_ONLY);
+      const sid = await handshake(owner.port);
+      const message = waitFor(owner.engine.clients[sid], "message");
+      const answer = await poll(other.port, `sid=${sid}`, {
+        method: "POST",
+        headers: { connection: "Content-Length, X-Other", "x-other": "dropped" },
+        body: "4listed",
+      });
+      expect(answer.body).to.be("ok");
+      expect(await message).to.be("listed");
+      expect(other.engine.forwardingFailuresCount).to.be(0);
     });
 
     it("relays the owner's CORS headers, as a local request gets them (preflight included)", async () => {
@@ -1074,6 +1140,267 @@ function comparable(headers) {
     });
   });
 
+  describe("the relay to the owner", () => {
+    // A node answering with raw bytes stands for the owner: what the relay must do with
+    // each way an HTTP/1.1 answer may come (the engine's own answers have a Content-Length).
+    async function nodeAndRawOwner(answer, forwarding = {}, ownerOptions = {}) {
+      const [node] = await startNodes(1, {}, { forwarding });
+      const owner = await rawOwner(answer, ownerOptions);
+      others.push(owner.close);
+      return { node, owner, sid: sidFor(`127.0.0.1:${owner.port}`) };
+    }
+
+    it("relays a chunked answer however its bytes are split (extensions and trailers dropped), and sends the next request on the same connection", async () => {
+      const { node, owner, sid } = await nodeAndRawOwner((socket, request, index) => {
+        const body = index === 0 ? "hello, world" : "second";
+        // every boundary of the chunked framing falls between two reads somewhere
+        const raw =
+          "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nX-From: owner\r\n\r\n" +
+          `5;ext=1\r\n${body.slice(0, 5)}\r\n${(body.length - 5).toString(16)}\r\n${body.slice(5)}\r\n` +
+          "0\r\nX-Trailer: t\r\n\r\n";
+        const pieces = [];
+        for (let i = 0; i < raw.length; i += 3) pieces.push(raw.slice(i, i + 3));
+        writeApart(socket, pieces);
+      });
+      const first = await poll(node.port, `sid=${sid}`);
+      expect(first.status).to.be(200);
+      expect(first.body).to.be("hello, world");
+      expect(first.headers["x-from"]).to.be("owner");
+      expect(first.headers["x-trailer"]).to.be(undefined);
+      const second = await poll(node.port, `sid=${sid}`, { method: "POST", body: "4x" });
+      expect(second.body).to.be("second");
+      expect(owner.requests[1].body).to.be("4x");
+      expect(owner.connections).to.be(1);
+      expect(node.engine.forwardingFailuresCount).to.be(0);
+    });
+
+    it("relays every kind of answer whole, its bytes split at random (seeded), on connections kept when they can be", async () => {
+      let seed = 7;
+      const random = () => {
+        // a small LCG: the same splits on every run
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return seed / 2147483648;
+      };
+      const answers = [];
+      const expected = [];
+      for (let i = 0; i < 40; i++) {
+        const body = Buffer.alloc(1 + Math.floor(random() * 3000));
+        for (let j = 0; j < body.length; j++) body[j] = Math.floor(random() * 256);
+        const kind = ["length", "chunked", "close"][i % 3];
+        let raw;
+        if (kind === "length") {
+          raw = Buffer.concat([
+            Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`),
+            body,
+          ]);
+        } else if (kind === "chunked") {
+          const parts = [Buffer.from("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")];
+          for (let at = 0; at < body.length;) {
+            const size = Math.min(body.length - at, 1 + Math.floor(random() * 700));
+            parts.push(
+              Buffer.from(`${size.toString(16)}\r\n`),
+              body.subarray(at, at + size),
+              Buffer.from("\r\n"),
+            );
+            at += size;
+          }
+          parts.push(Buffer.from("0\r\n\r\n"));
+          raw = Buffer.concat(parts);
+        } else {
+          raw = Buffer.concat([Buffer.from("HTTP/1.1 200 OK\r\n\r\n"), body]);
+        }
+        const pieces = [];
+        for (let at = 0; at < raw.length;) {
+          const size = 1 + Math.floor(random() * (random() < 0.5 ? 8 : 900));
+          pieces.push(raw.subarray(at, at + size));
+          at += size;
+        }
+        answers.push({ kind, pieces });
+        expected.push(body);
+      }
+      const { node, owner, sid } = await nodeAndRawOwner((socket, request, index) => {
+        const { kind, pieces } = answers[index];
+        writeApart(socket, pieces).then(() => kind === "close" && socket.end());
+      });
+      for (let i = 0; i < answers.length; i++) {
+        const answer = await request(node.port, { path: `/socket.io/?EIO=4&transport=polling&sid=${sid}` });
+        expect(answer.status).to.be(200);
+        expect(answer.body.equals(expected[i])).to.be(true);
+      }
+      // a connection goes with each answer that its end delimits, and only then
+      expect(owner.connections).to.be(
+        1 + answers.filter((a, i) => a.kind === "close" && i < answers.length - 1).length,
+      );
+      expect(node.engine.forwardingFailuresCount).to.be(0);
+    });
+
+    it("relays an answer delimited by the connection's end whole, and opens a new connection for the next request", async () => {
+      const { node, owner, sid } = await nodeAndRawOwner((socket) => {
+        writeApart(socket, ["HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil ", "the end"]).then(
+          () => socket.end(),
+        );
+      });
+      expect((await poll(node.port, `sid=${sid}`)).body).to.be("until the end");
+      expect((await poll(node.port, `sid=${sid}`)).body).to.be("until the end");
+      expect(owner.connections).to.be(2);
+      expect(node.engine.forwardingFailuresCount).to.be(0);
+    });
+
+    it("relays the owner's Connection: close to the client, and never sends another request on that connection", async () => {
+      const { node, owner, sid } = await nodeAndRawOwner((socket) => {
+        // the owner says close but leaves the connection open: it is not to be used again
+        socket.write("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok");
+      });
+      const first = await poll(node.port, `sid=${sid}`);
+      expect(first.body).to.be("ok");
+      expect(first.headers.connection).to.be("close");
+      expect((await poll(node.port, `sid=${sid}`)).body).to.be("ok");
+      expect(owner.connections).to.be(2);
+    });
+
+    it("passes over an interim 100 Continue to the final answer", async () => {
+      const { node, sid } = await nodeAndRawOwner((socket) => {
+        socket.write("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      });
+      const answer = await poll(node.port, `sid=${sid}`, { method: "POST", body: "4x" });
+      expect(answer.status).to.be(200);
+      expect(answer.body).to.be("ok");
+    });
+
+    it("answers 400 code 1 when the owner closes before answering, and cuts the client's response when it closes in the middle", async () => {
+      const { node, sid } = await nodeAndRawOwner((socket, request, index) => {
+        if (index === 0) {
+          socket.destroy();
+        } else if (index === 1) {
+          socket.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b");
+          setTimeout(() => socket.destroy(), 20);
+        } else {
+          socket.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n64\r\nnot a hundred");
+          setTimeout(() => socket.end(), 20);
+        }
+      });
+      const before = await poll(node.port, `sid=${sid}`);
+      expect(before.status).to.be(400);
+      expect(before.json).to.eql(UNKNOWN_SID);
+      for (let i = 0; i < 2; i++) {
+        let error;
+        await poll(node.port, `sid=${sid}`).catch((err) => (error = err));
+        // the client sees its response end early, as it would have if the owner had served it
+        expect(error).to.be.an(Error);
+      }
+      expect(node.engine.forwardingFailuresCount).to.be(3);
+    });
+
+    it("answers 400 code 1 for an owner that does not speak HTTP, with a malformed length, or a head that never ends", async () => {
+      const answers = [
+        "SSH-2.0-OpenSSH_9.6\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\nok",
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok",
+        "HTTP/1.1 200 OK\r\nno colon here\r\n\r\nok",
+        "HTTP/1.1 101 Switching Protocols\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-Long: " + "x".repeat(100 * 1024),
+        "HTTP/1.1 200 OK\r\nBad\u0001Name: v\r\nContent-Length: 2\r\n\r\nok",
+      ];
+      const { node, sid } = await nodeAndRawOwner((socket, request, index) => socket.write(answers[index]));
+      for (let i = 0; i < answers.length; i++) {
+        const answer = await new Promise((resolve, reject) => {
+          const req = http.request(
+            { port: node.port, path: `/socket.io/?EIO=4&transport=polling&sid=${sid}`, agent: false },
+            (res) => {
+              let body = "";
+              res.on("data", (c) => (body += c));
+              res.on("end", () => resolve({ line: `${res.statusCode} ${res.statusMessage}`, body }));
+            },
+          );
+          req.on("error", reject);
+          req.end();
+        });
+        expect(answer.line).to.be("400 Bad Request");
+        expect(JSON.parse(answer.body)).to.eql(UNKNOWN_SID);
+      }
+      expect(node.engine.forwardingFailuresCount).to.be(answers.length);
+    });
+
+    it("cuts an answer that stops coming at the timeout", async () => {
+      const { node, sid } = await nodeAndRawOwner(
+        (socket) => socket.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf"),
+        { timeout: 300 },
+      );
+      const started = Date.now();
+      let error;
+      await poll(node.port, `sid=${sid}`).catch((err) => (error = err));
+      expect(error).to.be.an(Error);
+      expect(Date.now() - started).to.be.within(290, 2000);
+      expect(node.engine.forwardingFailuresCount).to.be(1);
+    });
+
+    it("relays a large answer to a client that reads slowly, and a large body to an owner that reads slowly, whole", async () => {
+      const size = 4 * 1024 * 1024;
+      const big = Buffer.alloc(size, "abcdefgh");
+      const { node, owner, sid } = await nodeAndRawOwner(
+        (socket, request) => {
+          if (request.head.startsWith("GET")) {
+            socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${size}\r\n\r\n`);
+            socket.write(big);
+          } else {
+            const said = `${request.body.length} ${request.body === big.toString() ? "same" : "different"}`;
+            socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${said.length}\r\n\r\n${said}`);
+          }
+        },
+        {},
+        { slow: true },
+      );
+      // the client stops reading for a while after the first piece: the owner's bytes wait
+      const answer = await new Promise((resolve, reject) => {
+        const req = http.request(
+          { port: node.port, path: `/socket.io/?EIO=4&transport=polling&sid=${sid}`, agent: false },
+          (res) => {
+            const chunks = [];
+            let paused = false;
+            res.on("data", (c) => {
+              chunks.push(c);
+              if (!paused) {
+                paused = true;
+                res.pause();
+                setTimeout(() => res.resume(), 300);
+              }
+            });
+            res.on("end", () => resolve(Buffer.concat(chunks)));
+            res.on("error", reject);
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      });
+      expect(answer.length).to.be(size);
+      expect(answer.equals(big)).to.be(true);
+      // the owner stops reading for a while after the first piece of the body
+      const posted = await poll(node.port, `sid=${sid}`, { method: "POST", body: big });
+      expect(posted.body).to.be(`${size} same`);
+      expect(owner.requests.length).to.be(2);
+      expect(node.engine.forwardingFailuresCount).to.be(0);
+    });
+
+    it("opens a new connection when the owner closed the idle one, whether it ended or reset it", async () => {
+      const [owner, other] = await startNodes(2, {}, ENGINE_ONLY);
+      const sid = await handshake(owner.port);
+      const internal = [];
+      owner.engine._forwarding.listener.on("connection", (socket) => internal.push(socket));
+      const relay = other.engine._forwarding.relay;
+      for (const close of ["end", "reset"]) {
+        expect((await poll(other.port, `sid=${sid}`, { method: "POST", body: "6" })).body).to.be("ok");
+        const socket = internal[internal.length - 1];
+        if (close === "end") owner.engine._forwarding.listener.closeIdleConnections();
+        else socket.resetAndDestroy();
+        // the node forwarding takes note of it before its next request
+        await until(() => relay.links.size === 0, "the closed connection dropped");
+        expect((await poll(other.port, `sid=${sid}`, { method: "POST", body: "6" })).body).to.be("ok");
+      }
+      expect(internal.length).to.be(3);
+      expect(other.engine.forwardingFailuresCount).to.be(0);
+    });
+  });
+
   describe("only nodes talk to nodes", () => {
     it("makes no connection at all for a forged or garbled tag", async () => {
       const [node] = await startNodes(1);
@@ -1232,6 +1559,7 @@ function comparable(headers) {
           Cookie: "io=kept",
           Origin: "https://app.example",
           [HEADER]: "sent by the client",
+          "X-Latin": "caf\u00e9",
         },
       });
       const token = new (sessionTag().SessionTagCodec)(SECRET).token;
@@ -1240,6 +1568,8 @@ function comparable(headers) {
       expect(headers[HEADER]).to.be(token);
       expect(headers.cookie).to.be("io=kept");
       expect(headers.origin).to.be("https://app.example");
+      // a byte over 127 in a value reaches the owner as the client sent it
+      expect(headers["x-latin"]).to.be("caf\u00e9");
       expect(headers.host).to.be(`localhost:${node.port}`);
       expect(headers["x-client-hop"]).to.be(undefined);
       expect(headers["proxy-authorization"]).to.be(undefined);
