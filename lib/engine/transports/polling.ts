@@ -294,10 +294,11 @@ export class Polling extends Transport {
   /**
    * Whether `req` takes the place of the pending GET, which is then let go of unanswered
    * (`sessionForwarding`): the client's next GET once the pending one, from another node,
-   * lost its connection (see RETRY_GRACE); or the proxy's retry of the pending one (from
-   * another node too, with the same `t`) that came before this node saw that GET's connection
-   * close (a killed node's connections close one after the other, milliseconds apart). Any
-   * other GET while one is pending is an overlap.
+   * lost its connection (see RETRY_GRACE); or the proxy's retry of the pending one (the same
+   * `t`), which came before this node saw that GET's connection close (a killed node's
+   * connections close one after the other, milliseconds apart), through a third node or
+   * straight to this one (the proxy's next server may be the owner). Any other GET while one
+   * is pending is an overlap.
    */
   private replacesPendingPoll(req: EngineRequest): boolean {
     const pending = this.pollReq as EngineRequest;
@@ -306,7 +307,7 @@ export class Polling extends Transport {
       debug("the next GET after a GET from another node lost its connection: the poll goes on");
       clearTimeout(grace);
       this.pollGrace = null;
-    } else if (fromOtherNode(req) && fromOtherNode(pending) && sameT(req, pending)) {
+    } else if (fromOtherNode(pending) && sameT(req, pending)) {
       debug("a retry of the pending GET, which got nothing: it takes its place");
       pending.removeListener("close", this.onPollClose);
       // the connection of the retried GET is going: nothing may be written into it
