@@ -1235,7 +1235,7 @@ function comparable(headers) {
         expect(owner.errors).to.eql([]);
       });
 
-      it("the session's close() goes to the next GET, or completes at the end of the wait; close(true) at once", async () => {
+      it("the session's close() goes to the next GET, or completes at the end of the wait; the client's close packet and close(true) close at once", async () => {
         const [owner] = await startNodes(1, {}, ENGINE_ONLY);
         // close(): the next GET gets the close packet
         const answered = await inGrace(owner);
@@ -1254,6 +1254,16 @@ function comparable(headers) {
         expect(reason).to.be("forced close");
         expect(at - closedAt).to.be.lessThan(GRACE + 500);
         expect(alone.socket.transport.readyState).to.be("closed");
+
+        // the client's close packet (a POST): at once
+        const leaving = await inGrace(owner);
+        const leavingClose = closeOf(leaving.socket);
+        expect((await poll(owner.port, `sid=${leaving.sid}`, { method: "POST", body: "1" })).body).to.be(
+          "ok",
+        );
+        expect((await leavingClose).reason).to.be("transport close");
+        await sleep(GRACE + 200);
+        expect(leaving.socket.transport.writable).to.be(false);
 
         // close(true): at once; a GET then is for a session gone
         const discarded = await inGrace(owner);

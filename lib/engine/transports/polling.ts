@@ -635,6 +635,7 @@ export class Polling extends Transport {
   };
 
   protected override onClose(): void {
+    this.endGrace();
     if (this.writable) {
       // release the pending GET so the client is not left hanging
       this.send([NOOP_PACKET]);
@@ -776,7 +777,6 @@ export class Polling extends Transport {
     }
     const onClose = (): void => {
       clearTimeout(closeTimeoutTimer);
-      this.endGrace();
       fn();
       this.onClose();
     };
