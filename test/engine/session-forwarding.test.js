@@ -496,13 +496,21 @@ function comparable(headers) {
       expect(other.engine.forwardedRequestsCount).to.be(2);
     });
 
-    it("closes the session on the owner when the client aborts a forwarded long poll, as an aborted local poll does", async () => {
+    it("closes the session on the owner when the client aborts a forwarded long poll, as an aborted local poll does, a second later", async () => {
       const [owner, other] = await startNodes(2, {}, ENGINE_ONLY);
       const abortedPoll = async (port) => {
         const sid = await handshake(owner.port);
         const socket = owner.engine.clients[sid];
+        // the events the engine's user sees: the close, and the response written after it
+        const events = [];
+        const onHeaders = (headers, req) => req._query.sid === sid && events.push("headers");
+        owner.engine.on("headers", onHeaders);
+        let aborted;
         const closed = new Promise((resolve) =>
-          socket.once("close", (reason, description) => resolve({ reason, description })),
+          socket.once("close", (reason, description) => {
+            events.push("close");
+            resolve({ reason, description, ms: Date.now() - aborted });
+          }),
         );
         const req = http.request({
           port,
@@ -513,14 +521,23 @@ function comparable(headers) {
         req.end();
         // the GET is pending on the owner (nothing to send): then the client goes away
         await until(() => socket.transport.writable === true, "the GET is pending on the owner");
+        const before = events.length;
+        aborted = Date.now();
         req.destroy();
-        const { reason, description } = await closed;
-        return { reason, description: description && description.message };
+        const { reason, description, ms } = await closed;
+        await until(() => events.length === before + 2, "the response of the aborted GET");
+        owner.engine.off("headers", onHeaders);
+        return { ms, observed: { reason, description: description && description.message, events } };
       };
       const local = await abortedPoll(owner.port);
       const forwarded = await abortedPoll(other.port);
-      expect(local.reason).to.be("transport error");
-      expect(forwarded).to.eql(local);
+      expect(local.observed.reason).to.be("transport error");
+      expect(local.observed.description).to.be("poll connection closed prematurely");
+      expect(forwarded.observed).to.eql(local.observed);
+      // the owner waits a second for the GET a proxy would retry through another node
+      // (a node relaying a long poll that dies: below)
+      expect(local.ms).to.be.lessThan(500);
+      expect(forwarded.ms).to.be.within(950, 2500);
       expect(other.engine.forwardingFailuresCount).to.be(0);
       expect(owner.engine.clientsCount).to.be(0);
     });
@@ -746,10 +763,10 @@ function comparable(headers) {
      * An http balancer that does what nginx does with its defaults (`proxy_next_upstream
      * error timeout`): `route(req)` lists the nodes to try; a GET whose node fails before a
      * response header is sent again, the same request, to the next one. `log`: one
-     * { method, url, port } per attempt.
+     * { method, url, port } per attempt; `upstreams`: the request of each attempt.
      */
     async function retryingBalancer(route) {
-      const lb = { log: [], route };
+      const lb = { log: [], upstreams: [], route };
       lb.server = http.createServer((req, res) => {
         const chunks = [];
         req.on("data", (c) => chunks.push(c));
@@ -767,6 +784,7 @@ function comparable(headers) {
                 answer.pipe(res);
               },
             );
+            lb.upstreams.push(upstream);
             upstream.on("error", () => {
               if (!res.headersSent && req.method === "GET" && i + 1 < targets.length) attempt(i + 1);
               else res.destroy();
@@ -848,28 +866,119 @@ function comparable(headers) {
       expect(owner.errors).to.eql([]);
     });
 
-    it("closes the session when the relay of a GET still pending is killed, as for a local client gone: the retried GET gets 400 code 1", async () => {
+    // RETRY_GRACE in lib/engine/transports/polling.ts
+    const GRACE = 1000;
+
+    it("keeps the session when the relay of a GET still pending is killed: the proxy's retry through a third node is the poll, every packet sent after the kill delivered once, in order", async () => {
       const [owner, third] = await startNodes(2, {}, ENGINE_ONLY);
       const relay = await forkNode();
-      const { lb, engineClient, serverSocket } = await pollingThroughRelay(owner, relay, third);
+      const { lb, engineClient, serverSocket, received } = await pollingThroughRelay(owner, relay, third);
+      const closes = [];
+      engineClient.on("close", (reason) => closes.push(reason));
+      serverSocket.on("close", (reason) => closes.push(`server: ${reason}`));
+      // the owner's side of the relay's connection, which carries the pending GET
+      const relayed = serverSocket.transport.pollReq.socket;
+      const lost = lb.log.filter((e) => e.method === "GET").pop();
+
+      await kill(relay);
+      // sent once the owner saw that connection close (before, they would answer the GET into
+      // it: the answer kept and sent again, above): the next GET takes them
+      await until(() => relayed.destroyed, "the relay's connection closed");
+      serverSocket.send("m1");
+      serverSocket.send("m2");
+      await until(() => received.length === 3, "m1 and m2");
+      // the balancer sent the same GET (same t) to the third node, which forwarded it
+      expect(lost.port).to.be(relay.port);
+      const again = lb.log
+        .slice(lb.log.indexOf(lost) + 1)
+        .filter((e) => e.method === "GET" && e.url === lost.url);
+      expect(again.map((e) => e.port)).to.eql([third.port]);
+
+      // what follows comes once, in order, both ways
+      serverSocket.send("m3");
+      await until(() => received.length === 4, "m3");
+      engineClient.send("up");
+      expect(await waitFor(serverSocket, "message")).to.be("up");
+      serverSocket.send("m4");
+      await until(() => received.length === 5, "m4");
+      expect(received).to.eql(["m0", "m1", "m2", "m3", "m4"]);
+      expect(owner.engine.packetsSentCount).to.be(6); // the open packet, m0 to m4: each once
+      // no close later either: the wait for a GET ended with the retry
+      await sleep(GRACE + 200);
+      expect(closes).to.eql([]);
+      expect(owner.engine.clientsCount).to.be(1);
+      expect(owner.engine.retriedPollsCount).to.be(0);
+      expect(owner.errors).to.eql([]);
+    });
+
+    it("takes the proxy's retry for the pending GET when it comes before the owner sees the relay's connection close: nothing written into that connection, its close ignored", async () => {
+      const [owner, third] = await startNodes(2, {}, ENGINE_ONLY);
+      const relay = await forkNode();
+      const { lb, engineClient, serverSocket, received } = await pollingThroughRelay(owner, relay, third);
+      const closes = [];
+      engineClient.on("close", (reason) => closes.push(reason));
+      serverSocket.on("close", (reason) => closes.push(`server: ${reason}`));
+      // the GET pending on the owner, through the relay, and its connection
+      const relayedGet = serverSocket.transport.pollReq;
+      const relayed = relayedGet.socket;
+      const written = relayed.bytesWritten;
+
+      // the relay stops (its connection to the owner stays open); the balancer sees its
+      // connection to the relay fail and sends the same GET to the third node
+      await stop(relay);
+      const gets = () => lb.log.filter((e) => e.method === "GET");
+      const before = gets().length;
+      lb.upstreams[lb.log.lastIndexOf(gets().pop())].destroy();
+      await until(() => gets().length === before + 1, "the GET retried");
+      const [lost, retried] = gets().slice(-2);
+      expect(retried).to.eql({ ...lost, port: third.port });
+      // taken for the pending GET: the next packet answers it
+      await until(
+        () =>
+          closes.length > 0 ||
+          (serverSocket.transport.writable && serverSocket.transport.pollReq !== relayedGet),
+        "the retry pending",
+      );
+      expect(closes).to.eql([]);
+      serverSocket.send("m1");
+      await until(() => received.length === 2, "m1");
+      expect(relayed.bytesWritten).to.be(written);
+      // the relay dies: its connection's close changes nothing
+      await kill(relay);
+      await until(() => relayed.destroyed, "the relay's connection closed");
+      serverSocket.send("m2");
+      await until(() => received.length === 3, "m2");
+      engineClient.send("up");
+      expect(await waitFor(serverSocket, "message")).to.be("up");
+      expect(received).to.eql(["m0", "m1", "m2"]);
+      expect(relayed.bytesWritten).to.be(written);
+      await sleep(GRACE + 200);
+      expect(closes).to.eql([]);
+      expect(owner.engine.clientsCount).to.be(1);
+      expect(owner.errors).to.eql([]);
+    });
+
+    it("closes the session after the grace when no GET follows a pending one whose relay was killed: the close of a local client gone, later", async () => {
+      const [owner] = await startNodes(1, {}, ENGINE_ONLY);
+      const relay = await forkNode();
+      const { lb, serverSocket, engineClient } = await pollingThroughRelay(owner, relay, relay);
+      // nothing of the client reaches the owner any more: the balancer has no other node to
+      // retry the GET on, and the close packet the client POSTs as its GET fails goes nowhere
+      lb.route = () => [relay];
       const closedOnServer = new Promise((resolve) =>
-        serverSocket.once("close", (reason, description) => resolve({ reason, description })),
+        serverSocket.once("close", (reason, description) => resolve({ reason, description, at: Date.now() })),
       );
-      const closedOnClient = new Promise((resolve) =>
-        engineClient.once("close", (reason, description) => resolve({ reason, description })),
-      );
+      const closedOnClient = waitFor(engineClient, "close");
+      const killed = Date.now();
       await kill(relay);
       const server = await closedOnServer;
       expect(server.reason).to.be("transport error");
       expect(server.description.message).to.be("poll connection closed prematurely");
-      const client = await closedOnClient;
-      expect(client.reason).to.be("transport error");
-      expect(client.description.message).to.be("xhr poll error");
-      expect(client.description.description).to.be(400);
-      const [, retried] = lb.log.filter((e) => e.method === "GET").slice(-2);
-      expect(retried.port).to.be(third.port);
-      expect(owner.errors).to.eql([1]);
-      expect(owner.engine.retriedPollsCount).to.be(0);
+      expect(server.at - killed).to.be.within(GRACE - 50, GRACE + 1500);
+      // (the balancer cut the client's GET: it had no node left to try)
+      await closedOnClient;
+      expect(owner.engine.clientsCount).to.be(0);
+      expect(owner.errors).to.eql([]);
     });
 
     /**
@@ -879,11 +988,37 @@ function comparable(headers) {
      * resolves once the owner saw it.
      */
     function getAsNode(owner, query, headers = {}) {
+      const sent = sendAsNode(owner, query, headers);
+      return sent.answer.then((answer) => ({
+        ...answer,
+        agent: sent.agent,
+        connection: sent.ownerSide(),
+        cut: sent.cut,
+      }));
+    }
+
+    /**
+     * The same GET, not waited for: { answer (resolves { status, headers, body }, or "cut"),
+     * agent, ownerSide() (the owner's side of its connection), cut() }.
+     */
+    function sendAsNode(owner, query, headers = {}) {
+      if (!owner.internalConnections) {
+        owner.internalConnections = [];
+        owner.engine._forwarding.listener.on("connection", (s) => owner.internalConnections.push(s));
+      }
       const agent = new http.Agent({ keepAlive: true });
       others.push(() => agent.destroy());
-      let ownerSide;
-      owner.engine._forwarding.listener.once("connection", (s) => (ownerSide = s));
-      return new Promise((resolve, reject) => {
+      let localPort;
+      const sent = { agent };
+      sent.ownerSide = () => owner.internalConnections.find((s) => s.remotePort === localPort);
+      sent.cut = async () => {
+        agent.destroy();
+        await until(
+          () => sent.ownerSide() && sent.ownerSide().destroyed,
+          "the owner saw the connection closed",
+        );
+      };
+      sent.answer = new Promise((resolve) => {
         const req = http.request(
           {
             host: "127.0.0.1",
@@ -896,23 +1031,15 @@ function comparable(headers) {
             const chunks = [];
             res.on("data", (c) => chunks.push(c));
             res.on("end", () =>
-              resolve({
-                status: res.statusCode,
-                headers: res.headers,
-                body: Buffer.concat(chunks),
-                agent,
-                connection: ownerSide,
-                cut: async () => {
-                  agent.destroy();
-                  await until(() => ownerSide.destroyed, "the owner saw the connection closed");
-                },
-              }),
+              resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }),
             );
           },
         );
-        req.on("error", reject);
+        req.on("socket", (socket) => socket.once("connect", () => (localPort = socket.localPort)));
+        req.on("error", () => resolve("cut"));
         req.end();
       });
+      return sent;
     }
 
     /** `promise`, or a failure once `ms` have passed: a GET that should be answered at once. */
@@ -1076,6 +1203,187 @@ function comparable(headers) {
       discarded.socket.close(true);
       expect(await discarded.answer).to.eql({ status: 400, body: JSON.stringify(UNKNOWN_SID) });
       expect(owner.engine.retriedPollsCount).to.be(0);
+    });
+
+    it("takes a second GET for an overlap as before, but for the retry of a pending GET from another node (the same t)", async () => {
+      const [owner] = await startNodes(1, {}, ENGINE_ONLY);
+      const local = (sid, t) => {
+        const answer = poll(owner.port, `sid=${sid}&t=${t}`);
+        return { answer: answer.then((a) => ({ status: a.status, body: a.body })) };
+      };
+      const asNode = (sid, t) => {
+        const sent = sendAsNode(owner, `EIO=4&sid=${sid}&t=${t}`);
+        return { answer: sent.answer.then((a) => ({ status: a.status, body: a.body.toString() })) };
+      };
+      /** A GET pending (`first`), then another (`second`): what each got, and the session's close. */
+      const twoGets = async (first, second) => {
+        const sid = await handshake(owner.port);
+        const socket = owner.engine.clients[sid];
+        const closed = new Promise((resolve) =>
+          socket.once("close", (reason, description) =>
+            resolve({ reason, description: description.message }),
+          ),
+        );
+        const pending = first(sid, "one");
+        await until(() => socket.transport.writable, "the first GET pending");
+        const answer = await second(sid).answer;
+        return { first: await pending.answer, second: answer, closed: await closed };
+      };
+      const overlap = await twoGets(local, (sid) => local(sid, "two"));
+      expect(overlap.closed).to.eql({ reason: "transport error", description: "overlap from client" });
+      expect(overlap.second.status).to.be(400);
+      // another t, the pending GET from another node, the second from one too or not; the
+      // same t while the pending GET is the client's own
+      expect(await twoGets(asNode, (sid) => asNode(sid, "two"))).to.eql(overlap);
+      expect(await twoGets(asNode, (sid) => local(sid, "two"))).to.eql(overlap);
+      expect(await twoGets(local, (sid) => asNode(sid, "one"))).to.eql(overlap);
+      expect(await twoGets(local, (sid) => local(sid, "one"))).to.eql(overlap);
+
+      // the same t while the pending GET is from another node, the retry through a third node
+      // or straight to the owner: the pending one is let go of unanswered, the retry is the poll
+      for (const via of ["another node", "the owner"]) {
+        const sid = await handshake(owner.port);
+        const socket = owner.engine.clients[sid];
+        const closes = [];
+        socket.on("close", (reason) => closes.push(reason));
+        const first = sendAsNode(owner, `EIO=4&sid=${sid}&t=one`);
+        await until(() => socket.transport.writable, "the first GET pending");
+        const firstGet = socket.transport.pollReq;
+        const connection = first.ownerSide();
+        const written = connection.bytesWritten;
+        const retry = via === "the owner" ? local(sid, "one") : asNode(sid, "one");
+        await until(
+          () => closes.length > 0 || (socket.transport.writable && socket.transport.pollReq !== firstGet),
+          "the retry pending",
+        );
+        expect(closes).to.eql([]);
+        socket.send("once");
+        expect(await retry.answer).to.eql({ status: 200, body: "4once" });
+        expect(connection.bytesWritten).to.be(written);
+        await first.cut();
+        expect(await first.answer).to.be("cut");
+        expect((await poll(owner.port, `sid=${sid}`, { method: "POST", body: "4up" })).body).to.be("ok");
+        await sleep(GRACE + 200);
+        expect(closes).to.eql([]);
+      }
+      expect(owner.errors).to.eql([]);
+    });
+
+    describe("the wait for the next GET after a GET from another node lost its connection", () => {
+      /** A session whose GET, from another node, lost its connection unanswered: { sid, socket }. */
+      async function inGrace(owner) {
+        const sid = await handshake(owner.port);
+        const socket = owner.engine.clients[sid];
+        const pending = sendAsNode(owner, `EIO=4&sid=${sid}&t=lost`);
+        await until(() => socket.transport.writable, "the GET pending");
+        await pending.cut();
+        await until(() => !socket.transport.writable, "the GET dropped");
+        expect(socket.readyState).to.be("open");
+        return { sid, socket };
+      }
+      const closeOf = (socket) =>
+        new Promise((resolve) => socket.once("close", (reason) => resolve({ reason, at: Date.now() })));
+
+      it("buffers what is sent meanwhile for the next GET, wherever it comes from", async () => {
+        const [owner] = await startNodes(1, {}, ENGINE_ONLY);
+        for (const next of ["local", "another node"]) {
+          const { sid, socket } = await inGrace(owner);
+          socket.send("a");
+          socket.send("b");
+          const answer =
+            next === "local"
+              ? await poll(owner.port, `sid=${sid}&t=next`)
+              : { body: (await sendAsNode(owner, `EIO=4&sid=${sid}&t=next`).answer).body.toString() };
+          expect(answer.body).to.be("4a\x1e4b");
+        }
+        await sleep(GRACE + 200);
+        expect(owner.engine.clientsCount).to.be(2);
+        expect(owner.errors).to.eql([]);
+      });
+
+      it("the session's close() goes to the next GET, or completes at the end of the wait; the client's close packet and close(true) close at once", async () => {
+        const [owner] = await startNodes(1, {}, ENGINE_ONLY);
+        // close(): the next GET gets the close packet
+        const answered = await inGrace(owner);
+        const answeredClose = closeOf(answered.socket);
+        answered.socket.close();
+        expect(answered.socket.readyState).to.be("closing");
+        expect((await poll(owner.port, `sid=${answered.sid}&t=next`)).body).to.be("6\x1e1");
+        expect((await answeredClose).reason).to.be("forced close");
+
+        // close() and no GET: closed when the wait ends, not after closeTimeout (30 s)
+        const alone = await inGrace(owner);
+        const aloneClose = closeOf(alone.socket);
+        const closedAt = Date.now();
+        alone.socket.close();
+        const { reason, at } = await aloneClose;
+        expect(reason).to.be("forced close");
+        expect(at - closedAt).to.be.lessThan(GRACE + 500);
+        expect(alone.socket.transport.readyState).to.be("closed");
+
+        // the client's close packet (a POST): at once
+        const leaving = await inGrace(owner);
+        const leavingClose = closeOf(leaving.socket);
+        expect((await poll(owner.port, `sid=${leaving.sid}`, { method: "POST", body: "1" })).body).to.be(
+          "ok",
+        );
+        expect((await leavingClose).reason).to.be("transport close");
+        await sleep(GRACE + 200);
+        expect(leaving.socket.transport.writable).to.be(false);
+
+        // close(true): at once; a GET then is for a session gone
+        const discarded = await inGrace(owner);
+        const discardedClose = closeOf(discarded.socket);
+        discarded.socket.close(true);
+        expect((await discardedClose).reason).to.be("forced close");
+        expect(discarded.socket.transport.readyState).to.be("closed");
+        expect((await poll(owner.port, `sid=${discarded.sid}&t=next`)).json).to.eql(UNKNOWN_SID);
+        await sleep(GRACE + 200);
+        // the wait ended with the transport: a closed transport never becomes writable
+        expect(discarded.socket.transport.writable).to.be(false);
+        expect(owner.engine.clientsCount).to.be(0);
+      });
+
+      it("a heartbeat timeout meanwhile closes the session at once, its transport when the wait ends", async () => {
+        const [owner] = await startNodes(1, {}, ENGINE_ONLY);
+        const { socket } = await inGrace(owner);
+        const closed = closeOf(socket);
+        const transportClosed = waitFor(socket.transport, "close");
+        const timedOut = Date.now();
+        // what the heartbeat calls when no pong came in time
+        socket._onHeartbeatTimeout();
+        expect((await closed).reason).to.be("ping timeout");
+        await transportClosed;
+        expect(Date.now() - timedOut).to.be.lessThan(GRACE + 500);
+        expect(owner.engine.clientsCount).to.be(0);
+      });
+
+      it("an upgrade to WebSocket meanwhile ends the wait", async () => {
+        const [owner] = await startNodes(1, {}, ENGINE_ONLY);
+        const { sid, socket } = await inGrace(owner);
+        const polling = socket.transport;
+        const closes = [];
+        socket.on("close", (reason) => closes.push(reason));
+        const ws = new WebSocket(
+          `ws://localhost:${owner.port}/socket.io/?EIO=4&transport=websocket&sid=${sid}`,
+        );
+        others.push(() => ws.terminate());
+        const messages = [];
+        ws.on("message", (m) => messages.push(m.toString()));
+        await waitFor(ws, "open");
+        ws.send("2probe");
+        await until(() => messages.includes("3probe"), "the probe answered");
+        ws.send("5");
+        await waitFor(socket, "upgrade");
+        expect(socket.transport.name).to.be("websocket");
+        socket.send("over ws");
+        await until(() => messages.includes("4over ws"), "a message over the WebSocket");
+        await sleep(GRACE + 200);
+        expect(closes).to.eql([]);
+        expect(socket.readyState).to.be("open");
+        expect(polling.readyState).to.be("closed");
+        expect(polling.writable).to.be(false);
+      });
     });
 
     it("answers a GET repeated with the same t as a new poll while the answer's connection is open, and never with another session's answer", async () => {

@@ -84,6 +84,22 @@ function isGone(connection: NetSocket): boolean {
 // 46656 times), and waits this long: a long poll, it would have waited for packets anyway.
 const RETRY_WAIT = 1000;
 
+// How long a session waits for its client's next GET when the connection of its pending GET,
+// one that came through another node, closes before it is answered. That node may have died
+// (killed, crashed) with the GET in its hands: the proxy in front of the nodes then sends the
+// same GET to another node (nginx does for a GET that has no response header yet:
+// `proxy_next_upstream error`, the default), and that retry reaches this node within
+// milliseconds. A GET that got nothing delivered nothing, so whichever GET comes next is the
+// poll, and the session goes on. A client that really went away (it aborted its GET on the
+// other node: a closed browser tab) is closed this much later, with the same error.
+const RETRY_GRACE = 1000;
+
+/** Whether two GETs carry the same, non-empty, `t` query parameter. */
+function sameT(a: EngineRequest, b: EngineRequest): boolean {
+  const t = a._query.t;
+  return typeof t === "string" && t !== "" && t === b._query.t;
+}
+
 /**
  * The bytes of one POST body. Node hands a body over in as many chunks as the client
  * cut it into, each a Buffer of its own (about 100 bytes of heap even for one byte):
@@ -160,11 +176,20 @@ export class Polling extends Transport {
   private dataRefused?: boolean;
   // Set only once a GET that came through another node is answered (`sessionForwarding`).
   private forwardedAnswer?: ForwardedAnswer | null;
+  // Set only while the session waits for its client's next GET after the connection of a GET
+  // that came through another node closed unanswered (`sessionForwarding`, see RETRY_GRACE):
+  // that GET stays pollReq / pollRes meanwhile, the transport not writable.
+  private pollGrace?: NodeJS.Timeout | null;
 
   // Created once per session and reused by every poll. The GET stays the pending one, as with
   // the reference: the close that follows answers it (writing into a dead response costs
   // nothing) and its "headers" are emitted before the session's "close".
   private readonly onPollClose = (): void => {
+    const req = this.pollReq;
+    if (req !== null && this.readyState === "open" && fromOtherNode(req)) {
+      this.awaitNextPoll(req);
+      return;
+    }
     this.onError(codedError("EIO_ERR_POLL_CLOSED"));
   };
 
@@ -217,7 +242,7 @@ export class Polling extends Transport {
         return;
       }
     }
-    if (this.pollReq) {
+    if (this.pollReq && !this.replacesPendingPoll(req)) {
       debug("request overlap");
       this.onError(codedError("EIO_ERR_POLL_OVERLAP"));
       res.writeHead(400);
@@ -237,6 +262,71 @@ export class Polling extends Transport {
     // a close was requested while no GET was pending: answer this one with it
     if (this.writable && this.shouldClose) {
       this.send([NOOP_PACKET]);
+    }
+  }
+
+  /**
+   * The connection of the pending GET, which came through another node, closed before it was
+   * answered: the session waits RETRY_GRACE for the client's next GET (the proxy's retry of
+   * this one) before it closes as for a client gone. What is sent meanwhile is buffered, as
+   * between two polls.
+   */
+  private awaitNextPoll(req: EngineRequest): void {
+    debug("the connection of a GET from another node closed unanswered: waiting for the next GET");
+    req.removeListener("close", this.onPollClose);
+    this.writable = false;
+    this.pollGrace = setTimeout(() => this.onGraceOver(), RETRY_GRACE);
+  }
+
+  /** No GET came within RETRY_GRACE: the close of the GET's connection does now what it does at once for a local GET. */
+  private onGraceOver(): void {
+    this.pollGrace = null;
+    // the GET whose connection closed is the pending one again, as it was when it closed
+    this.writable = true;
+    if (this.shouldClose) {
+      // a close of the session waits for the client's next GET: the client is gone
+      this.send([NOOP_PACKET]);
+      return;
+    }
+    this.onError(codedError("EIO_ERR_POLL_CLOSED"));
+  }
+
+  /**
+   * Whether `req` takes the place of the pending GET, which is then let go of unanswered
+   * (`sessionForwarding`): the client's next GET once the pending one, from another node,
+   * lost its connection (see RETRY_GRACE); or the proxy's retry of the pending one (the same
+   * `t`), which came before this node saw that GET's connection close (a killed node's
+   * connections close one after the other, milliseconds apart), through a third node or
+   * straight to this one (the proxy's next server may be the owner). Any other GET while one
+   * is pending is an overlap.
+   */
+  private replacesPendingPoll(req: EngineRequest): boolean {
+    const pending = this.pollReq as EngineRequest;
+    const grace = this.pollGrace;
+    if (grace) {
+      debug("the next GET after a GET from another node lost its connection: the poll goes on");
+      clearTimeout(grace);
+      this.pollGrace = null;
+    } else if (fromOtherNode(pending) && sameT(req, pending)) {
+      debug("a retry of the pending GET, which got nothing: it takes its place");
+      pending.removeListener("close", this.onPollClose);
+      // the connection of the retried GET is going: nothing may be written into it
+      pending.socket.destroy();
+    } else {
+      return false;
+    }
+    this.pollReq = null;
+    this.pollRes = null;
+    return true;
+  }
+
+  /** Ends the wait for the client's next GET (see RETRY_GRACE), if any, as the transport closes. */
+  private endGrace(): void {
+    const grace = this.pollGrace;
+    if (grace) {
+      clearTimeout(grace);
+      this.pollGrace = null;
+      this.releasePoll();
     }
   }
 
@@ -545,6 +635,7 @@ export class Polling extends Transport {
   };
 
   protected override onClose(): void {
+    this.endGrace();
     if (this.writable) {
       // release the pending GET so the client is not left hanging
       this.send([NOOP_PACKET]);
