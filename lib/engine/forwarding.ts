@@ -496,6 +496,15 @@ export class Forwarding {
     reason: string,
     target: RelayTarget,
   ): void {
+    if (this.state === "closed" && !answered) {
+      // This node shuts down, not the owner: answered here, the request would end a
+      // session that lives on. Cut unanswered, a GET is sent again by the load balancer
+      // (nginx's proxy_next_upstream) through another node, and the owner, which saw this
+      // node's connection close, takes it for the poll (RETRY_GRACE in polling.ts).
+      debug("closing: the forwarded request to %s cut unanswered", target.address);
+      res.destroy();
+      return;
+    }
     this.engine.forwardingFailuresCount++;
     if (answered) {
       debug("forwarded request to %s cut (%s)", target.address, reason);

@@ -623,10 +623,15 @@ function comparable(headers) {
       const internalPort = other.internalPort;
       other.engine.close();
       expect((await disconnected)[0]).to.be("transport close");
-      // its agent's connections cut: the poll is answered here, as for an unknown session
-      const answer = await pending;
-      expect(answer.status).to.be(400);
-      expect(answer.json).to.eql(UNKNOWN_SID);
+      // its connections to the owner cut, and the poll it relayed cut unanswered (a proxy
+      // sends it again through another node: see "a node that dies while it relays")
+      const cut = await pending.then(
+        (answer) => answer,
+        (err) => err,
+      );
+      expect(cut).to.be.an(Error);
+      expect(cut.message).to.be("socket hang up");
+      expect(other.engine.forwardingFailuresCount).to.be(0);
       const refused = await new Promise((resolve) => {
         const probe = net.connect(internalPort, "127.0.0.1");
         probe.on("connect", () => {
@@ -979,6 +984,34 @@ function comparable(headers) {
       await closedOnClient;
       expect(owner.engine.clientsCount).to.be(0);
       expect(owner.errors).to.eql([]);
+    });
+
+    it("cuts the client's connection, unanswered, when the relay of a pending GET closes (engine.close()): the proxy's retry through a third node is the poll", async () => {
+      const [owner, relay, third] = await startNodes(3, {}, ENGINE_ONLY);
+      const { lb, engineClient, serverSocket, received } = await pollingThroughRelay(owner, relay, third);
+      const closes = [];
+      engineClient.on("close", (reason) => closes.push(reason));
+      serverSocket.on("close", (reason) => closes.push(`server: ${reason}`));
+      const lost = lb.log.filter((e) => e.method === "GET").pop();
+      const failures = relay.engine.forwardingFailuresCount;
+
+      // a node shutting down (io.close(), SIGTERM): answering the GET itself ("Session ID
+      // unknown") would end a session that lives on the owner; cut, the GET is retried
+      relay.engine.close();
+      await until(
+        () => lb.log.filter((e) => e.method === "GET" && e.url === lost.url).length === 2,
+        "the GET retried",
+      );
+      serverSocket.send("m1");
+      await until(() => received.length === 2, "m1");
+      engineClient.send("up");
+      expect(await waitFor(serverSocket, "message")).to.be("up");
+      expect(received).to.eql(["m0", "m1"]);
+      expect(lb.log.filter((e) => e.url === lost.url).map((e) => e.port)).to.eql([relay.port, third.port]);
+      expect(relay.engine.forwardingFailuresCount).to.be(failures);
+      await sleep(GRACE + 200);
+      expect(closes).to.eql([]);
+      expect(owner.engine.clientsCount).to.be(1);
     });
 
     /**
