@@ -800,54 +800,37 @@ export class Relay {
    */
   forward(target: RelayTarget, req: IncomingMessage, res: ServerResponse): void {
     const raw = req.rawHeaders;
+    const connection = req.headers.connection;
+    // the headers the Connection header names are hop-by-hop too (keep-alive and close,
+    // its usual values, name none)
+    const listed =
+      connection !== undefined && !plainConnection(connection) ? connectionTokens(connection) : undefined;
     let head = req.method + " " + req.url + " HTTP/1.1\r\n";
     let host = false;
     let contentLength: string | undefined;
     let transferEncoding = false;
-    let listing = false;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i];
-      switch (nameOf(name)) {
-        case Name.Other:
-          break;
-        case Name.Connection:
-          listing = listing || !plainConnection(raw[i + 1]);
-          continue;
-        case Name.TransferEncoding:
-          transferEncoding = true;
-          continue;
-        case Name.ContentLength:
-          contentLength = raw[i + 1];
-          break;
-        case Name.Host:
-          host = true;
-          break;
-        default:
-          // hop-by-hop, or the forwarding header sent by a client
-          continue;
+      const kind = nameOf(name);
+      if (kind === Name.TransferEncoding) {
+        transferEncoding = true;
+        continue;
+      }
+      if (kind !== Name.Other && kind !== Name.ContentLength && kind !== Name.Host) {
+        // hop-by-hop, Connection, or the forwarding header sent by a client
+        continue;
+      }
+      if (listed !== undefined && listed.has(name.toLowerCase())) {
+        // a length the client listed goes: its body goes chunked instead
+        transferEncoding = transferEncoding || kind === Name.ContentLength;
+        continue;
+      }
+      if (kind === Name.ContentLength) {
+        contentLength = raw[i + 1];
+      } else if (kind === Name.Host) {
+        host = true;
       }
       head += name + ": " + raw[i + 1] + "\r\n";
-    }
-    if (listing) {
-      // the Connection header names other headers, hop-by-hop too: left out as well
-      head = req.method + " " + req.url + " HTTP/1.1\r\n";
-      host = false;
-      const hadLength = contentLength !== undefined;
-      contentLength = undefined;
-      const listed = connectionTokens(req.headers.connection);
-      for (let i = 0; i < raw.length; i += 2) {
-        const lower = raw[i].toLowerCase();
-        if (isEndToEnd(lower, listed, FORWARDING_HEADER)) {
-          if (lower === "host") {
-            host = true;
-          } else if (lower === "content-length") {
-            contentLength = raw[i + 1];
-          }
-          head += raw[i] + ": " + raw[i + 1] + "\r\n";
-        }
-      }
-      // a length the client listed goes: its body goes chunked instead
-      transferEncoding = transferEncoding || (hadLength && contentLength === undefined);
     }
     if (!host) {
       // an HTTP/1.0 client's request: the owner's HTTP/1.1 server requires one
