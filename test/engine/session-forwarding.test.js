@@ -830,15 +830,21 @@ function comparable(headers) {
       await until(() => received.length === 1 && serverSocket.transport.writable, "a GET through the relay");
       const lastGet = lb.log.filter((e) => e.method === "GET").pop();
       expect(lastGet.port).to.be(relay.port);
-      return { lb, engineClient, serverSocket, received };
+      // the closes of the session from now on, on both sides
+      const closes = [];
+      engineClient.on("close", (reason) => closes.push(reason));
+      serverSocket.on("close", (reason) => closes.push(`server: ${reason}`));
+      return { lb, engineClient, serverSocket, received, closes };
     }
 
     it("answers the GET a proxy retries after the relay was killed with the answer it lost: no packet lost, none twice", async () => {
       const [owner, third] = await startNodes(2, {}, ENGINE_ONLY);
       const relay = await forkNode();
-      const { lb, engineClient, serverSocket, received } = await pollingThroughRelay(owner, relay, third);
-      const closes = [];
-      engineClient.on("close", (reason) => closes.push(reason));
+      const { lb, engineClient, serverSocket, received, closes } = await pollingThroughRelay(
+        owner,
+        relay,
+        third,
+      );
 
       // the owner answers the GET into the relay's connection, which the relay never reads
       await stop(relay);
@@ -877,10 +883,11 @@ function comparable(headers) {
     it("keeps the session when the relay of a GET still pending is killed: the proxy's retry through a third node is the poll, every packet sent after the kill delivered once, in order", async () => {
       const [owner, third] = await startNodes(2, {}, ENGINE_ONLY);
       const relay = await forkNode();
-      const { lb, engineClient, serverSocket, received } = await pollingThroughRelay(owner, relay, third);
-      const closes = [];
-      engineClient.on("close", (reason) => closes.push(reason));
-      serverSocket.on("close", (reason) => closes.push(`server: ${reason}`));
+      const { lb, engineClient, serverSocket, received, closes } = await pollingThroughRelay(
+        owner,
+        relay,
+        third,
+      );
       // the owner's side of the relay's connection, which carries the pending GET
       const relayed = serverSocket.transport.pollReq.socket;
       const lost = lb.log.filter((e) => e.method === "GET").pop();
@@ -919,10 +926,11 @@ function comparable(headers) {
     it("takes the proxy's retry for the pending GET when it comes before the owner sees the relay's connection close: nothing written into that connection, its close ignored", async () => {
       const [owner, third] = await startNodes(2, {}, ENGINE_ONLY);
       const relay = await forkNode();
-      const { lb, engineClient, serverSocket, received } = await pollingThroughRelay(owner, relay, third);
-      const closes = [];
-      engineClient.on("close", (reason) => closes.push(reason));
-      serverSocket.on("close", (reason) => closes.push(`server: ${reason}`));
+      const { lb, engineClient, serverSocket, received, closes } = await pollingThroughRelay(
+        owner,
+        relay,
+        third,
+      );
       // the GET pending on the owner, through the relay, and its connection
       const relayedGet = serverSocket.transport.pollReq;
       const relayed = relayedGet.socket;
@@ -988,10 +996,11 @@ function comparable(headers) {
 
     it("cuts the client's connection, unanswered, when the relay of a pending GET closes (engine.close()): the proxy's retry through a third node is the poll", async () => {
       const [owner, relay, third] = await startNodes(3, {}, ENGINE_ONLY);
-      const { lb, engineClient, serverSocket, received } = await pollingThroughRelay(owner, relay, third);
-      const closes = [];
-      engineClient.on("close", (reason) => closes.push(reason));
-      serverSocket.on("close", (reason) => closes.push(`server: ${reason}`));
+      const { lb, engineClient, serverSocket, received, closes } = await pollingThroughRelay(
+        owner,
+        relay,
+        third,
+      );
       const lost = lb.log.filter((e) => e.method === "GET").pop();
       const failures = relay.engine.forwardingFailuresCount;
 
